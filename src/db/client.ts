@@ -1,0 +1,25 @@
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import * as schema from './schema/index.js';
+
+export type Db = PostgresJsDatabase<typeof schema>;
+/** A Drizzle transaction handle; queries accept either this or {@link Db}. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type DbOrTx = Db | Tx;
+
+export interface DbHandle {
+  db: Db;
+  sql: postgres.Sql;
+  close: () => Promise<void>;
+}
+
+/** One pool per process; the entry point creates it and closes it on shutdown. */
+export function createDb(url: string, options: { max?: number; appName?: string } = {}): DbHandle {
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    connection: { application_name: options.appName ?? 'smart-agents' },
+  });
+  const db = drizzle(sql, { schema });
+  return { db, sql, close: () => sql.end({ timeout: 5 }) };
+}
