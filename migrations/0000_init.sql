@@ -9,7 +9,7 @@ CREATE TABLE "api_key" (
 	"expires_at" timestamp with time zone,
 	"last_used_at" timestamp with time zone,
 	"revoked_at" timestamp with time zone,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -21,7 +21,7 @@ CREATE TABLE "app_user" (
 	"phone" text,
 	"webhook_url" text,
 	"avatar_url" text,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -30,7 +30,7 @@ CREATE TABLE "project" (
 	"name" text NOT NULL,
 	"slug" text NOT NULL,
 	"settings" jsonb DEFAULT '{}'::jsonb NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "project_slug_unique" UNIQUE("slug")
 );
@@ -45,7 +45,7 @@ CREATE TABLE "subscription" (
 	"tool_limit" integer,
 	"monthly_turn_limit" integer,
 	"current_period_end" timestamp with time zone,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "subscription_project_id_unique" UNIQUE("project_id")
 );
@@ -56,7 +56,7 @@ CREATE TABLE "agent_config" (
 	"config_key" text NOT NULL,
 	"config_value" jsonb NOT NULL,
 	"is_active" boolean DEFAULT true NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -81,7 +81,7 @@ CREATE TABLE "smart_agent" (
 	"status" text DEFAULT 'active' NOT NULL,
 	"is_template" boolean DEFAULT false NOT NULL,
 	"template_parent_id" uuid,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"archived_at" timestamp with time zone
 );
@@ -114,7 +114,7 @@ CREATE TABLE "agent_execution_history" (
 	"feedback_text" text,
 	"started_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"completed_at" timestamp with time zone,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -127,7 +127,7 @@ CREATE TABLE "artifact" (
 	"title" text NOT NULL,
 	"content" text,
 	"metadata" jsonb DEFAULT '{}'::jsonb NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -147,7 +147,7 @@ CREATE TABLE "conversation" (
 	"messages_count" integer DEFAULT 0 NOT NULL,
 	"last_activity_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"ended_at" timestamp with time zone,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -160,7 +160,7 @@ CREATE TABLE "message" (
 	"content" text NOT NULL,
 	"parts" jsonb,
 	"metadata" jsonb DEFAULT '{}'::jsonb NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "turn_request" (
@@ -170,7 +170,7 @@ CREATE TABLE "turn_request" (
 	"request_hash" text NOT NULL,
 	"turn_index" integer NOT NULL,
 	"workflow_id" text NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "agent_tool_assignment" (
@@ -180,7 +180,7 @@ CREATE TABLE "agent_tool_assignment" (
 	"access_level" text DEFAULT 'execute' NOT NULL,
 	"tool_config_override" jsonb,
 	"rate_limit" integer DEFAULT 100,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -207,7 +207,7 @@ CREATE TABLE "tool" (
 	"version" integer DEFAULT 1 NOT NULL,
 	"status" text DEFAULT 'draft' NOT NULL,
 	"ai_sdk_format_valid" boolean DEFAULT false NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"archived_at" timestamp with time zone
 );
@@ -227,7 +227,7 @@ CREATE TABLE "tool_execution_log" (
 	"execution_time_ms" integer,
 	"execution_context" jsonb,
 	"execution_type" text DEFAULT 'test' NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "agent_knowledge_assignment" (
@@ -236,7 +236,7 @@ CREATE TABLE "agent_knowledge_assignment" (
 	"knowledge_base_id" uuid NOT NULL,
 	"access_level" text DEFAULT 'search' NOT NULL,
 	"priority" integer DEFAULT 0 NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -247,7 +247,7 @@ CREATE TABLE "knowledge_base" (
 	"description" text,
 	"language" text DEFAULT 'english' NOT NULL,
 	"settings" jsonb DEFAULT '{}'::jsonb NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -261,7 +261,7 @@ CREATE TABLE "knowledge_chunk" (
 	"token_count" integer DEFAULT 0 NOT NULL,
 	"metadata" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"search_vector" "tsvector" GENERATED ALWAYS AS (to_tsvector('english', coalesce(heading, '') || ' ' || content)) STORED,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "knowledge_document" (
@@ -279,7 +279,7 @@ CREATE TABLE "knowledge_document" (
 	"processing_status" text DEFAULT 'pending' NOT NULL,
 	"processing_error" text,
 	"total_chunks" integer DEFAULT 0 NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -301,7 +301,7 @@ CREATE TABLE "escalation_event" (
 	"acknowledged_at" timestamp with time zone,
 	"resolved_at" timestamp with time zone,
 	"snoozed_until" timestamp with time zone,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -321,7 +321,7 @@ CREATE TABLE "escalation_rule" (
 	"policy" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"priority" text DEFAULT 'medium' NOT NULL,
 	"status" text DEFAULT 'active' NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -335,7 +335,7 @@ CREATE TABLE "escalation_template" (
 	"body" text NOT NULL,
 	"message_type" text DEFAULT 'email' NOT NULL,
 	"variables" jsonb DEFAULT '{}'::jsonb NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -354,7 +354,7 @@ CREATE TABLE "notification" (
 	"idempotency_key" text NOT NULL,
 	"sent_at" timestamp with time zone,
 	"read_at" timestamp with time zone,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "notification_idempotency_key_unique" UNIQUE("idempotency_key")
 );
@@ -374,7 +374,7 @@ CREATE TABLE "agent_task" (
 	"metadata" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"started_at" timestamp with time zone,
 	"completed_at" timestamp with time zone,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -387,7 +387,7 @@ CREATE TABLE "integration_connection" (
 	"config" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"credentials_encrypted" text,
 	"credentials_key_id" text,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -403,7 +403,7 @@ CREATE TABLE "integration_event" (
 	"error_message" text,
 	"error_code" text,
 	"occurred_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "metric" (

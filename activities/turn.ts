@@ -1,0 +1,113 @@
+import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
+import { OpenAI } from 'openai';
+import type { Db } from '../src/db/client.js';
+import type { ChatMessage, ChatRequest, ChatResponse, LlmClient } from '../src/llm/client.js';
+import { resolveAgentSettings } from '../src/services/agent-settings.js';
+import * as store from '../src/services/turn-store.js';
+import { failureTypes, type TurnInput, type TurnResult } from '../workflows/shared.js';
+
+export interface TurnActivityDeps {
+  db: Db;
+  llm: LlmClient;
+  defaultModel: string;
+  /** Waits until another workflow has closed (used by the `enqueue` double-texting policy). */
+  awaitWorkflowClosed: (workflowId: string) => Promise<void>;
+}
+
+export interface TurnPlan {
+  request: ChatRequest;
+}
+
+/** What the workflow hands to `completeTurn`; the response time is measured there, on the real clock. */
+export type CompleteTurnInput = Omit<store.CompleteTurnParams, 'responseTimeMs'> & { startedAtMs: number };
+
+/** How often the LLM activity heartbeats while it waits for the model. */
+const HEARTBEAT_MS = 2_000;
+
+export function createTurnActivities(deps: TurnActivityDeps) {
+  return {
+    /** Records the turn start and user message, then builds the model request from agent and history. */
+    async startTurn(input: TurnInput): Promise<TurnPlan> {
+      const execution = activityInfo().workflowExecution;
+      if (!execution) throw new Error('startTurn runs only inside a turn workflow');
+      await store.beginTurn(deps.db, { ...input, workflowId: execution.workflowId, runId: execution.runId });
+      const context = await store.loadTurnContext(deps.db, input);
+      if (!context) {
+        throw ApplicationFailure.create({ type: failureTypes.turnNotFound, message: 'agent not found', nonRetryable: true });
+      }
+      const settings = resolveAgentSettings(context.agent, context.config, deps.defaultModel);
+      const history = await store.loadHistory(deps.db, input.conversationId, input.turnIndex, settings.historyWindow);
+      const system = context.agent.systemPrompt.trim() || `You are ${context.agent.name}. Your goal: ${context.agent.goal}`;
+      const messages: ChatMessage[] = [
+        { role: 'system', content: system },
+        ...history.map((m) => ({ role: m.role as ChatMessage['role'], content: m.content })),
+        { role: 'user', content: input.content },
+      ];
+      return {
+        request: { model: settings.model, messages, temperature: settings.temperature, maxTokens: settings.maxTokens },
+      };
+    },
+
+    /**
+     * One LLM call. Heartbeats while waiting so a dead worker is noticed quickly, and aborts the HTTP
+     * request when Temporal cancels the activity. Requests the model rejects (4xx other than 408/409/429)
+     * fail without retry; 429 retries after the server's Retry-After.
+     */
+    async callModel(request: ChatRequest): Promise<ChatResponse & { llmTimeMs: number }> {
+      const ctx = Context.current();
+      const started = Date.now();
+      const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
+      try {
+        const response = await deps.llm.chat(request, ctx.cancellationSignal);
+        return { ...response, llmTimeMs: Date.now() - started };
+      } catch (err) {
+        throw toLlmFailure(err);
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    async completeTurn({ startedAtMs, ...p }: CompleteTurnInput): Promise<TurnResult> {
+      const responseTimeMs = Math.max(0, Date.now() - startedAtMs);
+      const { assistantMessageId } = await store.completeTurn(deps.db, { ...p, responseTimeMs });
+      return { turnIndex: p.turnIndex, status: 'completed', assistantMessageId, responseTimeMs };
+    },
+
+    async failTurn(p: { conversationId: string; turnIndex: number; error: string; startedAtMs: number }): Promise<void> {
+      await store.failTurn(deps.db, { ...p, responseTimeMs: Math.max(0, Date.now() - p.startedAtMs) });
+    },
+
+    async awaitPreviousTurn(workflowId: string): Promise<void> {
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
+      try {
+        await Promise.race([deps.awaitWorkflowClosed(workflowId), ctx.cancelled]);
+      } finally {
+        clearInterval(beat);
+      }
+    },
+  };
+}
+
+/** Maps an error of the `openai` client to a Temporal failure with the right retry behaviour. */
+export function toLlmFailure(err: unknown): unknown {
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
+    const status = err.status;
+    if (status === 429) {
+      const seconds = Number(err.headers?.get?.('retry-after'));
+      return ApplicationFailure.create({
+        type: failureTypes.llmUnavailable,
+        message: `model rate limited (429)`,
+        nextRetryDelay: Number.isFinite(seconds) && seconds > 0 ? `${seconds}s` : undefined,
+      });
+    }
+    if (status >= 400 && status < 500 && status !== 408 && status !== 409) {
+      return ApplicationFailure.create({
+        type: failureTypes.llmRejected,
+        message: `model rejected the request (${status}): ${err.message}`.slice(0, 500),
+        nonRetryable: true,
+      });
+    }
+  }
+  return err;
+}

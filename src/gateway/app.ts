@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import { sql } from 'drizzle-orm';
+import { registerAgentRoutes } from './agents/routes.js';
+import { registerApiKeyRoutes } from './api-keys/routes.js';
+import { authenticate } from './auth.js';
+import { registerConversationRoutes } from './conversations/routes.js';
+import type { GatewayDeps } from './deps.js';
+import { errorHandler } from './error-handler.js';
+import { buildOpenApiDocument, createRegistry } from './openapi.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** Builds the gateway. Listening, connecting and shutdown belong to the entry point (`src/server.ts`). */
+export function createApp(deps: GatewayDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Only method and path: headers (Authorization) and bodies (user messages) stay out of the logs.
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' },
+    }),
+  );
+  app.use(express.json({ limit: '1mb' }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = await readiness(deps);
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks });
+  });
+
+  const registry = createRegistry();
+  const v1 = express.Router();
+  v1.use(authenticate(deps.db, deps.logger));
+  const ctx = { router: v1, registry, deps };
+  registerApiKeyRoutes(ctx);
+  registerAgentRoutes(ctx);
+  registerConversationRoutes(ctx);
+  const openapi = buildOpenApiDocument(registry);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.use('/v1', v1);
+
+  app.use((req, res) => {
+    res.status(404).json({ error: { code: 'not_found', message: `no route for ${req.method} ${req.path}` } });
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readiness(deps: GatewayDeps): Promise<Record<string, string>> {
+  const check = async (fn: () => Promise<unknown>) => {
+    try {
+      await withTimeout(fn(), 2000);
+      return 'ok';
+    } catch (err) {
+      return err instanceof Error ? err.message : 'failed';
+    }
+  };
+  const [postgres, temporal] = await Promise.all([
+    check(() => deps.db.execute(sql`select 1`)),
+    check(() => deps.temporal.connection.workflowService.getSystemInfo({})),
+  ]);
+  return { postgres, temporal, ...(deps.checkReady ? await deps.checkReady() : {}) };
+}

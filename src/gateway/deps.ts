@@ -1,0 +1,25 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import type { Client } from '@temporalio/client';
+import type { Router } from 'express';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+
+/** What the gateway needs from the outside world; `createApp` receives it, nothing is imported globally. */
+export interface GatewayDeps {
+  db: Db;
+  temporal: Client;
+  logger: Logger;
+  settings: {
+    taskQueue: string;
+    /** How long `POST .../messages` waits for the turn before answering 202. */
+    turnWaitMs: number;
+  };
+  /** Extra readiness checks (Postgres and Temporal by default). */
+  checkReady?: () => Promise<Record<string, 'ok' | string>>;
+}
+
+export interface RouteContext {
+  router: Router;
+  registry: OpenAPIRegistry;
+  deps: GatewayDeps;
+}

@@ -1,0 +1,49 @@
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from './config.js';
+import { createDb } from './db/client.js';
+import { createApp } from './gateway/app.js';
+import { createLogger } from './logger.js';
+import { temporalConnectionOptions } from './temporal/connection.js';
+
+/** Gateway entry: the one place that connects, listens and shuts down. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, { service: 'gateway' });
+  const dbHandle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'smart-agents-gateway' });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const app = createApp({
+    db: dbHandle.db,
+    temporal,
+    logger,
+    settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
+  });
+  const server: Server = app.listen(config.PORT, config.HOST, () => {
+    logger.info({ port: config.PORT, host: config.HOST }, 'gateway listening');
+  });
+  server.keepAliveTimeout = 65_000;
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'gateway stopping: finishing in-flight requests');
+    const force = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_MS).unref();
+    server.close(async () => {
+      server.closeAllConnections();
+      await Promise.allSettled([connection.close(), dbHandle.close()]);
+      clearTimeout(force);
+      logger.info('gateway stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('gateway failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,70 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import type { Config } from './config.js';
+import type { Db } from './db/client.js';
+import { createLlmClient, type LlmClient } from './llm/client.js';
+import { temporalConnectionOptions } from './temporal/connection.js';
+
+/** `workflows/index` next to this file's folder: `.js` when built into dist/, `.ts` when run from source. */
+export const workflowsPath = ['.js', '.ts']
+  .map((ext) => path.join(__dirname, '..', 'workflows', `index${ext}`))
+  .find((candidate) => existsSync(candidate)) ?? path.join(__dirname, '..', 'workflows', 'index.ts');
+
+export interface WorkerRuntime {
+  worker: Worker;
+  close: () => Promise<void>;
+}
+
+/**
+ * Builds the real activity dependencies and a worker; shared by `src/worker.ts` and the tests so both run
+ * the same wiring. `overrides` lets tests swap one dependency (e.g. the LLM base URL) or the workflow bundle.
+ */
+export async function createWorkerRuntime(
+  config: Config,
+  db: Db,
+  overrides: {
+    llm?: LlmClient;
+    /** Tests wrap activities to inject faults (e.g. fail after a write). */
+    wrapActivities?: (activities: ReturnType<typeof createActivities>) => object;
+    worker?: Partial<WorkerOptions>;
+  } = {},
+): Promise<WorkerRuntime> {
+  const connectionOptions = temporalConnectionOptions(config);
+  const connection = await NativeConnection.connect(connectionOptions);
+  const clientConnection = await Connection.connect(connectionOptions);
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const llm =
+    overrides.llm ??
+    createLlmClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.LLM_TIMEOUT_MS });
+  const activities = createActivities({
+    db,
+    llm,
+    defaultModel: config.OPENAI_MODEL,
+    awaitWorkflowClosed: async (workflowId) => {
+      await client.workflow
+        .getHandle(workflowId)
+        .result()
+        .catch(() => undefined); // a failed previous turn still frees the conversation
+    },
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...(overrides.worker?.workflowBundle ? {} : { workflowsPath }),
+    activities: overrides.wrapActivities ? overrides.wrapActivities(activities) : activities,
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    shutdownGraceTime: `${config.SHUTDOWN_GRACE_MS} ms`,
+    ...overrides.worker,
+  });
+  return {
+    worker,
+    close: async () => {
+      await Promise.allSettled([connection.close(), clientConnection.close()]);
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import { loadConfig } from './config.js';
+import { createDb } from './db/client.js';
+import { createLogger } from './logger.js';
+import { installTemporalLogger } from './temporal/logger.js';
+import { createWorkerRuntime } from './worker-runtime.js';
+
+/** Worker entry: builds real dependencies, runs until SIGINT/SIGTERM, then drains and exits. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, { service: 'worker' });
+  installTemporalLogger(logger);
+  const dbHandle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'smart-agents-worker' });
+  const runtime = await createWorkerRuntime(config, dbHandle.db);
+  logger.info(
+    { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, llm: config.OPENAI_BASE_URL ?? 'api.openai.com' },
+    'worker running',
+  );
+  // Worker.run() installs SIGINT/SIGTERM handlers that stop polling and let running tasks finish.
+  await runtime.worker.run();
+  await runtime.close();
+  await dbHandle.close();
+  logger.info('worker stopped');
+}
+
+main().catch((err: unknown) => {
+  console.error('worker failed:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,150 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { and, eq } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { agentExecutionHistory, conversation, message } from '../../src/db/schema';
+import { createAgent } from '../../src/services/agents';
+import { createConversation } from '../../src/services/conversations';
+import { searchAttributes, turnWorkflowId, type TurnInput } from '../../workflows/shared';
+import { ScriptedLlm } from '../support/scripted-llm';
+import { startWorker, temporalClient, testConfig, testDb, testProject, type RunningWorker } from '../support/stack';
+
+const llm = new ScriptedLlm();
+let config: ReturnType<typeof testConfig>;
+let db: ReturnType<typeof testDb>;
+let temporal: Awaited<ReturnType<typeof temporalClient>>;
+let worker: RunningWorker | undefined;
+
+beforeAll(async () => {
+  await llm.start();
+  config = testConfig({ OPENAI_BASE_URL: llm.baseUrl });
+  db = testDb(config);
+  temporal = await temporalClient(config);
+});
+afterEach(async () => {
+  await worker?.stop();
+  worker = undefined;
+  expect(llm.failures).toEqual([]);
+});
+afterAll(async () => {
+  await temporal.close();
+  await db.close();
+  await llm.stop();
+});
+
+async function newConversation() {
+  const { projectId } = await testProject(db);
+  const agent = await createAgent(db.db, projectId, { name: 'Helper', goal: 'help', systemPrompt: 'You are terse.' });
+  const conv = await createConversation(db.db, { projectId, agentId: agent.id });
+  return { projectId, agentId: agent.id, conversationId: conv.id };
+}
+
+function runTurn(ids: Awaited<ReturnType<typeof newConversation>>, turnIndex: number, content: string) {
+  const input: TurnInput = { ...ids, turnIndex, content };
+  return temporal.client.workflow.execute('runConversationTurn', {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowId: turnWorkflowId(ids.conversationId, turnIndex),
+    args: [input],
+    typedSearchAttributes: [{ key: searchAttributes.agentId, value: ids.agentId }],
+  });
+}
+
+const rowsOf = async (conversationId: string) => ({
+  messages: await db.db.select().from(message).where(eq(message.conversationId, conversationId)),
+  turns: await db.db.select().from(agentExecutionHistory).where(eq(agentExecutionHistory.conversationId, conversationId)),
+  conversation: (await db.db.select().from(conversation).where(eq(conversation.id, conversationId)))[0]!,
+});
+
+describe('conversation turn workflow (real Temporal, real Postgres, scripted model)', () => {
+  it('sends the system prompt and history to the model and records messages, turn row and counters', async () => {
+    worker = await startWorker(config, db);
+    const ids = await newConversation();
+    llm.script({ reply: 'Hi there.' }, { reply: 'Still here.' });
+    await runTurn(ids, 1, 'Hello');
+    const result = await runTurn(ids, 2, 'Are you there?');
+
+    expect(result.status).toBe('completed');
+    const second = llm.requests.at(-1)!;
+    expect(second.messages).toEqual([
+      { role: 'system', content: 'You are terse.' },
+      { role: 'user', content: 'Hello' },
+      { role: 'assistant', content: 'Hi there.' },
+      { role: 'user', content: 'Are you there?' },
+    ]);
+    const rows = await rowsOf(ids.conversationId);
+    expect(rows.messages.map((m) => [m.turnIndex, m.role, m.content]).sort()).toEqual(
+      [[1, 'assistant', 'Hi there.'], [1, 'user', 'Hello'], [2, 'assistant', 'Still here.'], [2, 'user', 'Are you there?']].sort(),
+    );
+    expect(rows.turns.map((t) => t.status)).toEqual(['completed', 'completed']);
+    const turn2 = rows.turns.find((t) => t.messageIndex === 2)!;
+    expect(turn2.agentResponse).toBe('Still here.');
+    expect(turn2.workflowId).toBe(turnWorkflowId(ids.conversationId, 2));
+    expect(turn2.totalTokens).toBeGreaterThan(0);
+    expect(turn2.responseTimeMs).toBeGreaterThanOrEqual(turn2.llmTimeMs!);
+    expect(rows.conversation).toMatchObject({ turnCount: 2, messagesCount: 4, lastTurnIndex: 2 });
+  });
+
+  it('never writes a row twice when an activity fails after its write (retried activity)', async () => {
+    let failedOnce = 0;
+    worker = await startWorker(config, db, {
+      activities: (a) => ({
+        ...a,
+        startTurn: async (input: TurnInput) => {
+          const plan = await a.startTurn(input);
+          if (failedOnce++ === 0) throw ApplicationFailure.create({ message: 'injected: crash after startTurn wrote' });
+          return plan;
+        },
+        completeTurn: async (p: Parameters<typeof a.completeTurn>[0]) => {
+          const done = await a.completeTurn(p);
+          if (failedOnce++ === 2) throw ApplicationFailure.create({ message: 'injected: crash after completeTurn wrote' });
+          return done;
+        },
+      }),
+    });
+    const ids = await newConversation();
+    llm.script({ reply: 'Only once.' });
+    await runTurn(ids, 1, 'Write me once');
+
+    expect(failedOnce).toBe(4); // startTurn twice, completeTurn twice
+    const rows = await rowsOf(ids.conversationId);
+    expect(rows.messages).toHaveLength(2);
+    expect(rows.turns).toHaveLength(1);
+    expect(rows.conversation).toMatchObject({ turnCount: 1, messagesCount: 2 });
+  });
+
+  it('retries a model 500 and answers; a 400 fails the turn at once and records why', async () => {
+    worker = await startWorker(config, db);
+    const ids = await newConversation();
+    llm.script({ status: 500 }, { reply: 'Recovered.' });
+    await runTurn(ids, 1, 'First');
+    expect((await rowsOf(ids.conversationId)).turns[0]!.agentResponse).toBe('Recovered.');
+
+    const before = llm.requests.length;
+    llm.script({ status: 400, body: { error: { message: 'context too long', type: 'invalid_request_error' } } });
+    const failure = await runTurn(ids, 2, 'Second').catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect(llm.requests.length - before).toBe(1); // no retry of a rejected request
+    const [turn2] = await db.db
+      .select()
+      .from(agentExecutionHistory)
+      .where(and(eq(agentExecutionHistory.conversationId, ids.conversationId), eq(agentExecutionHistory.messageIndex, 2)));
+    expect(turn2).toMatchObject({ status: 'failed' });
+    expect(turn2!.error).toContain('context too long');
+  });
+
+  it('is findable by its AgentId search attribute', async () => {
+    worker = await startWorker(config, db);
+    const ids = await newConversation();
+    llm.script({ reply: 'Indexed.' });
+    await runTurn(ids, 1, 'Find me');
+    const query = `AgentId = '${ids.agentId}'`;
+    await expect
+      .poll(async () => {
+        const found: string[] = [];
+        for await (const wf of temporal.client.workflow.list({ query })) found.push(wf.workflowId);
+        return found;
+      }, { timeout: 15_000, interval: 300 })
+      .toEqual([turnWorkflowId(ids.conversationId, 1)]);
+  });
+});
+

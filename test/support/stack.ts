@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config';
+import { createDb, type DbHandle } from '../../src/db/client';
+import { createApp } from '../../src/gateway/app';
+import type { LlmClient } from '../../src/llm/client';
+import { createLogger } from '../../src/logger';
+import { createApiKey, createProject } from '../../src/services/projects';
+import { createWorkerRuntime } from '../../src/worker-runtime';
+
+// Worker lifecycle chatter hides test output; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+type WrapActivities = NonNullable<NonNullable<Parameters<typeof createWorkerRuntime>[2]>['wrapActivities']>;
+
+/** Config for one test file: the run's database and Temporal server, and a task queue of its own. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    DATABASE_URL: inject('databaseUrl'),
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    OPENAI_API_KEY: 'sk-test-not-a-real-key',
+    SHUTDOWN_GRACE_MS: '2000',
+    ...overrides,
+  });
+}
+
+export function testDb(config: Config): DbHandle {
+  return createDb(config.DATABASE_URL, { max: 5, appName: 'smart-agents-test' });
+}
+
+export interface RunningWorker {
+  stop: () => Promise<void>;
+}
+
+/** A real worker on the test's task queue, with the prebuilt workflow bundle and the real wiring. */
+export async function startWorker(
+  config: Config,
+  db: DbHandle,
+  overrides: { llm?: LlmClient; activities?: WrapActivities; worker?: Partial<WorkerOptions> } = {},
+): Promise<RunningWorker> {
+  const runtime = await createWorkerRuntime(config, db.db, {
+    llm: overrides.llm,
+    wrapActivities: overrides.activities,
+    worker: { workflowBundle: { codePath: inject('workflowBundlePath') }, ...overrides.worker },
+  });
+  const running = runtime.worker.run();
+  return {
+    stop: async () => {
+      if (runtime.worker.getState() === 'RUNNING') runtime.worker.shutdown();
+      await running;
+      await runtime.close();
+    },
+  };
+}
+
+export async function temporalClient(config: Config): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  return { client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), close: () => connection.close() };
+}
+
+/** A listening gateway on a free port with the real app. */
+export async function startGateway(config: Config, db: DbHandle, client: Client) {
+  const app = createApp({
+    db: db.db,
+    temporal: client,
+    logger: createLogger(config.LOG_LEVEL),
+    settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** A project of its own for each test, with an admin key and optionally narrower keys. */
+export async function testProject(db: DbHandle, name = 'test') {
+  const created = await createProject(db.db, { name, slug: `${name}-${randomUUID()}` });
+  return {
+    projectId: created.project.id,
+    adminKey: created.apiKey,
+    key: async (permissions: string[], expiresAt?: Date) =>
+      (await createApiKey(db.db, created.project.id, { name: 'test key', permissions, expiresAt })).plaintext,
+  };
+}

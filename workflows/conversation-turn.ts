@@ -1,0 +1,65 @@
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { failureTypes, type TurnInput, type TurnResult } from './shared.js';
+
+/** Short Postgres work: fast timeouts, generous retries (a DB blip should not fail a turn). */
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 10 },
+});
+
+/** The model call: long timeout, heartbeats so a lost worker is detected in seconds, bounded retries. */
+const llm = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: [failureTypes.llmRejected],
+  },
+});
+
+/** Waiting for the previous turn of the conversation (enqueue policy): as long as that turn takes. */
+const queue = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { maximumInterval: '10 seconds' },
+});
+
+/**
+ * One conversation turn: record the user message, ask the model, record the answer. Every write is an
+ * idempotent activity keyed on (conversation, turn), so retries and worker restarts never duplicate rows.
+ * When the model cannot answer, the turn row is marked failed and the workflow fails with the reason.
+ */
+export async function runConversationTurn(input: TurnInput): Promise<TurnResult> {
+  const startedAtMs = workflowInfo().runStartTime.getTime();
+  if (input.previousTurnWorkflowId) await queue.awaitPreviousTurn(input.previousTurnWorkflowId);
+
+  const plan = await db.startTurn(input);
+  let answer: Awaited<ReturnType<Activities['callModel']>>;
+  try {
+    answer = await llm.callModel(plan.request);
+  } catch (err) {
+    const reason = describeFailure(err);
+    await db.failTurn({ conversationId: input.conversationId, turnIndex: input.turnIndex, error: reason, startedAtMs });
+    throw ApplicationFailure.create({ type: failureTypes.turnFailed, message: reason, nonRetryable: true });
+  }
+  return db.completeTurn({
+    conversationId: input.conversationId,
+    turnIndex: input.turnIndex,
+    response: answer.content,
+    model: answer.model,
+    usage: answer.usage,
+    llmTimeMs: answer.llmTimeMs,
+    startedAtMs,
+  });
+}
+
+function describeFailure(err: unknown): string {
+  let current: unknown = err;
+  // ActivityFailure wraps the ApplicationFailure that says what went wrong.
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(err);
+}

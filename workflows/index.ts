@@ -1,0 +1,1 @@
+export { runConversationTurn } from './conversation-turn.js';
