@@ -81,7 +81,8 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
     responses,
   });
 
-  router[spec.method](spec.path, async (req: Request, res: Response) => {
+  // The router is mounted at /v1; the spec keeps the full path for the OpenAPI document.
+  router[spec.method](spec.path.replace(/^\/v1/, ''), async (req: Request, res: Response) => {
     const auth = req.auth;
     if (!auth) throw new UnauthorizedError();
     if (!hasPermission(auth, spec.permission)) throw new ForbiddenError(spec.permission);

@@ -65,11 +65,11 @@ export async function temporalClient(config: Config): Promise<{ client: Client; 
 }
 
 /** A listening gateway on a free port with the real app. */
-export async function startGateway(config: Config, db: DbHandle, client: Client) {
+export async function startGateway(config: Config, db: DbHandle, client: Client, logger = createLogger(config.LOG_LEVEL)) {
   const app = createApp({
     db: db.db,
     temporal: client,
-    logger: createLogger(config.LOG_LEVEL),
+    logger,
     settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
   });
   const server: Server = await new Promise((resolve) => {
