@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq } from 'drizzle-orm';
@@ -49,6 +52,15 @@ function runTurn(ids: Awaited<ReturnType<typeof newConversation>>, turnIndex: nu
   });
 }
 
+/** `RECORD_HISTORIES=1` refreshes the committed histories that the replay test runs. */
+async function recordHistory(name: string, workflowId: string) {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  // The CLI writes the proto-JSON form that Worker.runReplayHistory reads back.
+  const cli = process.env.TEMPORAL_CLI ?? path.join(__dirname, '..', '..', '.tools', 'bin', 'temporal');
+  const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', workflowId, '--address', config.TEMPORAL_ADDRESS, '--output', 'json']);
+  writeFileSync(path.join(__dirname, '..', 'replay', 'histories', `${name}.json`), json);
+}
+
 const rowsOf = async (conversationId: string) => ({
   messages: await db.db.select().from(message).where(eq(message.conversationId, conversationId)),
   turns: await db.db.select().from(agentExecutionHistory).where(eq(agentExecutionHistory.conversationId, conversationId)),
@@ -82,6 +94,7 @@ describe('conversation turn workflow (real Temporal, real Postgres, scripted mod
     expect(turn2.totalTokens).toBeGreaterThan(0);
     expect(turn2.responseTimeMs).toBeGreaterThanOrEqual(turn2.llmTimeMs!);
     expect(rows.conversation).toMatchObject({ turnCount: 2, messagesCount: 4, lastTurnIndex: 2 });
+    await recordHistory('turn-completed', turnWorkflowId(ids.conversationId, 2));
   });
 
   it('never writes a row twice when an activity fails after its write (retried activity)', async () => {
@@ -130,6 +143,7 @@ describe('conversation turn workflow (real Temporal, real Postgres, scripted mod
       .where(and(eq(agentExecutionHistory.conversationId, ids.conversationId), eq(agentExecutionHistory.messageIndex, 2)));
     expect(turn2).toMatchObject({ status: 'failed' });
     expect(turn2!.error).toContain('context too long');
+    await recordHistory('turn-model-rejected', turnWorkflowId(ids.conversationId, 2));
   });
 
   it('is findable by its AgentId search attribute', async () => {
