@@ -6,6 +6,18 @@ import { ensureNodeModules, projectRoot, run } from './lib/project.mjs';
 
 await ensureNodeModules();
 const cli = await ensureTemporalCli();
+const node = (script, args) => run(process.execPath, [script, ...args], { cwd: projectRoot });
+// A plain `npm test` also type-checks and lints (workflow determinism rules live in the lint config).
+if (process.argv.length === 2) {
+  for (const [name, script, args] of [
+    ['typecheck', 'node_modules/typescript/bin/tsc', ['--noEmit', '-p', 'tsconfig.json']],
+    ['lint', 'node_modules/eslint/bin/eslint.js', ['.']],
+  ]) {
+    process.stderr.write(`> ${name}\n`);
+    const status = await node(script, args);
+    if (status !== 0) process.exit(status);
+  }
+}
 const code = await run(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...process.argv.slice(2)], {
   cwd: projectRoot,
   env: { ...process.env, TEMPORAL_CLI: cli },
