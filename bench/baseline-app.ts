@@ -1,0 +1,93 @@
+import express, { type Express } from 'express';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../src/db/client';
+import { conversation } from '../src/db/schema/index';
+import type { ChatMessage, LlmClient } from '../src/llm/client';
+import { resolveAgentSettings } from '../src/services/agent-settings';
+import { beginTurn, completeTurn, failTurn, loadHistory, loadTurnContext } from '../src/services/turn-store';
+
+/**
+ * The comparison point for the turn benchmark: the same turn (record the user message, load agent and
+ * history, call the model, record the answer) done inside one HTTP request, with no Temporal and no
+ * retries. It calls the very store functions the activities call, so the difference the benchmark shows
+ * is what the workflow, the task queue and the gateway's extra reads cost. No auth and no request
+ * logging: the durable gateway pays for both, which the benchmark output says.
+ */
+export function createBaselineApp(deps: { db: Db; llm: LlmClient; defaultModel: string }): Express {
+  const { db, llm, defaultModel } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: '1mb' }));
+
+  app.post('/baseline/conversations/:id/messages', async (req, res) => {
+    const startedAtMs = Date.now();
+    const conversationId = req.params.id;
+    const content: unknown = req.body?.content;
+    if (typeof content !== 'string' || content.length === 0) {
+      res.status(400).json({ error: { code: 'validation_failed', message: 'content is required' } });
+      return;
+    }
+
+    // One atomic statement hands out the next turn index; the gateway does the same under a row lock.
+    const [conv] = await db
+      .update(conversation)
+      .set({ lastTurnIndex: sql`${conversation.lastTurnIndex} + 1`, lastActivityAt: new Date() })
+      .where(and(eq(conversation.id, conversationId), eq(conversation.status, 'active')))
+      .returning({ projectId: conversation.projectId, agentId: conversation.agentId, turnIndex: conversation.lastTurnIndex });
+    if (!conv) {
+      res.status(404).json({ error: { code: 'not_found', message: 'conversation not found or not active' } });
+      return;
+    }
+    const { turnIndex } = conv;
+    // The turn row wants a workflow id and run id; a marker makes baseline rows easy to tell apart.
+    const marker = `baseline:${conversationId}:${turnIndex}`;
+    await beginTurn(db, { ...conv, conversationId, content, workflowId: marker, runId: marker });
+
+    // Same order and the same prompt assembly as the `startTurn` activity (activities/turn.ts).
+    const context = await loadTurnContext(db, { agentId: conv.agentId, conversationId, turnIndex });
+    if (!context) {
+      res.status(404).json({ error: { code: 'not_found', message: 'agent not found' } });
+      return;
+    }
+    const settings = resolveAgentSettings(context.agent, context.config, defaultModel);
+    const history = await loadHistory(db, conversationId, turnIndex, settings.historyWindow);
+    const system = context.agent.systemPrompt.trim() || `You are ${context.agent.name}. Your goal: ${context.agent.goal}`;
+    const messages: ChatMessage[] = [
+      { role: 'system', content: system },
+      ...history.map((m) => ({ role: m.role as ChatMessage['role'], content: m.content })),
+      { role: 'user', content },
+    ];
+
+    const llmStartedAtMs = Date.now();
+    let answer: Awaited<ReturnType<LlmClient['chat']>>;
+    try {
+      answer = await llm.chat({ model: settings.model, messages, temperature: settings.temperature, maxTokens: settings.maxTokens });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      await failTurn(db, { conversationId, turnIndex, error: reason, responseTimeMs: Date.now() - startedAtMs });
+      res.status(502).json({ error: { code: 'turn_failed', message: reason } });
+      return;
+    }
+    const llmTimeMs = Date.now() - llmStartedAtMs;
+
+    const responseTimeMs = Date.now() - startedAtMs;
+    const { assistantMessageId } = await completeTurn(db, {
+      conversationId,
+      turnIndex,
+      response: answer.content,
+      model: answer.model,
+      usage: answer.usage,
+      responseTimeMs,
+      llmTimeMs,
+    });
+    res.json({
+      turn: { index: turnIndex, status: 'completed', responseTimeMs, llmTimeMs },
+      message: { id: assistantMessageId, turnIndex, role: 'assistant', content: answer.content },
+    });
+  });
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: { code: 'not_found', message: 'no such route' } });
+  });
+  return app;
+}
