@@ -1,8 +1,8 @@
 import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
 import { OpenAI } from 'openai';
 import type { Db } from '../src/db/client.js';
-import type { ChatMessage, ChatRequest, ChatResponse, LlmClient } from '../src/llm/client.js';
-import { resolveAgentSettings } from '../src/services/agent-settings.js';
+import type { ChatRequest, ChatResponse, LlmClient } from '../src/llm/client.js';
+import { buildModelRequest } from '../src/services/model-request.js';
 import * as store from '../src/services/turn-store.js';
 import { failureTypes, type TurnInput, type TurnResult } from '../workflows/shared.js';
 
@@ -31,21 +31,11 @@ export function createTurnActivities(deps: TurnActivityDeps) {
       const execution = activityInfo().workflowExecution;
       if (!execution) throw new Error('startTurn runs only inside a turn workflow');
       await store.beginTurn(deps.db, { ...input, workflowId: execution.workflowId, runId: execution.runId });
-      const context = await store.loadTurnContext(deps.db, input);
-      if (!context) {
+      const request = await buildModelRequest(deps.db, input, deps.defaultModel);
+      if (!request) {
         throw ApplicationFailure.create({ type: failureTypes.turnNotFound, message: 'agent not found', nonRetryable: true });
       }
-      const settings = resolveAgentSettings(context.agent, context.config, deps.defaultModel);
-      const history = await store.loadHistory(deps.db, input.conversationId, input.turnIndex, settings.historyWindow);
-      const system = context.agent.systemPrompt.trim() || `You are ${context.agent.name}. Your goal: ${context.agent.goal}`;
-      const messages: ChatMessage[] = [
-        { role: 'system', content: system },
-        ...history.map((m) => ({ role: m.role as ChatMessage['role'], content: m.content })),
-        { role: 'user', content: input.content },
-      ];
-      return {
-        request: { model: settings.model, messages, temperature: settings.temperature, maxTokens: settings.maxTokens },
-      };
+      return { request };
     },
 
     /**

@@ -2,9 +2,9 @@ import express, { type Express } from 'express';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../src/db/client';
 import { conversation } from '../src/db/schema/index';
-import type { ChatMessage, LlmClient } from '../src/llm/client';
-import { resolveAgentSettings } from '../src/services/agent-settings';
-import { beginTurn, completeTurn, failTurn, loadHistory, loadTurnContext } from '../src/services/turn-store';
+import type { LlmClient } from '../src/llm/client';
+import { buildModelRequest } from '../src/services/model-request';
+import { beginTurn, completeTurn, failTurn } from '../src/services/turn-store';
 
 /**
  * The comparison point for the turn benchmark: the same turn (record the user message, load agent and
@@ -43,25 +43,17 @@ export function createBaselineApp(deps: { db: Db; llm: LlmClient; defaultModel: 
     const marker = `baseline:${conversationId}:${turnIndex}`;
     await beginTurn(db, { ...conv, conversationId, content, workflowId: marker, runId: marker });
 
-    // Same order and the same prompt assembly as the `startTurn` activity (activities/turn.ts).
-    const context = await loadTurnContext(db, { agentId: conv.agentId, conversationId, turnIndex });
-    if (!context) {
+    // The same prompt assembly as the `startTurn` activity.
+    const request = await buildModelRequest(db, { agentId: conv.agentId, conversationId, turnIndex, content }, defaultModel);
+    if (!request) {
       res.status(404).json({ error: { code: 'not_found', message: 'agent not found' } });
       return;
     }
-    const settings = resolveAgentSettings(context.agent, context.config, defaultModel);
-    const history = await loadHistory(db, conversationId, turnIndex, settings.historyWindow);
-    const system = context.agent.systemPrompt.trim() || `You are ${context.agent.name}. Your goal: ${context.agent.goal}`;
-    const messages: ChatMessage[] = [
-      { role: 'system', content: system },
-      ...history.map((m) => ({ role: m.role as ChatMessage['role'], content: m.content })),
-      { role: 'user', content },
-    ];
 
     const llmStartedAtMs = Date.now();
     let answer: Awaited<ReturnType<LlmClient['chat']>>;
     try {
-      answer = await llm.chat({ model: settings.model, messages, temperature: settings.temperature, maxTokens: settings.maxTokens });
+      answer = await llm.chat(request);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       await failTurn(db, { conversationId, turnIndex, error: reason, responseTimeMs: Date.now() - startedAtMs });
