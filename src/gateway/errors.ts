@@ -45,10 +45,3 @@ export class ConflictError extends AppError {
     super(409, code, message, details);
   }
 }
-
-/** Thrown when a dependency (Temporal, Postgres) cannot be reached right now. */
-export class UnavailableError extends AppError {
-  constructor(message: string) {
-    super(503, 'unavailable', message);
-  }
-}

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { agentConfig, agentExecutionHistory, conversation, message, smartAgent } from '../db/schema/index.js';
 
@@ -170,13 +170,4 @@ export async function failTurn(
         eq(agentExecutionHistory.status, 'running'),
       ),
     );
-}
-
-/** Messages of a conversation in conversation order. */
-export function listMessagesQuery(db: DbOrTx, conversationId: string) {
-  return db
-    .select()
-    .from(message)
-    .where(eq(message.conversationId, conversationId))
-    .orderBy(asc(message.turnIndex), asc(message.position));
 }
