@@ -17,6 +17,7 @@ import { count } from 'drizzle-orm';
 import type { Express } from 'express';
 import postgres from 'postgres';
 import { ensureTemporalCli } from '../scripts/ensure-temporal.mjs';
+import { devServerDynamicConfigArgs } from '../scripts/lib/dev-server.mjs';
 import { loadConfig } from '../src/config';
 import { createDb, type DbHandle } from '../src/db/client';
 import { ensureDatabase, runMigrations } from '../src/db/migrate';
@@ -95,7 +96,7 @@ async function main(controller: AbortController): Promise<number> {
           executable: { type: 'existing-path', path: cli },
           searchAttributes: Object.values(searchAttributes),
           // Same server flags as the test suite, so the gateway behaves here as it does under test.
-          extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true'],
+          extraArgs: devServerDynamicConfigArgs(),
         },
       });
       cleanup.push(['temporal dev server', () => env.teardown()]);

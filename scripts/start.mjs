@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ensureTemporalCli } from './ensure-temporal.mjs';
 import { canConnect, capture, ensureNodeModules, projectRoot, run, spawnService, waitForHttp, waitForTcp } from './lib/project.mjs';
+import { devServerDynamicConfigArgs } from './lib/dev-server.mjs';
 import { searchAttributeDefinitions } from './lib/search-attributes.mjs';
 
 const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
@@ -63,7 +64,7 @@ async function startTemporal() {
   const args = [
     'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(grpcPort), '--ui-port', String(uiPort),
     '--db-filename', path.join(dataDir, 'temporal.db'), '--namespace', env.TEMPORAL_NAMESPACE || 'default',
-    '--log-level', 'warn', '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
+    '--log-level', 'warn', ...devServerDynamicConfigArgs(),
     ...searchAttributeDefinitions.flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
   say(`starting the Temporal dev server on 127.0.0.1:${grpcPort} (state in .data/temporal.db)`);

@@ -10,6 +10,7 @@ import { ensureDatabase, runMigrations } from '../../src/db/migrate';
 import { workflowsPath } from '../../src/worker-runtime';
 import { searchAttributes } from '../../workflows/shared';
 import { ensureTemporalCli } from '../../scripts/ensure-temporal.mjs';
+import { devServerDynamicConfigArgs } from '../../scripts/lib/dev-server.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -31,7 +32,7 @@ export default async function setup(project: TestProject) {
     server: {
       executable: { type: 'existing-path', path: cli },
       searchAttributes: Object.values(searchAttributes),
-      extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true'],
+      extraArgs: devServerDynamicConfigArgs(),
     },
   });
 

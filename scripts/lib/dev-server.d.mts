@@ -1,0 +1,2 @@
+export const devServerDynamicConfig: string[];
+export function devServerDynamicConfigArgs(): string[];

@@ -1,0 +1,12 @@
+// Dynamic config every dev server of the project runs with (npm start, tests, bench), so all three
+// measure and behave alike. docker-compose sets the same in deploy/temporal/dynamicconfig.yaml.
+export const devServerDynamicConfig = [
+  // Hand the model-call activity straight to the worker that completed the workflow task, instead of a
+  // round trip through the task queue: about a third of a turn's latency on the dev server.
+  'system.enableActivityEagerExecution=true',
+];
+
+/** `--dynamic-config-value k=v` pairs for `temporal server start-dev`. */
+export function devServerDynamicConfigArgs() {
+  return devServerDynamicConfig.flatMap((kv) => ['--dynamic-config-value', kv]);
+}
