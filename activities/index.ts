@@ -1,11 +1,14 @@
+import type { ToolExecutionDeps } from '../src/tools/execute.js';
+import { createToolActivities } from './tools.js';
 import { createTurnActivities, type TurnActivityDeps } from './turn.js';
 
-export type ActivityDeps = TurnActivityDeps;
+export type ActivityDeps = TurnActivityDeps & { tools: ToolExecutionDeps };
 
 /** Every activity the worker hosts, built from injected dependencies (see `src/worker.ts`). */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createTurnActivities(deps),
+    ...createToolActivities(deps.tools),
   };
 }
 

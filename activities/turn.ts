@@ -3,6 +3,7 @@ import { OpenAI } from 'openai';
 import type { Db } from '../src/db/client.js';
 import type { ChatRequest, ChatResponse, LlmClient } from '../src/llm/client.js';
 import { buildModelRequest } from '../src/services/model-request.js';
+import type { TurnTool } from '../src/services/tools.js';
 import * as store from '../src/services/turn-store.js';
 import { failureTypes, type TurnInput, type TurnResult } from '../workflows/shared.js';
 
@@ -16,6 +17,8 @@ export interface TurnActivityDeps {
 
 export interface TurnPlan {
   request: ChatRequest;
+  tools: TurnTool[];
+  maxSteps: number;
 }
 
 /** What the workflow hands to `completeTurn`; the response time is measured there, on the real clock. */
@@ -31,11 +34,11 @@ export function createTurnActivities(deps: TurnActivityDeps) {
       const execution = activityInfo().workflowExecution;
       if (!execution) throw new Error('startTurn runs only inside a turn workflow');
       await store.beginTurn(deps.db, { ...input, workflowId: execution.workflowId, runId: execution.runId });
-      const request = await buildModelRequest(deps.db, input, deps.defaultModel);
-      if (!request) {
+      const plan = await buildModelRequest(deps.db, input, deps.defaultModel);
+      if (!plan) {
         throw ApplicationFailure.create({ type: failureTypes.turnNotFound, message: 'agent not found', nonRetryable: true });
       }
-      return { request };
+      return plan;
     },
 
     /**

@@ -44,8 +44,8 @@ export function createBaselineApp(deps: { db: Db; llm: LlmClient; defaultModel: 
     await beginTurn(db, { ...conv, conversationId, content, workflowId: marker, runId: marker });
 
     // The same prompt assembly as the `startTurn` activity.
-    const request = await buildModelRequest(db, { agentId: conv.agentId, conversationId, turnIndex, content }, defaultModel);
-    if (!request) {
+    const plan = await buildModelRequest(db, { agentId: conv.agentId, conversationId, turnIndex, content }, defaultModel);
+    if (!plan) {
       res.status(404).json({ error: { code: 'not_found', message: 'agent not found' } });
       return;
     }
@@ -53,7 +53,7 @@ export function createBaselineApp(deps: { db: Db; llm: LlmClient; defaultModel: 
     const llmStartedAtMs = Date.now();
     let answer: Awaited<ReturnType<LlmClient['chat']>>;
     try {
-      answer = await llm.chat(request);
+      answer = await llm.chat(plan.request);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       await failTurn(db, { conversationId, turnIndex, error: reason, responseTimeMs: Date.now() - startedAtMs });

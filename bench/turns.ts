@@ -167,6 +167,7 @@ async function main(controller: AbortController): Promise<number> {
         db: gatewayDb.db,
         temporal: client,
         logger: createLogger(config.LOG_LEVEL),
+        keyring: null,
         settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
       }),
     );

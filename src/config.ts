@@ -33,6 +33,13 @@ export const configSchema = z.object({
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
   LLM_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
 
+  TOOL_CREDENTIALS_KEYS: optionalString,
+  TOOL_CREDENTIALS_KEY_ID: optionalString,
+  TOOL_NETWORK_ALLOWLIST: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((e) => e.trim()).filter(Boolean)),
+
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   TURN_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(20_000),

@@ -15,6 +15,8 @@ export const redactPaths = [
   '*.secret',
   '*.token',
   '*.plaintext',
+  '*.credentials',
+  '*.credentialsEncrypted',
   '*.OPENAI_API_KEY',
   '*.TEMPORAL_API_KEY',
   '*.DATABASE_URL',

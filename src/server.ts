@@ -5,6 +5,7 @@ import { createDb } from './db/client.js';
 import { createApp } from './gateway/app.js';
 import { createLogger } from './logger.js';
 import { temporalConnectionOptions } from './temporal/connection.js';
+import { parseKeyring } from './tools/credentials.js';
 
 /** Gateway entry: the one place that connects, listens and shuts down. */
 async function main(): Promise<void> {
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
     db: dbHandle.db,
     temporal,
     logger,
+    keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
     settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
   });
   const server: Server = app.listen(config.PORT, config.HOST, () => {

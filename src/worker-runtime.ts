@@ -7,6 +7,8 @@ import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { createLlmClient, type LlmClient } from './llm/client.js';
 import { temporalConnectionOptions } from './temporal/connection.js';
+import { parseKeyring } from './tools/credentials.js';
+import { createToolRunners, type ToolRunners } from './tools/runners/index.js';
 
 /** `workflows/index` next to this file's folder: `.js` when built into dist/, `.ts` when run from source. */
 export const workflowsPath = ['.js', '.ts']
@@ -27,6 +29,7 @@ export async function createWorkerRuntime(
   db: Db,
   overrides: {
     llm?: LlmClient;
+    toolRunners?: ToolRunners;
     /** Tests wrap activities to inject faults (e.g. fail after a write). */
     wrapActivities?: (activities: ReturnType<typeof createActivities>) => object;
     worker?: Partial<WorkerOptions>;
@@ -41,6 +44,11 @@ export async function createWorkerRuntime(
     createLlmClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.LLM_TIMEOUT_MS });
   const activities = createActivities({
     db,
+    tools: {
+      db,
+      keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
+      runners: overrides.toolRunners ?? createToolRunners({ allowList: config.TOOL_NETWORK_ALLOWLIST }),
+    },
     llm,
     defaultModel: config.OPENAI_MODEL,
     awaitWorkflowClosed: async (workflowId) => {

@@ -1,5 +1,6 @@
 import { ApplicationFailure, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { runAgentLoop, type LoopResult } from './agent-loop.js';
 import { failureTypes, type TurnInput, type TurnResult } from './shared.js';
 
 /**
@@ -33,7 +34,7 @@ const queue = proxyActivities<Activities>({
 });
 
 /**
- * One conversation turn: record the user message, ask the model, record the answer. Every write is an
+ * One conversation turn: record the user message, run the model's tool-calling loop, record the answer. Every write is an
  * idempotent activity keyed on (conversation, turn), so retries and worker restarts never duplicate rows.
  * When the model cannot answer, the turn row is marked failed and the workflow fails with the reason.
  */
@@ -42,9 +43,9 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
   if (input.previousTurnWorkflowId) await queue.awaitPreviousTurn(input.previousTurnWorkflowId);
 
   const plan = await db.startTurn(input);
-  let answer: Awaited<ReturnType<Activities['callModel']>>;
+  let loop: LoopResult;
   try {
-    answer = await llm.callModel(plan.request);
+    loop = await runAgentLoop(plan, llm.callModel, input);
   } catch (err) {
     const reason = describeFailure(err);
     await db.failTurn({ conversationId: input.conversationId, turnIndex: input.turnIndex, error: reason, startedAtMs });
@@ -53,10 +54,11 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
   return db.completeTurn({
     conversationId: input.conversationId,
     turnIndex: input.turnIndex,
-    response: answer.content,
-    model: answer.model,
-    usage: answer.usage,
-    llmTimeMs: answer.llmTimeMs,
+    response: loop.answer.content,
+    model: loop.answer.model,
+    usage: loop.usage,
+    llmTimeMs: loop.llmTimeMs,
+    toolsUsed: loop.toolsUsed,
     startedAtMs,
   });
 }

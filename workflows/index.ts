@@ -1,1 +1,2 @@
 export { runConversationTurn } from './conversation-turn.js';
+export { testTool } from './tool-test.js';

@@ -6,6 +6,8 @@ import { registerAgentRoutes } from './agents/routes.js';
 import { registerApiKeyRoutes } from './api-keys/routes.js';
 import { authenticate } from './auth.js';
 import { registerConversationRoutes } from './conversations/routes.js';
+import { registerAssignmentRoutes } from './tools/assignments.js';
+import { registerToolRoutes } from './tools/routes.js';
 import type { GatewayDeps } from './deps.js';
 import { errorHandler } from './error-handler.js';
 import { buildOpenApiDocument, createRegistry } from './openapi.js';
@@ -52,6 +54,8 @@ export function createApp(deps: GatewayDeps): Express {
   registerApiKeyRoutes(ctx);
   registerAgentRoutes(ctx);
   registerConversationRoutes(ctx);
+  registerToolRoutes(ctx);
+  registerAssignmentRoutes(ctx);
   const openapi = buildOpenApiDocument(registry);
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);

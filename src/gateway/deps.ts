@@ -3,12 +3,15 @@ import type { Client } from '@temporalio/client';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
+import type { CredentialKeyring } from '../tools/credentials.js';
 
 /** What the gateway needs from the outside world; `createApp` receives it, nothing is imported globally. */
 export interface GatewayDeps {
   db: Db;
   temporal: Client;
   logger: Logger;
+  /** Seals tool credentials on write; null when TOOL_CREDENTIALS_KEYS is not configured. */
+  keyring: CredentialKeyring | null;
   settings: {
     taskQueue: string;
     /** How long `POST .../messages` waits for the turn before answering 202. */

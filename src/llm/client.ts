@@ -1,8 +1,22 @@
 import OpenAI from 'openai';
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+/** A tool call the model asked for; `arguments` is the raw JSON text the model wrote. */
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCallRequest[] }
+  | { role: 'tool'; toolCallId: string; content: string };
+
+/** A function the model may call, in the OpenAI tools format. */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
 }
 
 export interface ChatRequest {
@@ -10,10 +24,12 @@ export interface ChatRequest {
   messages: ChatMessage[];
   temperature?: number;
   maxTokens?: number;
+  tools?: ToolDefinition[];
 }
 
 export interface ChatResponse {
   content: string;
+  toolCalls: ToolCallRequest[];
   model: string;
   usage: { promptTokens: number; completionTokens: number; totalTokens: number } | null;
 }
@@ -27,6 +43,20 @@ export interface LlmClientOptions {
   apiKey?: string;
   baseURL?: string;
   timeoutMs: number;
+}
+
+type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
+
+function toWire(m: ChatMessage): WireMessage {
+  if (m.role === 'tool') return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
+  if (m.role === 'assistant' && m.toolCalls?.length) {
+    return {
+      role: 'assistant',
+      content: m.content || null,
+      tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+    };
+  }
+  return { role: m.role, content: m.content };
 }
 
 /**
@@ -47,17 +77,24 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
       const completion = await openai.chat.completions.create(
         {
           model: request.model,
-          messages: request.messages,
+          messages: request.messages.map(toWire),
           ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
           ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
+          ...(request.tools?.length
+            ? { tools: request.tools.map((t) => ({ type: 'function' as const, function: t })) }
+            : {}),
         },
         { signal },
       );
       const choice = completion.choices[0];
       if (!choice) throw new Error('the model returned no choices');
       const usage = completion.usage;
+      const toolCalls = (choice.message.tool_calls ?? []).flatMap((c) =>
+        c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
+      );
       return {
         content: choice.message.content ?? '',
+        toolCalls,
         model: completion.model,
         usage: usage
           ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, totalTokens: usage.total_tokens }

@@ -39,6 +39,8 @@ export interface AgentSettings {
   maxTokens?: number;
   historyWindow: number;
   doubleTexting: 'reject' | 'enqueue';
+  /** Model calls one turn may make (each round of tool calls takes one). */
+  maxSteps: number;
 }
 
 interface AgentColumns {
@@ -64,5 +66,6 @@ export function resolveAgentSettings(
     maxTokens: pick('max_tokens') ?? agent.maxTokens ?? undefined,
     historyWindow: pick('history_window') ?? 20,
     doubleTexting: pick('double_texting') ?? 'reject',
+    maxSteps: pick('max_steps') ?? 8,
   };
 }

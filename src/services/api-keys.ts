@@ -9,6 +9,8 @@ export const permissions = [
   'agents:write',
   'conversations:read',
   'conversations:write',
+  'tools:read',
+  'tools:write',
   'escalations:ack',
 ] as const;
 export type Permission = (typeof permissions)[number];

@@ -1,6 +1,7 @@
 import type { DbOrTx } from '../db/client.js';
 import type { ChatMessage, ChatRequest } from '../llm/client.js';
 import { resolveAgentSettings } from './agent-settings.js';
+import { loadAgentTools, type TurnTool } from './tools.js';
 import { loadHistory, loadTurnContext } from './turn-store.js';
 
 /**
@@ -12,7 +13,7 @@ export async function buildModelRequest(
   db: DbOrTx,
   p: { agentId: string; conversationId: string; turnIndex: number; content: string },
   defaultModel: string,
-): Promise<ChatRequest | null> {
+): Promise<{ request: ChatRequest; tools: TurnTool[]; maxSteps: number } | null> {
   const context = await loadTurnContext(db, p);
   if (!context) return null;
   const { agent } = context;
@@ -21,8 +22,16 @@ export async function buildModelRequest(
   const system = agent.systemPrompt.trim() || `You are ${agent.name}. Your goal: ${agent.goal}`;
   const messages: ChatMessage[] = [
     { role: 'system', content: system },
-    ...history.map((m) => ({ role: m.role as ChatMessage['role'], content: m.content })),
+    ...history.map((m): ChatMessage => ({ role: m.role === 'assistant' ? 'assistant' : 'user', content: m.content })),
     { role: 'user', content: p.content },
   ];
-  return { model: settings.model, messages, temperature: settings.temperature, maxTokens: settings.maxTokens };
+  const tools = await loadAgentTools(db, agent.id);
+  const request: ChatRequest = {
+    model: settings.model,
+    messages,
+    temperature: settings.temperature,
+    maxTokens: settings.maxTokens,
+    ...(tools.length ? { tools: tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })) } : {}),
+  };
+  return { request, tools, maxSteps: settings.maxSteps };
 }

@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { agentConfig, agentExecutionHistory, conversation, message, smartAgent } from '../db/schema/index.js';
+import { agentConfig, agentExecutionHistory, conversation, message, smartAgent, type ToolUse } from '../db/schema/index.js';
 
 /** Fixed message positions inside a turn, so every write has a natural unique key. */
 export const USER_POSITION = 0;
@@ -90,6 +90,7 @@ export interface CompleteTurnParams {
   usage: { promptTokens: number; completionTokens: number; totalTokens: number } | null;
   responseTimeMs: number;
   llmTimeMs: number;
+  toolsUsed?: ToolUse[];
 }
 
 /**
@@ -110,6 +111,7 @@ export async function completeTurn(db: DbOrTx, p: CompleteTurnParams): Promise<{
         totalTokens: p.usage?.totalTokens ?? null,
         responseTimeMs: p.responseTimeMs,
         llmTimeMs: p.llmTimeMs,
+        toolsUsed: p.toolsUsed ?? [],
         completedAt: new Date(),
       })
       .where(

@@ -6,7 +6,8 @@ import { chatCompletionBody, estimateTokens } from '../../src/llm/wire';
 
 export interface ChatRequestBody {
   model: string;
-  messages: Array<{ role: string; content: string }>;
+  messages: Array<{ role: string; content: string | null; tool_call_id?: string; tool_calls?: unknown[] }>;
+  tools?: Array<{ type: 'function'; function: { name: string; description?: string; parameters: unknown } }>;
   temperature?: number;
   max_tokens?: number;
 }
@@ -14,6 +15,7 @@ export interface ChatRequestBody {
 /** One scripted answer: a reply, an HTTP error, or a request that never answers. */
 export type Step =
   | { reply: string; delayMs?: number }
+  | { toolCalls: Array<{ id?: string; name: string; arguments: Record<string, unknown> | string }> }
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | { hang: true };
 
@@ -64,6 +66,16 @@ export class ScriptedLlm {
       if ('status' in step) {
         res.writeHead(step.status, { 'content-type': 'application/json', ...step.headers });
         res.end(JSON.stringify(step.body ?? { error: { message: `scripted ${step.status}`, type: 'scripted' } }));
+        return;
+      }
+      if ('toolCalls' in step) {
+        const calls = step.toolCalls.map((c, i) => ({
+          id: c.id ?? `call_${this.requests.length}_${i}`,
+          name: c.name,
+          arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
+        }));
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(chatCompletionBody(body.model, '', estimateTokens(body.messages), calls)));
         return;
       }
       if (step.delayMs) await new Promise((r) => setTimeout(r, step.delayMs));

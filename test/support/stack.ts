@@ -11,6 +11,7 @@ import type { LlmClient } from '../../src/llm/client';
 import { createLogger } from '../../src/logger';
 import { createApiKey, createProject } from '../../src/services/projects';
 import { createWorkerRuntime } from '../../src/worker-runtime';
+import { parseKeyring } from '../../src/tools/credentials';
 
 // Worker lifecycle chatter hides test output; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -25,6 +26,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     OPENAI_API_KEY: 'sk-test-not-a-real-key',
+    // A fixed test key: tests may see ciphertext made with it, never a production secret.
+    TOOL_CREDENTIALS_KEYS: 'test:' + Buffer.alloc(32, 7).toString('base64'),
     SHUTDOWN_GRACE_MS: '2000',
     ...overrides,
   });
@@ -70,6 +73,7 @@ export async function startGateway(config: Config, db: DbHandle, client: Client,
     db: db.db,
     temporal: client,
     logger,
+    keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
     settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
   });
   const server: Server = await new Promise((resolve) => {

@@ -20,7 +20,7 @@ const apiError = (status: number, headers: Record<string, string> = {}) =>
 
 describe('callModel activity', () => {
   it('returns the answer with the time the model took', async () => {
-    const { callModel } = activitiesWith({ chat: async () => ({ content: 'ok', model: 'm', usage: null }) });
+    const { callModel } = activitiesWith({ chat: async () => ({ content: 'ok', toolCalls: [], model: 'm', usage: null }) });
     const result = (await new MockActivityEnvironment().run(callModel, request)) as Awaited<ReturnType<typeof callModel>>;
     expect(result).toMatchObject({ content: 'ok', model: 'm' });
     expect(result.llmTimeMs).toBeGreaterThanOrEqual(0);

@@ -1,0 +1,72 @@
+import { and, eq } from 'drizzle-orm';
+import { agentToolAssignment } from '../../db/schema/index.js';
+import { findAgent } from '../../services/agents.js';
+import { findAssignment, findTool } from '../../services/tool-registry.js';
+import { idParams } from '../common.js';
+import type { RouteContext } from '../deps.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { z } from '../openapi.js';
+import { defineRoute } from '../route.js';
+import { toIso } from '../serialize.js';
+import { assignmentBody, assignmentSchema, assignmentUpdateBody } from './schemas.js';
+
+const assignmentParams = z.object({ id: z.string().uuid(), toolId: z.string().uuid() });
+
+export function registerAssignmentRoutes({ router, registry, deps }: RouteContext): void {
+  const { db } = deps;
+  const tag = 'Agent tools';
+  const loadAgent = async (projectId: string, id: string) => {
+    const agent = await findAgent(db, projectId, id);
+    if (!agent) throw new NotFoundError('agent');
+    return agent;
+  };
+
+  defineRoute(router, registry, {
+    method: 'post', path: '/v1/agents/:id/tools', tag, summary: 'Give an agent a tool', permission: 'agents:write',
+    params: idParams, body: assignmentBody,
+    responses: { 201: { description: 'Assigned', schema: assignmentSchema }, 409: { description: 'Already assigned' } },
+    handler: async ({ params, body, auth }) => {
+      await loadAgent(auth.projectId, params.id);
+      const t = await findTool(db, auth.projectId, body.toolId);
+      if (!t || t.archivedAt) throw new NotFoundError('tool');
+      const [row] = await db.insert(agentToolAssignment).values({ ...body, agentId: params.id }).onConflictDoNothing().returning();
+      if (!row) throw new ConflictError('already_assigned', 'the agent already has this tool; PATCH the assignment instead');
+      return { status: 201, body: toIso(row) };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'get', path: '/v1/agents/:id/tools', tag, summary: "An agent's tool assignments", permission: 'agents:read',
+    params: idParams, responses: { 200: { description: 'Assignments', schema: z.object({ items: z.array(assignmentSchema), nextCursor: z.null() }) } },
+    handler: async ({ params, auth }) => {
+      await loadAgent(auth.projectId, params.id);
+      const rows = await db.select().from(agentToolAssignment).where(eq(agentToolAssignment.agentId, params.id));
+      return { status: 200, body: { items: rows.map(toIso), nextCursor: null } };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'patch', path: '/v1/agents/:id/tools/:toolId', tag, summary: 'Change an assignment', permission: 'agents:write',
+    params: assignmentParams, body: assignmentUpdateBody,
+    responses: { 200: { description: 'The assignment', schema: assignmentSchema } },
+    handler: async ({ params, body, auth }) => {
+      await loadAgent(auth.projectId, params.id);
+      if (!(await findAssignment(db, params.id, params.toolId))) throw new NotFoundError('assignment');
+      const [row] = await db.update(agentToolAssignment).set(body)
+        .where(and(eq(agentToolAssignment.agentId, params.id), eq(agentToolAssignment.toolId, params.toolId))).returning();
+      return { status: 200, body: toIso(row!) };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'delete', path: '/v1/agents/:id/tools/:toolId', tag, summary: 'Take a tool away from an agent', permission: 'agents:write',
+    params: assignmentParams, responses: { 204: { description: 'Removed' } },
+    handler: async ({ params, auth }) => {
+      await loadAgent(auth.projectId, params.id);
+      const rows = await db.delete(agentToolAssignment)
+        .where(and(eq(agentToolAssignment.agentId, params.id), eq(agentToolAssignment.toolId, params.toolId))).returning();
+      if (rows.length === 0) throw new NotFoundError('assignment');
+      return { status: 204 };
+    },
+  });
+}

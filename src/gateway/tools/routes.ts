@@ -1,0 +1,137 @@
+import { eq } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { toolExecutionLog, tool } from '../../db/schema/index.js';
+import * as registry from '../../services/tool-registry.js';
+import { sealCredentials } from '../../tools/credentials.js';
+import { checkJsonSchema, isFunctionCallingCompatible } from '../../tools/schema-check.js';
+import type { ToolCredentials } from '../../tools/types.js';
+import type { ToolTestInput, ToolTestResult } from '../../../workflows/tool-test.js';
+import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
+import type { GatewayDeps, RouteContext } from '../deps.js';
+import { AppError, NotFoundError, ValidationError } from '../errors.js';
+import { z } from '../openapi.js';
+import { defineRoute } from '../route.js';
+import { toIso } from '../serialize.js';
+import * as s from './schemas.js';
+
+/** Never includes the sealed credentials or their key id; only whether there are any. */
+export function toolView(row: registry.ToolRow) {
+  const { credentialsEncrypted, credentialsKeyId: _k, projectId: _p, createdBy: _c, responseFormat: _r, ...rest } = row;
+  return { ...toIso(rest), hasCredentials: credentialsEncrypted !== null };
+}
+
+function checkSchemas(body: { inputSchema?: unknown; outputSchema?: unknown }) {
+  for (const field of ['inputSchema', 'outputSchema'] as const) {
+    if (body[field] === undefined || body[field] === null) continue;
+    const problem = checkJsonSchema(body[field]);
+    if (problem) throw new ValidationError(`invalid request: body.${field}: not a valid JSON Schema: ${problem}`, [{ field: `body.${field}`, message: problem }]);
+  }
+}
+
+function seal(deps: GatewayDeps, credentials: ToolCredentials) {
+  if (!deps.keyring) {
+    throw new AppError(503, 'credentials_unavailable', 'this server has no TOOL_CREDENTIALS_KEYS configured, so it cannot store credentials');
+  }
+  const sealed = sealCredentials(deps.keyring, credentials);
+  return { credentialsEncrypted: sealed.ciphertext, credentialsKeyId: sealed.keyId };
+}
+
+export function registerToolRoutes({ router, registry: openapi, deps }: RouteContext): void {
+  const { db } = deps;
+  const tag = 'Tools';
+  const load = async (projectId: string, id: string) => {
+    const row = await registry.findTool(db, projectId, id);
+    if (!row || row.archivedAt) throw new NotFoundError('tool');
+    return row;
+  };
+
+  defineRoute(router, openapi, {
+    method: 'post', path: '/v1/tools', tag, summary: 'Register a tool', permission: 'tools:write', body: s.createToolBody,
+    responses: { 201: { description: 'Created', schema: s.toolSchema } },
+    handler: async ({ body, auth }) => {
+      checkSchemas(body);
+      const { credentials, ...fields } = body;
+      const [row] = await db.insert(tool).values({
+        ...fields,
+        projectId: auth.projectId,
+        aiSdkFormatValid: isFunctionCallingCompatible(fields),
+        ...(credentials ? seal(deps, credentials) : {}),
+      }).returning();
+      return { status: 201, body: toolView(row!) };
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/v1/tools', tag, summary: 'List tools', permission: 'tools:read', query: pageQuery.merge(s.listToolsQuery),
+    responses: { 200: { description: 'A page of tools', schema: pageSchema(s.toolSchema) } },
+    handler: async ({ query, auth }) => {
+      const rows = await registry.listTools(db, auth.projectId, query, { ...keyset(tool, query.cursor), limit: query.limit });
+      return { status: 200, body: toPage(rows, query.limit, toolView) };
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/v1/tools/:id', tag, summary: 'Get a tool', permission: 'tools:read', params: idParams,
+    responses: { 200: { description: 'The tool', schema: s.toolSchema } },
+    handler: async ({ params, auth }) => ({ status: 200, body: toolView(await load(auth.projectId, params.id)) }),
+  });
+
+  defineRoute(router, openapi, {
+    method: 'patch', path: '/v1/tools/:id', tag, summary: 'Change a tool (bumps its version)', permission: 'tools:write',
+    params: idParams, body: s.updateToolBody,
+    responses: { 200: { description: 'The changed tool', schema: s.toolSchema } },
+    handler: async ({ params, body, auth }) => {
+      const current = await load(auth.projectId, params.id);
+      checkSchemas(body);
+      const { credentials, ...fields } = body;
+      const merged = { ...current, ...fields };
+      const sealed = credentials === undefined ? {} : credentials === null ? { credentialsEncrypted: null, credentialsKeyId: null } : seal(deps, credentials);
+      const [row] = await db.update(tool).set({
+        ...fields, ...sealed, version: current.version + 1, aiSdkFormatValid: isFunctionCallingCompatible(merged),
+      }).where(eqId(params.id)).returning();
+      return { status: 200, body: toolView(row!) };
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'delete', path: '/v1/tools/:id', tag, summary: 'Archive a tool (agents stop seeing it; logs stay)',
+    permission: 'tools:write', params: idParams,
+    responses: { 200: { description: 'The archived tool', schema: s.toolSchema } },
+    handler: async ({ params, auth }) => {
+      await load(auth.projectId, params.id);
+      const [row] = await db.update(tool).set({ status: 'deprecated', archivedAt: new Date() }).where(eqId(params.id)).returning();
+      return { status: 200, body: toolView(row!) };
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'post', path: '/v1/tools/:id/test', tag, summary: 'Run a tool once with given arguments (execution type test)',
+    permission: 'tools:write', params: idParams, body: s.testToolBody,
+    responses: { 200: { description: 'The outcome and its log row', schema: z.object({ ok: z.boolean(), output: z.unknown().optional(), error: z.string().optional(), log: z.unknown() }) } },
+    handler: async ({ params, body, auth }) => {
+      const row = await load(auth.projectId, params.id);
+      const toolCallId = `test_${randomUUID()}`;
+      const input: ToolTestInput = { projectId: auth.projectId, toolId: row.id, toolName: row.name, toolCallId, arguments: body.arguments, timeoutMs: row.timeoutMs };
+      const result = (await deps.temporal.workflow.execute('testTool', {
+        taskQueue: deps.settings.taskQueue, workflowId: `tool-test:${row.id}:${toolCallId}`, args: [input],
+        staticSummary: `Test of tool "${row.name}"`,
+      })) as ToolTestResult;
+      const [log] = await registry.listExecutions(db, row.id, { where: eqCall(toolCallId), limit: 0 });
+      return { status: 200, body: { ...result, log: log ? toIso(log) : null } };
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/v1/tools/:id/executions', tag, summary: "A tool's execution log, newest first",
+    permission: 'tools:read', params: idParams, query: pageQuery,
+    responses: { 200: { description: 'A page of log rows', schema: pageSchema(z.record(z.string(), z.unknown())) } },
+    handler: async ({ params, query, auth }) => {
+      await load(auth.projectId, params.id);
+      const rows = await registry.listExecutions(db, params.id, { where: keyset(toolExecutionLog, query.cursor).where, limit: query.limit });
+      return { status: 200, body: toPage(rows, query.limit, toIso) };
+    },
+  });
+}
+
+const eqId = (id: string) => eq(tool.id, id);
+const eqCall = (toolCallId: string) => eq(toolExecutionLog.toolCallId, toolCallId);

@@ -1,0 +1,50 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { ToolCredentials } from './types.js';
+
+/**
+ * AES-256-GCM sealing of tool credentials. Each ciphertext names the key that sealed it
+ * (`v1.<keyId>.<iv>.<tag>.<data>`), so keys can rotate: new writes use the active key, old rows still open
+ * with theirs until re-saved.
+ */
+export interface CredentialKeyring {
+  activeKeyId: string;
+  keys: Map<string, Buffer>;
+}
+
+/** Parses `id:base64key,id2:base64key` (each key 32 bytes) and the active key id. */
+export function parseKeyring(spec: string | undefined, activeKeyId: string | undefined): CredentialKeyring | null {
+  if (!spec) return null;
+  const keys = new Map<string, Buffer>();
+  for (const entry of spec.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [id, b64] = entry.split(':');
+    const key = Buffer.from(b64 ?? '', 'base64');
+    if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
+      throw new Error('TOOL_CREDENTIALS_KEYS entries must be <id>:<base64 of 32 bytes>');
+    }
+    keys.set(id, key);
+  }
+  const active = activeKeyId ?? [...keys.keys()].at(-1);
+  if (!active || !keys.has(active)) throw new Error('TOOL_CREDENTIALS_KEY_ID names no key of TOOL_CREDENTIALS_KEYS');
+  return { activeKeyId: active, keys };
+}
+
+export function sealCredentials(ring: CredentialKeyring, credentials: ToolCredentials): { ciphertext: string; keyId: string } {
+  const key = ring.keys.get(ring.activeKeyId)!;
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const data = Buffer.concat([cipher.update(JSON.stringify(credentials), 'utf8'), cipher.final()]);
+  const parts = ['v1', ring.activeKeyId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')];
+  return { ciphertext: parts.join('.'), keyId: ring.activeKeyId };
+}
+
+export function openCredentials(ring: CredentialKeyring, ciphertext: string): ToolCredentials {
+  const [version, keyId, iv, tag, data] = ciphertext.split('.');
+  const key = keyId ? ring.keys.get(keyId) : undefined;
+  if (version !== 'v1' || !key || !iv || !tag || data === undefined) {
+    throw new Error(`cannot open tool credentials sealed with key "${keyId ?? '?'}"`);
+  }
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  const plain = Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]);
+  return JSON.parse(plain.toString('utf8')) as ToolCredentials;
+}

@@ -1,0 +1,174 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { verifyWebhookSignature } from '../../src/tools/runners/http';
+import { apiClient, type ApiCall } from '../support/http';
+import { ScriptedLlm } from '../support/scripted-llm';
+import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject } from '../support/stack';
+import { ToolServer } from '../support/tool-server';
+
+const SECRET = 'whsec-test-signing-secret-123';
+const TOKEN = 'tok-super-secret-credential-9f8e7d';
+const llm = new ScriptedLlm();
+const tools = new ToolServer({
+  '/flaky': (n) => (n <= 2 ? { status: 500, body: { error: 'down' } } : { status: 200, body: { temperature: 21 } }),
+  '/hang': () => 'hang',
+  '/bad': () => ({ status: 400, body: { error: 'unknown city' } }),
+  '/limited': (n) => (n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200, body: { ok: true } }),
+  '/secure': (_n, req) => (req.headers.authorization === `Bearer ${TOKEN}` ? { status: 200, body: { secret: 'accepted' } } : { status: 401 }),
+  '/hook': (n, req) => {
+    if (!verifyWebhookSignature(SECRET, req.body, req.headers['x-signature-256'])) return { status: 401 };
+    return n === 1 ? { status: 503 } : { status: 200, body: { received: true } };
+  },
+  '/ok': () => ({ status: 200, body: { ok: true } }),
+});
+const outside = new ToolServer({ '/': () => ({ status: 200, body: { leaked: true } }) });
+let stack: Awaited<ReturnType<typeof start>>;
+
+async function start() {
+  await Promise.all([llm.start(), tools.start(), outside.start()]);
+  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl, TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${tools.port}`, TURN_WAIT_MS: '30000' });
+  const db = testDb(config);
+  const temporal = await temporalClient(config);
+  const worker = await startWorker(config, db);
+  const gateway = await startGateway(config, db, temporal.client);
+  return { config, db, temporal, worker, gateway };
+}
+
+beforeAll(async () => {
+  stack = await start();
+});
+afterEach(() => expect(llm.failures).toEqual([]));
+afterAll(async () => {
+  await stack.gateway.close();
+  await stack.worker.stop();
+  await stack.temporal.close();
+  await stack.db.close();
+  await Promise.all([llm.stop(), tools.stop(), outside.stop()]);
+});
+
+const citySchema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+const fast = { maximumAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 100 };
+
+async function agentWithTool(tool: Record<string, unknown>, assignment: Record<string, unknown> = {}) {
+  const project = await testProject(stack.db);
+  const api = apiClient(stack.gateway.url, project.adminKey);
+  const created = await api('POST', '/v1/tools', {
+    name: 'get_weather', description: 'Weather for a city', category: 'data_source', toolType: 'api', status: 'active',
+    inputSchema: citySchema, retryPolicy: fast, timeoutMs: 2000, ...tool,
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const agent = await api('POST', '/v1/agents', { name: 'Weather', goal: 'report weather' });
+  expect((await api('POST', `/v1/agents/${agent.body.id}/tools`, { toolId: created.body.id, ...assignment })).status).toBe(201);
+  const conv = await api('POST', '/v1/conversations', { agentId: agent.body.id });
+  return { api, tool: created.body, agentId: agent.body.id as string, conversationId: conv.body.id as string };
+}
+
+async function turnWithToolCall(api: ApiCall, conversationId: string, args: Record<string, unknown>, name = 'get_weather') {
+  llm.script({ toolCalls: [{ name, arguments: args }] }, { reply: 'Done.' });
+  const res = await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'Weather in Paris?' });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  const toolMessage = llm.requests.at(-1)!.messages.find((m) => m.role === 'tool');
+  return { turn: res.body.turn, toolMessage: JSON.parse(toolMessage!.content!) };
+}
+
+const executions = async (api: ApiCall, toolId: string) => (await api('GET', `/v1/tools/${toolId}/executions`)).body.items;
+
+describe('tools in the turn (real local servers, real Temporal)', () => {
+  it('retries a 500 twice and answers on the third attempt: 3 log rows, one answer', async () => {
+    const { api, tool, conversationId } = await agentWithTool({ config: { method: 'GET', url: tools.url('/flaky'), query: { city: '{city}' } } });
+    const { turn, toolMessage } = await turnWithToolCall(api, conversationId, { city: 'Paris' });
+    expect(toolMessage.body).toEqual({ temperature: 21 });
+    expect(turn.toolsUsed).toMatchObject([{ toolName: 'get_weather', status: 'success', inputParams: { city: 'Paris' } }]);
+    const logs = await executions(api, tool.id);
+    expect(logs.map((l: { attempt: number; status: string }) => [l.attempt, l.status]).sort()).toEqual([[1, 'failure'], [2, 'failure'], [3, 'success']]);
+    expect(logs.every((l: { executionType: string }) => l.executionType === 'agent_runtime')).toBe(true);
+  });
+
+  it('times out a hanging tool, retries, then tells the model it failed; the turn still answers', async () => {
+    const { api, tool, conversationId } = await agentWithTool({ timeoutMs: 300, retryPolicy: { ...fast, maximumAttempts: 2 }, config: { method: 'GET', url: tools.url('/hang') } });
+    const { turn, toolMessage } = await turnWithToolCall(api, conversationId, { city: 'Oslo' });
+    expect(toolMessage.error).toMatch(/the tool failed/);
+    expect(turn).toMatchObject({ status: 'completed', agentResponse: 'Done.', toolsUsed: [{ status: 'failure' }] });
+    expect((await executions(api, tool.id)).map((l: { status: string }) => l.status)).toEqual(['timeout', 'timeout']);
+  });
+
+  it('does not retry a 400, nor arguments that fail the input schema', async () => {
+    const { api, tool, conversationId } = await agentWithTool({ config: { method: 'GET', url: tools.url('/bad') } });
+    const first = await turnWithToolCall(api, conversationId, { city: 'Atlantis' });
+    expect(first.toolMessage.error).toMatch(/400|unknown city/);
+    expect(tools.calls('/bad')).toHaveLength(1);
+    const second = await turnWithToolCall(api, conversationId, { town: 'Paris' });
+    expect(second.toolMessage.error).toMatch(/invalid arguments/);
+    expect(tools.calls('/bad')).toHaveLength(1);
+    expect((await executions(api, tool.id)).map((l: { status: string }) => l.status).sort()).toEqual(['error', 'failure']);
+  });
+
+  it('waits for Retry-After on a 429', async () => {
+    const { api, tool, conversationId } = await agentWithTool({ config: { method: 'GET', url: tools.url('/limited') } });
+    await turnWithToolCall(api, conversationId, { city: 'Rome' });
+    expect(tools.calls('/limited')).toHaveLength(2);
+    const logs = await executions(api, tool.id);
+    const [first, second] = [...logs].sort((x: { attempt: number }, y: { attempt: number }) => x.attempt - y.attempt);
+    expect(new Date(second.createdAt).getTime() - new Date(first.createdAt).getTime()).toBeGreaterThanOrEqual(900);
+  });
+
+  it('signs webhooks and keeps the Idempotency-Key across a retry', async () => {
+    const { api, conversationId } = await agentWithTool({
+      toolType: 'webhook', name: 'notify', config: { url: tools.url('/hook') }, authMethod: 'bearer', credentials: { type: 'bearer', token: SECRET },
+    });
+    const { toolMessage } = await turnWithToolCall(api, conversationId, { city: 'Lima' }, 'notify');
+    expect(JSON.stringify(toolMessage)).toContain('received');
+    const [first, retry] = tools.calls('/hook');
+    expect(first!.headers['idempotency-key']).toBeTruthy();
+    expect(retry!.headers['idempotency-key']).toBe(first!.headers['idempotency-key']);
+  });
+
+  it('refuses addresses outside the allow-list (SSRF), without retrying', async () => {
+    for (const url of [outside.url('/'), 'http://169.254.169.254/latest/meta-data', 'http://10.0.0.1/x', 'http://localhost:1/x']) {
+      const { api, tool } = await agentWithTool({ config: { method: 'GET', url } });
+      const res = await api('POST', `/v1/tools/${tool.id}/test`, { arguments: { city: 'x' } });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ ok: false, log: { status: 'error', executionType: 'test' } });
+    }
+    expect(outside.seen).toHaveLength(0);
+  });
+
+  it('enforces the calls-per-hour limit of an assignment and tells the model', async () => {
+    const { api, tool, conversationId } = await agentWithTool({ config: { method: 'GET', url: tools.url('/ok') } }, { rateLimit: 1 });
+    expect((await turnWithToolCall(api, conversationId, { city: 'A' })).toolMessage.body).toEqual({ ok: true });
+    const limited = await turnWithToolCall(api, conversationId, { city: 'B' });
+    expect(limited.toolMessage.error).toMatch(/rate limit exceeded/);
+    expect((await executions(api, tool.id)).find((l: { errorMessage: string }) => l.errorMessage === 'rate limit exceeded')).toBeTruthy();
+  });
+
+  it('runs parallel tool calls of one model response concurrently', async () => {
+    const { api, conversationId } = await agentWithTool({ timeoutMs: 1500, retryPolicy: { ...fast, maximumAttempts: 1 }, config: { method: 'GET', url: tools.url('/hang') } });
+    llm.script({ toolCalls: [{ name: 'get_weather', arguments: { city: 'A' } }, { name: 'get_weather', arguments: { city: 'B' } }, { name: 'get_weather', arguments: { city: 'C' } }] }, { reply: 'Done.' });
+    const started = Date.now();
+    const res = await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'three cities' });
+    expect(res.body.turn.toolsUsed).toHaveLength(3);
+    expect(Date.now() - started).toBeLessThan(4000); // three 1.5 s timeouts in series would take 4.5 s
+  });
+
+  it('keeps credentials out of API responses, logs rows and workflow history', async () => {
+    const { api, tool, conversationId } = await agentWithTool({
+      config: { method: 'GET', url: tools.url('/secure') }, authMethod: 'bearer', credentials: { type: 'bearer', token: TOKEN },
+    });
+    expect(tool.hasCredentials).toBe(true);
+    const { toolMessage, turn } = await turnWithToolCall(api, conversationId, { city: 'Bern' });
+    expect(toolMessage.body).toEqual({ secret: 'accepted' });
+    const everything = JSON.stringify([tool, (await api('GET', `/v1/tools/${tool.id}`)).body, await executions(api, tool.id), turn]);
+    expect(everything).not.toContain(TOKEN);
+    const history = await stack.temporal.client.workflow.getHandle(turn.workflowId).fetchHistory();
+    expect(JSON.stringify(history)).not.toContain(TOKEN);
+    expect(JSON.stringify(history)).not.toContain(Buffer.from(TOKEN).toString('base64'));
+  });
+
+  it('stops a runaway tool loop at the agent step limit', async () => {
+    const { api, conversationId, agentId } = await agentWithTool({ config: { method: 'GET', url: tools.url('/ok') } });
+    await api('PUT', `/v1/agents/${agentId}/config/max_steps`, { value: 2 });
+    llm.script({ toolCalls: [{ name: 'get_weather', arguments: { city: 'A' } }] }, { reply: 'Forced to answer.' });
+    const res = await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'loop' });
+    expect(res.body.turn.agentResponse).toBe('Forced to answer.');
+    expect(llm.requests.at(-1)!.tools).toBeUndefined();
+  });
+});

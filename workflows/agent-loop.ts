@@ -1,0 +1,107 @@
+import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+
+type Plan = Awaited<ReturnType<Activities['startTurn']>>;
+type TurnTool = Plan['tools'][number];
+type Message = Plan['request']['messages'][number];
+type ModelAnswer = Awaited<ReturnType<Activities['callModel']>>;
+
+/** What a turn records about each tool call the model made. */
+export interface ToolUseRecord {
+  toolId: string;
+  toolName: string;
+  callId: string;
+  status: 'success' | 'failure';
+  inputParams?: Record<string, unknown>;
+  outputResult?: unknown;
+  executionTimeMs?: number;
+  error?: string;
+}
+
+export interface LoopResult {
+  answer: ModelAnswer;
+  usage: { promptTokens: number; completionTokens: number; totalTokens: number };
+  llmTimeMs: number;
+  toolsUsed: ToolUseRecord[];
+}
+
+/** Errors no retry can fix: the model gets the message at once. */
+const permanentToolFailures = ['ToolInvalidInput', 'ToolClientError', 'ToolForbidden'];
+
+/** One activity proxy per tool: its own timeout and retry policy, and a summary naming it in the UI. */
+function toolActivity(tool: TurnTool) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: tool.timeoutMs + 2_000, // the activity aborts the call at timeoutMs itself
+    summary: `tool ${tool.name}`,
+    retry: {
+      maximumAttempts: tool.retry.maximumAttempts,
+      initialInterval: tool.retry.initialIntervalMs,
+      backoffCoefficient: tool.retry.backoffCoefficient,
+      maximumInterval: tool.retry.maximumIntervalMs,
+      nonRetryableErrorTypes: permanentToolFailures,
+    },
+  }).runTool;
+}
+
+function parseArgs(text: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function failureMessage(err: unknown): string {
+  let current: unknown = err;
+  while (current instanceof ActivityFailure && current.cause) current = current.cause;
+  return current instanceof Error ? current.message : String(err);
+}
+
+/**
+ * The model's tool-calling loop: call the model; run every tool call it asks for at once, each as its own
+ * activity; feed the results back; stop when it answers in text or the step limit is reached (the last
+ * step offers no tools, so the model must answer). A failed tool is reported to the model, never fatal.
+ */
+export async function runAgentLoop(
+  plan: Plan,
+  callModel: (request: Plan['request']) => Promise<ModelAnswer>,
+  ids: { projectId: string; agentId: string; conversationId?: string },
+): Promise<LoopResult> {
+  const messages: Message[] = [...plan.request.messages];
+  const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+  const toolsUsed: ToolUseRecord[] = [];
+  let llmTimeMs = 0;
+  for (let step = 1; ; step++) {
+    const lastStep = step >= plan.maxSteps;
+    const answer = await callModel({ ...plan.request, messages, ...(lastStep ? { tools: undefined } : {}) });
+    llmTimeMs += answer.llmTimeMs;
+    usage.promptTokens += answer.usage?.promptTokens ?? 0;
+    usage.completionTokens += answer.usage?.completionTokens ?? 0;
+    usage.totalTokens += answer.usage?.totalTokens ?? 0;
+    // Results recorded before tools existed have no toolCalls field; replay must treat them as answers.
+    const toolCalls = answer.toolCalls ?? [];
+    if (toolCalls.length === 0 || lastStep) return { answer, usage, llmTimeMs, toolsUsed };
+    messages.push({ role: 'assistant', content: answer.content, toolCalls });
+    const results = await Promise.all(
+      toolCalls.map(async (call): Promise<ToolUseRecord> => {
+        const tool = plan.tools.find((t) => t.name === call.name);
+        const base = { toolId: tool?.toolId ?? '', toolName: call.name, callId: call.id, inputParams: parseArgs(call.arguments) };
+        if (!tool) return { ...base, status: 'failure', error: `there is no tool named "${call.name}"` };
+        try {
+          const result = await toolActivity(tool)({ ...ids, toolId: tool.toolId, toolCallId: call.id, arguments: call.arguments, executionType: 'agent_runtime', timeoutMs: tool.timeoutMs });
+          return { ...base, status: 'success', outputResult: result.output, executionTimeMs: result.executionTimeMs };
+        } catch (err) {
+          if (!(err instanceof ActivityFailure)) throw err;
+          return { ...base, status: 'failure', error: failureMessage(err) };
+        }
+      }),
+    );
+    for (const r of results) {
+      toolsUsed.push(r);
+      const content = r.status === 'success' ? JSON.stringify(r.outputResult ?? null) : JSON.stringify({ error: `the tool failed: ${r.error}` });
+      messages.push({ role: 'tool', toolCallId: r.callId, content });
+    }
+  }
+}
+
