@@ -13,6 +13,8 @@ export interface TurnActivityDeps {
   defaultModel: string;
   /** Waits until another workflow has closed (used by the `enqueue` double-texting policy). */
   awaitWorkflowClosed: (workflowId: string) => Promise<void>;
+  /** Expands registered tools into the ones the model sees (MCP servers into their tools). */
+  expandTools?: (tools: TurnTool[]) => Promise<TurnTool[]>;
 }
 
 export interface TurnPlan {
@@ -34,7 +36,7 @@ export function createTurnActivities(deps: TurnActivityDeps) {
       const execution = activityInfo().workflowExecution;
       if (!execution) throw new Error('startTurn runs only inside a turn workflow');
       await store.beginTurn(deps.db, { ...input, workflowId: execution.workflowId, runId: execution.runId });
-      const plan = await buildModelRequest(deps.db, input, deps.defaultModel);
+      const plan = await buildModelRequest(deps.db, input, deps.defaultModel, deps.expandTools);
       if (!plan) {
         throw ApplicationFailure.create({ type: failureTypes.turnNotFound, message: 'agent not found', nonRetryable: true });
       }

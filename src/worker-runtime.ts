@@ -8,6 +8,7 @@ import type { Db } from './db/client.js';
 import { createLlmClient, type LlmClient } from './llm/client.js';
 import { temporalConnectionOptions } from './temporal/connection.js';
 import { parseKeyring } from './tools/credentials.js';
+import { expandMcpTools } from './tools/expand-mcp.js';
 import { createToolRunners, type ToolRunners } from './tools/runners/index.js';
 
 /** `workflows/index` next to this file's folder: `.js` when built into dist/, `.ts` when run from source. */
@@ -30,6 +31,8 @@ export async function createWorkerRuntime(
   overrides: {
     llm?: LlmClient;
     toolRunners?: ToolRunners;
+    /** Told when an MCP server cannot be listed for a turn (its tools are then left out). */
+    onToolListError?: (toolName: string, err: unknown) => void;
     /** Tests wrap activities to inject faults (e.g. fail after a write). */
     wrapActivities?: (activities: ReturnType<typeof createActivities>) => object;
     worker?: Partial<WorkerOptions>;
@@ -42,13 +45,13 @@ export async function createWorkerRuntime(
   const llm =
     overrides.llm ??
     createLlmClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.LLM_TIMEOUT_MS });
+  const keyring = parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID);
+  const toolkit = createToolRunners({ allowList: config.TOOL_NETWORK_ALLOWLIST });
   const activities = createActivities({
     db,
-    tools: {
-      db,
-      keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
-      runners: overrides.toolRunners ?? createToolRunners({ allowList: config.TOOL_NETWORK_ALLOWLIST }),
-    },
+    tools: { db, keyring, runners: overrides.toolRunners ?? toolkit.runners },
+    expandTools: (tools) =>
+      expandMcpTools({ db, keyring, list: toolkit.listServerTools, onError: (name, err) => overrides.onToolListError?.(name, err) }, tools),
     llm,
     defaultModel: config.OPENAI_MODEL,
     awaitWorkflowClosed: async (workflowId) => {

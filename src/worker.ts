@@ -10,7 +10,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, { service: 'worker' });
   installTemporalLogger(logger);
   const dbHandle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'smart-agents-worker' });
-  const runtime = await createWorkerRuntime(config, dbHandle.db);
+  const runtime = await createWorkerRuntime(config, dbHandle.db, {
+    onToolListError: (tool, err) =>
+      logger.warn({ tool, error: err instanceof Error ? err.message : String(err) }, 'MCP server could not be listed; its tools are left out of this turn'),
+  });
   logger.info(
     { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, llm: config.OPENAI_BASE_URL ?? 'api.openai.com' },
     'worker running',

@@ -89,7 +89,9 @@ export async function runAgentLoop(
         const base = { toolId: tool?.toolId ?? '', toolName: call.name, callId: call.id, inputParams: parseArgs(call.arguments) };
         if (!tool) return { ...base, status: 'failure', error: `there is no tool named "${call.name}"` };
         try {
-          const result = await toolActivity(tool)({ ...ids, toolId: tool.toolId, toolCallId: call.id, arguments: call.arguments, executionType: 'agent_runtime', timeoutMs: tool.timeoutMs });
+          // A tool of an MCP server travels as its registered tool plus the server-side name.
+          const args = tool.mcpTool ? JSON.stringify({ ...(parseArgs(call.arguments) ?? {}), __tool: tool.mcpTool }) : call.arguments;
+          const result = await toolActivity(tool)({ ...ids, toolId: tool.toolId, toolCallId: call.id, arguments: args, executionType: 'agent_runtime', timeoutMs: tool.timeoutMs });
           return { ...base, status: 'success', outputResult: result.output, executionTimeMs: result.executionTimeMs };
         } catch (err) {
           if (!(err instanceof ActivityFailure)) throw err;

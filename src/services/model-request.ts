@@ -13,6 +13,8 @@ export async function buildModelRequest(
   db: DbOrTx,
   p: { agentId: string; conversationId: string; turnIndex: number; content: string },
   defaultModel: string,
+  /** Turns registered tools into what the model is offered (e.g. an MCP server into its tools). */
+  expandTools: (tools: TurnTool[]) => Promise<TurnTool[]> = async (t) => t,
 ): Promise<{ request: ChatRequest; tools: TurnTool[]; maxSteps: number } | null> {
   const context = await loadTurnContext(db, p);
   if (!context) return null;
@@ -25,7 +27,7 @@ export async function buildModelRequest(
     ...history.map((m): ChatMessage => ({ role: m.role === 'assistant' ? 'assistant' : 'user', content: m.content })),
     { role: 'user', content: p.content },
   ];
-  const tools = await loadAgentTools(db, agent.id);
+  const tools = await expandTools(await loadAgentTools(db, agent.id));
   const request: ChatRequest = {
     model: settings.model,
     messages,

@@ -10,6 +10,13 @@ export interface TurnTool {
   parameters: Record<string, unknown>;
   timeoutMs: number;
   retry: { maximumAttempts: number; initialIntervalMs: number; backoffCoefficient: number; maximumIntervalMs: number };
+  /** For a tool an MCP server exposes through one registered `mcp` tool: its name on that server. */
+  mcpTool?: string;
+}
+
+/** An MCP tool registered without a fixed `config.tool` stands for every tool its server lists. */
+export function exposesServerTools(toolType: string, config: Record<string, unknown>): boolean {
+  return toolType === 'mcp' && typeof config.tool !== 'string';
 }
 
 /** Retry policy of a tool call when the tool sets none: three attempts, 1 s, doubling. */
@@ -29,5 +36,6 @@ export async function loadAgentTools(db: DbOrTx, agentId: string): Promise<TurnT
     parameters: t.inputSchema,
     timeoutMs: t.timeoutMs,
     retry: { ...defaultToolRetry, ...(t.retryPolicy as Partial<TurnTool['retry']>) },
+    ...(exposesServerTools(t.toolType, t.config) ? { mcpTool: '' } : {}),
   }));
 }

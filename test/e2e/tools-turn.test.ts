@@ -1,8 +1,11 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../src/tools/runners/http';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject } from '../support/stack';
+import { startMcpServer } from '../support/mcp-server';
 import { ToolServer } from '../support/tool-server';
 
 const SECRET = 'whsec-test-signing-secret-123';
@@ -21,11 +24,15 @@ const tools = new ToolServer({
   '/ok': () => ({ status: 200, body: { ok: true } }),
 });
 const outside = new ToolServer({ '/': () => ({ status: 200, body: { leaked: true } }) });
+const MCP_TOKEN = 'mcp-token-for-tests';
+let mcp: Server;
 let stack: Awaited<ReturnType<typeof start>>;
 
 async function start() {
   await Promise.all([llm.start(), tools.start(), outside.start()]);
-  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl, TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${tools.port}`, TURN_WAIT_MS: '30000' });
+  mcp = await startMcpServer(MCP_TOKEN);
+  const mcpPort = (mcp.address() as AddressInfo).port;
+  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl, TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${tools.port},127.0.0.1:${mcpPort}`, TURN_WAIT_MS: '30000' });
   const db = testDb(config);
   const temporal = await temporalClient(config);
   const worker = await startWorker(config, db);
@@ -43,6 +50,8 @@ afterAll(async () => {
   await stack.temporal.close();
   await stack.db.close();
   await Promise.all([llm.stop(), tools.stop(), outside.stop()]);
+  mcp.closeAllConnections();
+  await new Promise((resolve) => mcp.close(resolve));
 });
 
 const citySchema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
@@ -170,5 +179,18 @@ describe('tools in the turn (real local servers, real Temporal)', () => {
     const res = await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'loop' });
     expect(res.body.turn.agentResponse).toBe('Forced to answer.');
     expect(llm.requests.at(-1)!.tools).toBeUndefined();
+  });
+
+  it('exposes the tools of an MCP server through one registered MCP tool', async () => {
+    const url = `http://127.0.0.1:${(mcp.address() as AddressInfo).port}/mcp`;
+    const { api, conversationId } = await agentWithTool({
+      toolType: 'mcp', name: 'calc', category: 'integration', inputSchema: { type: 'object' }, config: { url },
+      authMethod: 'bearer', credentials: { type: 'bearer', token: MCP_TOKEN },
+    });
+    const { toolMessage, turn } = await turnWithToolCall(api, conversationId, { a: 2, b: 3 }, 'calc__add');
+    const offered = llm.requests.at(-2)!.tools!.map((t) => t.function.name);
+    expect(offered).toEqual(expect.arrayContaining(['calc__add', 'calc__fail', 'calc__slow']));
+    expect(toolMessage).toMatchObject({ structuredContent: { sum: 5 } });
+    expect(turn.toolsUsed).toMatchObject([{ toolName: 'calc__add', status: 'success' }]);
   });
 });

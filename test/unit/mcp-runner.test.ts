@@ -1,55 +1,17 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpRunner, listMcpTools } from '../../src/tools/runners/mcp.js';
+import { startMcpServer } from '../support/mcp-server.js';
 import { ToolError, type ResolvedTool, type ToolCallContext } from '../../src/tools/types.js';
 
 const TOKEN = 'secret-token';
-
-function buildMcpServer(): McpServer {
-  const mcp = new McpServer({ name: 'test-server', version: '1.0.0' });
-  mcp.registerTool(
-    'add',
-    { description: 'Adds two numbers', inputSchema: { a: z.number(), b: z.number() }, outputSchema: { sum: z.number() } },
-    async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }], structuredContent: { sum: a + b } }),
-  );
-  mcp.registerTool('fail', { description: 'Always fails' }, async () => ({
-    content: [{ type: 'text', text: 'it broke' }],
-    isError: true,
-  }));
-  mcp.registerTool('slow', { description: 'Takes a while' }, async () => {
-    await new Promise((resolve) => setTimeout(resolve, 2_000).unref());
-    return { content: [{ type: 'text', text: 'done' }] };
-  });
-  return mcp;
-}
-
-/** Stateless mode: a fresh server and transport per POST, as the SDK's stateless examples do. */
-function startServer(): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.url === '/broken') return void res.writeHead(500).end('boom');
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(401).end('{"error":"unauthorized"}');
-    // No standalone SSE stream or sessions to end in stateless mode.
-    if (req.method !== 'POST') return void res.writeHead(405).end();
-    const mcp = buildMcpServer();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on('close', () => void mcp.close());
-    mcp
-      .connect(transport)
-      .then(() => transport.handleRequest(req, res))
-      .catch(() => res.headersSent || res.writeHead(500).end());
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 let server: Server;
 let baseUrl: string;
 
 beforeAll(async () => {
-  server = await startServer();
+  server = await startMcpServer(TOKEN);
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
@@ -107,7 +69,7 @@ describe('MCP runner', () => {
   });
 
   it('maps a server that is down to network', async () => {
-    const closed = await startServer();
+    const closed = await startMcpServer(TOKEN);
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const err = await toolError(run(mcpTool({ url: `http://127.0.0.1:${port}/mcp`, tool: 'add' }), { a: 1, b: 2 }, ctx()));

@@ -1,0 +1,48 @@
+import { inArray } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { tool } from '../db/schema/index.js';
+import type { TurnTool } from '../services/tools.js';
+import { openCredentials, type CredentialKeyring } from './credentials.js';
+import type { listMcpTools } from './runners/mcp.js';
+import type { ToolCredentials } from './types.js';
+
+type ListTools = (config: Record<string, unknown>, credentials: ToolCredentials | undefined, signal: AbortSignal) => ReturnType<typeof listMcpTools>;
+
+/** Function names stay inside what the OpenAI tools format accepts. */
+const functionName = (server: string, name: string) => `${server}__${name.replace(/[^a-zA-Z0-9_-]/g, '_')}`.slice(0, 64);
+
+/**
+ * Replaces each MCP tool that stands for a whole server (marked with an empty `mcpTool`) by the tools that
+ * server lists, named `<registered name>__<server tool name>`. A server that cannot be listed is left out
+ * of this turn (and reported through `onError`) rather than failing the turn.
+ */
+export async function expandMcpTools(
+  deps: { db: Db; keyring: CredentialKeyring | null; list: ListTools; onError: (toolName: string, err: unknown) => void },
+  tools: TurnTool[],
+  timeoutMs = 5_000,
+): Promise<TurnTool[]> {
+  const servers = tools.filter((t) => t.mcpTool === '');
+  if (servers.length === 0) return tools;
+  const rows = await deps.db.select().from(tool).where(inArray(tool.id, servers.map((t) => t.toolId)));
+  const expanded = await Promise.all(
+    servers.map(async (server) => {
+      const row = rows.find((r) => r.id === server.toolId);
+      if (!row) return [];
+      try {
+        const credentials = row.credentialsEncrypted && deps.keyring ? openCredentials(deps.keyring, row.credentialsEncrypted) : undefined;
+        const listed = await deps.list(row.config, credentials, AbortSignal.timeout(timeoutMs));
+        return listed.map((m): TurnTool => ({
+          ...server,
+          name: functionName(server.name, m.name),
+          description: m.description ?? m.name,
+          parameters: (m.inputSchema as Record<string, unknown>) ?? { type: 'object' },
+          mcpTool: m.name,
+        }));
+      } catch (err) {
+        deps.onError(server.name, err);
+        return [];
+      }
+    }),
+  );
+  return [...tools.filter((t) => t.mcpTool !== ''), ...expanded.flat()];
+}
