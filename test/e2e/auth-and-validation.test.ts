@@ -30,7 +30,11 @@ async function world() {
   const theirAdmin = apiClient(stack.gateway.url, theirs.adminKey);
   const theirAgent = (await theirAdmin('POST', '/v1/agents', { name: 'B', goal: 'g' })).body;
   const theirConv = (await theirAdmin('POST', '/v1/conversations', { agentId: theirAgent.id })).body;
-  return { mine, admin, agent, conv, theirAgent, theirConv };
+  const toolBody = { name: 't', category: 'action', toolType: 'api', inputSchema: { type: 'object' }, config: {} };
+  const tool = (await admin('POST', '/v1/tools', toolBody)).body;
+  const theirTool = (await theirAdmin('POST', '/v1/tools', toolBody)).body;
+  await theirAdmin('POST', `/v1/agents/${theirAgent.id}/tools`, { toolId: theirTool.id });
+  return { mine, admin, agent, conv, tool, theirAgent, theirConv, theirTool };
 }
 
 describe('authentication and authorisation', () => {
@@ -70,7 +74,7 @@ describe('authentication and authorisation', () => {
   });
 
   it("answers 404 for another project's ids on every route, and never shows their data", async () => {
-    const { admin, theirAgent, theirConv } = await world();
+    const { admin, agent, theirAgent, theirConv, theirTool } = await world();
     const probes: Array<[string, string, unknown?]> = [
       ['GET', `/v1/agents/${theirAgent.id}`],
       ['PATCH', `/v1/agents/${theirAgent.id}`, { name: 'stolen' }],
@@ -84,6 +88,15 @@ describe('authentication and authorisation', () => {
       ['POST', `/v1/conversations/${theirConv.id}/messages`, { content: 'hi' }],
       ['GET', `/v1/conversations/${theirConv.id}/messages`],
       ['GET', `/v1/conversations/${theirConv.id}/turns/1`],
+      ['GET', `/v1/tools/${theirTool.id}`],
+      ['PATCH', `/v1/tools/${theirTool.id}`, { description: 'stolen' }],
+      ['DELETE', `/v1/tools/${theirTool.id}`],
+      ['POST', `/v1/tools/${theirTool.id}/test`, { arguments: {} }],
+      ['GET', `/v1/tools/${theirTool.id}/executions`],
+      ['POST', `/v1/agents/${agent.id}/tools`, { toolId: theirTool.id }],
+      ['GET', `/v1/agents/${theirAgent.id}/tools`],
+      ['PATCH', `/v1/agents/${theirAgent.id}/tools/${theirTool.id}`, { rateLimit: 5 }],
+      ['DELETE', `/v1/agents/${theirAgent.id}/tools/${theirTool.id}`],
     ];
     for (const [method, path, body] of probes) {
       const res = await admin(method, path, body);
@@ -96,7 +109,7 @@ describe('authentication and authorisation', () => {
 });
 
 describe('bad input', () => {
-  const tables = ['smart_agent', 'agent_config', 'conversation', 'message', 'agent_execution_history', 'api_key', 'turn_request'];
+  const tables = ['smart_agent', 'agent_config', 'conversation', 'message', 'agent_execution_history', 'api_key', 'turn_request', 'tool', 'agent_tool_assignment', 'tool_execution_log'];
   const counts = async () => {
     const out: Record<string, number> = {};
     for (const t of tables) out[t] = Number((await stack.db.db.execute(sql.raw(`select count(*)::int as n from ${t}`)))[0]!.n);
@@ -104,7 +117,8 @@ describe('bad input', () => {
   };
 
   it('answers 400 naming the field on every route, and writes nothing', async () => {
-    const { admin, agent, conv } = await world();
+    const { admin, agent, conv, tool } = await world();
+    const toolBody = { name: 'ok_name', category: 'action', toolType: 'api', inputSchema: { type: 'object' } };
     const cases: Array<[string, string, unknown, string]> = [
       ['POST', '/v1/agents', {}, 'body.name'],
       ['POST', '/v1/agents', { name: 'x', goal: 'g', temperature: 7 }, 'body.temperature'],
@@ -132,6 +146,19 @@ describe('bad input', () => {
       ['POST', '/v1/api-keys', { name: 'k', permissions: ['root'] }, 'body.permissions'],
       ['POST', '/v1/api-keys', { name: 'k', permissions: ['admin'], expiresAt: '2000-01-01T00:00:00Z' }, 'body.expiresAt'],
       ['DELETE', '/v1/api-keys/xyz', undefined, 'params.id'],
+      ['POST', '/v1/tools', { ...toolBody, name: 'has spaces' }, 'body.name'],
+      ['POST', '/v1/tools', { ...toolBody, toolType: 'shell' }, 'body.toolType'],
+      ['POST', '/v1/tools', { ...toolBody, category: 'misc' }, 'body.category'],
+      ['POST', '/v1/tools', { ...toolBody, inputSchema: { type: 'object', properties: { a: { type: 'strnig' } } } }, 'body.inputSchema'],
+      ['POST', '/v1/tools', { ...toolBody, credentials: { type: 'bearer' } }, 'body.credentials'],
+      ['POST', '/v1/tools', { ...toolBody, timeoutMs: 5 }, 'body.timeoutMs'],
+      ['GET', '/v1/tools?toolType=shell', undefined, 'query.toolType'],
+      ['PATCH', `/v1/tools/${tool.id}`, {}, 'at least one field'],
+      ['POST', `/v1/tools/${tool.id}/test`, {}, 'body.arguments'],
+      ['GET', '/v1/tools/nope/executions', undefined, 'params.id'],
+      ['POST', `/v1/agents/${agent.id}/tools`, { toolId: 'x' }, 'body.toolId'],
+      ['POST', `/v1/agents/${agent.id}/tools`, { toolId: tool.id, rateLimit: 0 }, 'body.rateLimit'],
+      ['PATCH', `/v1/agents/${agent.id}/tools/${tool.id}`, { accessLevel: 'root' }, 'body.accessLevel'],
     ];
     const before = await counts();
     for (const [method, path, body, field] of cases) {

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient } from '../support/http';
+import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject } from '../support/stack';
+import { ToolServer } from '../support/tool-server';
+
+const server = new ToolServer({ '/echo': (_n, req) => ({ status: 200, body: { got: req.path, auth: req.headers['x-api-key'] === 'k-123' } }) });
+let stack: {
+  db: ReturnType<typeof testDb>;
+  temporal: Awaited<ReturnType<typeof temporalClient>>;
+  worker: Awaited<ReturnType<typeof startWorker>>;
+  gateway: Awaited<ReturnType<typeof startGateway>>;
+};
+
+beforeAll(async () => {
+  await server.start();
+  const config = testConfig({ TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${server.port}` });
+  const db = testDb(config);
+  const temporal = await temporalClient(config);
+  stack = { db, temporal, worker: await startWorker(config, db), gateway: await startGateway(config, db, temporal.client) };
+});
+afterAll(async () => {
+  await stack.gateway.close();
+  await stack.worker.stop();
+  await stack.temporal.close();
+  await stack.db.close();
+  await server.stop();
+});
+
+const weather = {
+  name: 'get_weather', description: 'Weather for a city', category: 'data_source', toolType: 'api', status: 'active',
+  inputSchema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+};
+
+describe('tool registry API', () => {
+  it('creates, versions, lists and archives tools; says whether the model can call them', async () => {
+    const api = apiClient(stack.gateway.url, (await testProject(stack.db)).adminKey);
+    const created = await api('POST', '/v1/tools', weather);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ version: 1, aiSdkFormatValid: true, hasCredentials: false, status: 'active' });
+
+    const changed = await api('PATCH', `/v1/tools/${created.body.id}`, { inputSchema: { type: 'array' } });
+    expect(changed.body).toMatchObject({ version: 2, aiSdkFormatValid: false });
+    const noDescription = await api('POST', '/v1/tools', { ...weather, name: 'undescribed', description: undefined });
+    expect(noDescription.body.aiSdkFormatValid).toBe(false);
+
+    expect((await api('GET', '/v1/tools?status=active')).body.items).toHaveLength(2);
+    expect((await api('DELETE', `/v1/tools/${created.body.id}`)).body.archivedAt).not.toBeNull();
+    expect((await api('GET', '/v1/tools')).body.items.map((t: { name: string }) => t.name)).toEqual(['undescribed']);
+    expect((await api('GET', `/v1/tools/${created.body.id}`)).status).toBe(404);
+  });
+
+  it('stores credentials sealed and never returns them; clears them with null', async () => {
+    const project = await testProject(stack.db);
+    const api = apiClient(stack.gateway.url, project.adminKey);
+    const created = await api('POST', '/v1/tools', { ...weather, authMethod: 'api_key', credentials: { type: 'api_key', value: 'k-123' } });
+    expect(created.body.hasCredentials).toBe(true);
+    expect(JSON.stringify(created.body)).not.toContain('k-123');
+    const [row] = await stack.db.sql`select credentials_encrypted, credentials_key_id from tool where id = ${created.body.id}`;
+    expect(row!.credentials_key_id).toBe('test');
+    expect(row!.credentials_encrypted).not.toContain('k-123');
+    const cleared = await api('PATCH', `/v1/tools/${created.body.id}`, { credentials: null });
+    expect(cleared.body.hasCredentials).toBe(false);
+  });
+
+  it('tests a tool once through the activity (execution type test) and lists its executions', async () => {
+    const api = apiClient(stack.gateway.url, (await testProject(stack.db)).adminKey);
+    const tool = (await api('POST', '/v1/tools', {
+      ...weather, authMethod: 'api_key', credentials: { type: 'api_key', value: 'k-123' },
+      config: { method: 'GET', url: server.url('/echo'), query: { city: '{city}' } },
+    })).body;
+    const run = await api('POST', `/v1/tools/${tool.id}/test`, { arguments: { city: 'Paris' } });
+    expect(run.body).toMatchObject({ ok: true, output: { status: 200, body: { got: '/echo', auth: true } } });
+    expect(run.body.log).toMatchObject({ status: 'success', executionType: 'test', attempt: 1, inputParams: { city: 'Paris' } });
+    const bad = await api('POST', `/v1/tools/${tool.id}/test`, { arguments: {} });
+    expect(bad.body).toMatchObject({ ok: false, log: { status: 'error' } });
+    expect(bad.body.error).toMatch(/city/);
+    const logs = (await api('GET', `/v1/tools/${tool.id}/executions?limit=1`)).body;
+    expect(logs.items).toHaveLength(1);
+    expect(logs.nextCursor).not.toBeNull();
+  });
+
+  it('assigns tools to agents once, with overrides and a rate limit', async () => {
+    const api = apiClient(stack.gateway.url, (await testProject(stack.db)).adminKey);
+    const tool = (await api('POST', '/v1/tools', weather)).body;
+    const agent = (await api('POST', '/v1/agents', { name: 'A', goal: 'g' })).body;
+    const assigned = await api('POST', `/v1/agents/${agent.id}/tools`, { toolId: tool.id, rateLimit: 10, toolConfigOverride: { timeout: 1 } });
+    expect(assigned.body).toMatchObject({ toolId: tool.id, rateLimit: 10, accessLevel: 'execute' });
+    expect((await api('POST', `/v1/agents/${agent.id}/tools`, { toolId: tool.id })).status).toBe(409);
+    expect((await api('PATCH', `/v1/agents/${agent.id}/tools/${tool.id}`, { rateLimit: null })).body.rateLimit).toBeNull();
+    expect((await api('GET', `/v1/agents/${agent.id}/tools`)).body.items).toHaveLength(1);
+    expect((await api('DELETE', `/v1/agents/${agent.id}/tools/${tool.id}`)).status).toBe(204);
+    expect((await api('GET', `/v1/agents/${agent.id}/tools`)).body.items).toHaveLength(0);
+  });
+});
