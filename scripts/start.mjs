@@ -1,6 +1,7 @@
 // `npm start`: the whole product on one machine (Temporal dev server, migrations, demo model, worker,
 // gateway), started in dependency order and stopped in reverse order.
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureTemporalCli } from './ensure-temporal.mjs';
 import { canConnect, capture, ensureNodeModules, projectRoot, run, spawnService, waitForHttp, waitForTcp } from './lib/project.mjs';
@@ -137,8 +138,22 @@ function banner({ boot, demo }) {
   process.stdout.write(lines.join('\n'));
 }
 
+/**
+ * Tool credentials are sealed with TOOL_CREDENTIALS_KEYS. On one machine without it, a key is made once
+ * and kept in .data/ (owner-only), so credentials saved today still open after a restart.
+ */
+function ensureCredentialKey() {
+  if (env.TOOL_CREDENTIALS_KEYS) return;
+  const file = path.join(projectRoot, '.data', 'tool-credentials.key');
+  mkdirSync(path.dirname(file), { recursive: true });
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  env.TOOL_CREDENTIALS_KEYS = `local:${readFileSync(file, 'utf8').trim()}`;
+  say('tool credentials are sealed with the local key in .data/tool-credentials.key (set TOOL_CREDENTIALS_KEYS in production)');
+}
+
 async function main() {
   await ensureNodeModules();
+  ensureCredentialKey();
   await startTemporal();
   await migrate();
   const boot = await bootstrap();
