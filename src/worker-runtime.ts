@@ -9,6 +9,7 @@ import { createLlmClient, type LlmClient } from './llm/client.js';
 import { temporalConnectionOptions } from './temporal/connection.js';
 import { parseKeyring } from './tools/credentials.js';
 import { expandMcpTools } from './tools/expand-mcp.js';
+import { closeDatabasePools } from './tools/runners/database.js';
 import { createToolRunners, type ToolRunners } from './tools/runners/index.js';
 
 /** `workflows/index` next to this file's folder: `.js` when built into dist/, `.ts` when run from source. */
@@ -75,7 +76,7 @@ export async function createWorkerRuntime(
   return {
     worker,
     close: async () => {
-      await Promise.allSettled([connection.close(), clientConnection.close()]);
+      await Promise.allSettled([connection.close(), clientConnection.close(), closeDatabasePools()]);
     },
   };
 }

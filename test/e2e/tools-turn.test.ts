@@ -193,4 +193,32 @@ describe('tools in the turn (real local servers, real Temporal)', () => {
     expect(toolMessage).toMatchObject({ structuredContent: { sum: 5 } });
     expect(turn.toolsUsed).toMatchObject([{ toolName: 'calc__add', status: 'success' }]);
   });
+
+  it('runs JavaScript tools in a sandbox: results come back, endless loops and fs/process access are contained', async () => {
+    const js = (code: string) => agentWithTool({
+      toolType: 'javascript', name: 'calc', category: 'processor', timeoutMs: 500, retryPolicy: { ...fast, maximumAttempts: 1 },
+      inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } }, config: { code },
+    });
+    const sum = await js('return { sum: args.a + args.b };');
+    expect((await turnWithToolCall(sum.api, sum.conversationId, { a: 2, b: 40 }, 'calc')).toolMessage).toEqual({ sum: 42 });
+    const loop = await js('while (true) {}');
+    expect((await turnWithToolCall(loop.api, loop.conversationId, {}, 'calc')).toolMessage.error).toMatch(/the tool failed/);
+    const escape = await js("require('fs').readFileSync('/etc/passwd'); return process.env;");
+    expect((await turnWithToolCall(escape.api, escape.conversationId, {}, 'calc')).toolMessage.error).toMatch(/require is not defined/);
+  });
+
+  it('runs database tools read-only with bound arguments and refuses writes', async () => {
+    const sqlTool = (query: string, params: string[] = []) => agentWithTool({
+      toolType: 'database', name: 'lookup', category: 'data_source', authMethod: 'connection_string',
+      credentials: { type: 'connection_string', url: stack.config.DATABASE_URL }, retryPolicy: { ...fast, maximumAttempts: 1 },
+      inputSchema: { type: 'object', properties: { name: { type: 'string' } } }, config: { query, params },
+    });
+    const read = await sqlTool('select $1::text as echoed, 1 + 1 as two', ['name']);
+    const { toolMessage } = await turnWithToolCall(read.api, read.conversationId, { name: "x'; drop table tool; --" }, 'lookup');
+    expect(toolMessage.rows).toEqual([{ echoed: "x'; drop table tool; --", two: 2 }]);
+    const write = await sqlTool('delete from tool');
+    expect((await turnWithToolCall(write.api, write.conversationId, {}, 'lookup')).toolMessage.error).toMatch(/the tool failed/);
+    const [{ n }] = (await stack.db.sql`select count(*)::int as n from tool`) as unknown as [{ n: number }];
+    expect(n).toBeGreaterThan(0);
+  });
 });

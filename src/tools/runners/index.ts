@@ -1,12 +1,14 @@
 import { createNetGuard } from '../net-guard.js';
 import type { ResolvedTool, ToolCredentials, ToolRunner } from '../types.js';
+import { runDatabaseTool } from './database.js';
 import { createHttpRunners } from './http.js';
+import { runJavascriptTool } from './javascript.js';
 import { createMcpRunner, listMcpTools, type McpRunnerDeps } from './mcp.js';
 
 export type ToolRunners = Partial<Record<ResolvedTool['toolType'], ToolRunner>>;
 
 /**
- * The worker's runners for every tool type. Outbound HTTP (api, webhook, mcp) goes through one SSRF guard
+ * The worker's runners for every tool type (close database pools with `closeDatabasePools` on shutdown). Outbound HTTP (api, webhook, mcp) goes through one SSRF guard
  * that refuses loopback, private, link-local and metadata addresses unless `allowList` permits them.
  */
 export function createToolRunners(options: { allowList: string[] }) {
@@ -18,7 +20,13 @@ export function createToolRunners(options: { allowList: string[] }) {
     checkUrl: async (url) => void (await guard.resolve(url)),
     fetch: (input, init) => fetch(input, { ...init, redirect: 'error' }),
   };
-  const runners: ToolRunners = { api: http.api, webhook: http.webhook, mcp: createMcpRunner(mcpDeps) };
+  const runners: ToolRunners = {
+    api: http.api,
+    webhook: http.webhook,
+    mcp: createMcpRunner(mcpDeps),
+    javascript: runJavascriptTool,
+    database: runDatabaseTool,
+  };
   const listServerTools = (config: Record<string, unknown>, credentials: ToolCredentials | undefined, signal: AbortSignal) =>
     listMcpTools(config, credentials, { signal }, mcpDeps);
   return { runners, listServerTools };

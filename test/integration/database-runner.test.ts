@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { closeDatabasePools, runDatabaseTool } from '../../src/tools/runners/database';
+import { ToolError, type ResolvedTool, type ToolCallContext } from '../../src/tools/types';
+
+const databaseUrl = inject('databaseUrl');
+// A schema of its own, so this file never touches the app's tables or another file's.
+const schema = `db_runner_${randomBytes(4).toString('hex')}`;
+const injection = "'; drop table people; --";
+let admin: postgres.Sql;
+
+function tool(query: string, config: Record<string, unknown> = {}, url = databaseUrl): ResolvedTool {
+  return {
+    id: 't1',
+    name: 'db',
+    toolType: 'database',
+    config: { query, ...config },
+    credentials: { type: 'connection_string', url },
+    timeoutMs: 5_000,
+  };
+}
+
+const ctx: ToolCallContext = { signal: new AbortController().signal, idempotencyKey: 'wf-1:call-1', attempt: 1 };
+
+async function failure(promise: Promise<unknown>): Promise<ToolError> {
+  const error: unknown = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(ToolError);
+  return error as ToolError;
+}
+
+const peopleCount = async () => (await admin.unsafe(`select count(*)::int as n from ${schema}.people`))[0]?.n as number;
+
+beforeAll(async () => {
+  admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create schema ${schema}`);
+  await admin.unsafe(`create table ${schema}.people (id int primary key, name text not null)`);
+  await admin.unsafe(`insert into ${schema}.people values (1, 'ada'), (2, 'bob'), (3, $1)`, [injection]);
+  await admin.unsafe(`create function ${schema}.add_person() returns int language sql as
+    'insert into ${schema}.people values (99, ''mallory'') returning id'`);
+});
+
+afterAll(async () => {
+  await closeDatabasePools();
+  await admin?.unsafe(`drop schema if exists ${schema} cascade`);
+  await admin?.end();
+});
+
+describe('runDatabaseTool', () => {
+  it('binds arguments as parameters, so a quote-laden value is only data', async () => {
+    const query = `select id, name from ${schema}.people where name = $1 or id = $2 order by id`;
+    const result = await runDatabaseTool(tool(query, { params: ['name', 'id'] }), { name: injection, id: 1 }, ctx);
+    expect(result).toEqual({ rows: [{ id: 1, name: 'ada' }, { id: 3, name: injection }], rowCount: 2, truncated: false });
+    expect(await peopleCount()).toBe(3);
+  });
+
+  it('ignores semicolons inside literals and comments', async () => {
+    const query = `select ';' as a, $$;$$ as b, E'it\\'s;' as c, "x;y".n from (values (1)) as "x;y"(n) /* ; /* nested ; */ */ -- ;`;
+    const result = await runDatabaseTool(tool(query), {}, ctx);
+    expect(result).toMatchObject({ rows: [{ a: ';', b: ';', c: "it's;", n: 1 }] });
+  });
+
+  it.each([
+    ['a DELETE', `delete from ${schema}.people`],
+    ['an UPDATE after a comment', `/* select */ update ${schema}.people set name = 'x'`],
+    ['a second statement', `select 1; delete from ${schema}.people`],
+  ])('refuses %s before sending it', async (_label, query) => {
+    expect((await failure(runDatabaseTool(tool(query), {}, ctx))).kind).toBe('forbidden');
+    expect(await peopleCount()).toBe(3);
+  });
+
+  it.each([
+    ['a data-modifying CTE', `with d as (delete from ${schema}.people returning *) select count(*) from d`],
+    ['a function that writes', `select ${schema}.add_person()`],
+    ['a switch to read-write', "select set_config('transaction_read_only', 'off', true)"],
+    ['row locks', `select * from ${schema}.people for update`],
+  ])('lets the read-only transaction refuse %s', async (_label, query) => {
+    const error = await failure(runDatabaseTool(tool(query), {}, ctx));
+    expect(error.kind).toBe('forbidden');
+    expect(await peopleCount()).toBe(3);
+  });
+
+  it('returns at most maxRows rows and says when it cut the rest', async () => {
+    const query = 'select g from generate_series(1, 250) g';
+    const cut = await runDatabaseTool(tool(query, { maxRows: 100 }), {}, ctx);
+    expect(cut).toMatchObject({ rowCount: 100, truncated: true });
+    expect((cut as { rows: unknown[] }).rows.at(-1)).toEqual({ g: 100 });
+
+    const all = await runDatabaseTool(tool(query, { maxRows: 250 }), {}, ctx);
+    expect(all).toMatchObject({ rowCount: 250, truncated: false });
+    expect(await runDatabaseTool(tool(query), {}, ctx)).toMatchObject({ rowCount: 100, truncated: true });
+  });
+
+  it('stops a slow query at the statement timeout', async () => {
+    const started = Date.now();
+    const error = await failure(runDatabaseTool(tool('select pg_sleep(5)', { statementTimeoutMs: 200 }), {}, ctx));
+    expect(error.kind).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // The pooled connection is still usable afterwards.
+    await expect(runDatabaseTool(tool('select 1 as ok'), {}, ctx)).resolves.toMatchObject({ rows: [{ ok: 1 }] });
+  });
+
+  it('reports SQL mistakes and missing arguments as invalid_input', async () => {
+    expect((await failure(runDatabaseTool(tool(`select nope from ${schema}.people`), {}, ctx))).kind).toBe('invalid_input');
+    expect((await failure(runDatabaseTool(tool('select from where'), {}, ctx))).kind).toBe('invalid_input');
+    const missing = await failure(runDatabaseTool(tool('select $1::int as n', { params: ['n'] }), {}, ctx));
+    expect(missing).toMatchObject({ kind: 'invalid_input', message: 'missing argument "n"' });
+  });
+
+  it('reports an unreachable server as a network error', async () => {
+    const error = await failure(runDatabaseTool(tool('select 1', {}, 'postgres://postgres@127.0.0.1:1/none'), {}, ctx));
+    expect(error.kind).toBe('network');
+  });
+});
