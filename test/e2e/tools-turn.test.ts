@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../src/tools/runners/http';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
-import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject } from '../support/stack';
+import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject, workerLogs } from '../support/stack';
 import { startMcpServer } from '../support/mcp-server';
 import { ToolServer } from '../support/tool-server';
 
@@ -22,6 +22,8 @@ const tools = new ToolServer({
     return n === 1 ? { status: 503 } : { status: 200, body: { received: true } };
   },
   '/ok': () => ({ status: 200, body: { ok: true } }),
+  // A careless API that echoes the caller's Authorization header in its error body.
+  '/leaky': (_n, req) => ({ status: 500, body: { error: 'boom', youSent: req.headers.authorization } }),
 });
 const outside = new ToolServer({ '/': () => ({ status: 200, body: { leaked: true } }) });
 const MCP_TOKEN = 'mcp-token-for-tests';
@@ -170,6 +172,23 @@ describe('tools in the turn (real local servers, real Temporal)', () => {
     const history = await stack.temporal.client.workflow.getHandle(turn.workflowId).fetchHistory();
     expect(JSON.stringify(history)).not.toContain(TOKEN);
     expect(JSON.stringify(history)).not.toContain(Buffer.from(TOKEN).toString('base64'));
+  });
+
+  it('keeps a credential out of errors, log rows, worker logs and history even when the API echoes it', async () => {
+    const { api, tool, conversationId } = await agentWithTool({
+      config: { method: 'GET', url: tools.url('/leaky') }, authMethod: 'bearer', credentials: { type: 'bearer', token: TOKEN },
+      retryPolicy: { ...fast, maximumAttempts: 2 },
+    });
+    const { toolMessage, turn } = await turnWithToolCall(api, conversationId, { city: 'Bern' });
+    expect(toolMessage.error).toMatch(/500/);
+    expect(tools.calls('/leaky')[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`); // it really was sent
+    const logRows = await executions(api, tool.id);
+    expect(logRows).toHaveLength(2);
+    expect(logRows[0].errorMessage).toContain('[redacted]'); // the echo reached us, and was blanked
+    const history = await stack.temporal.client.workflow.getHandle(turn.workflowId).fetchHistory();
+    const everything = JSON.stringify([toolMessage, turn, logRows, history, workerLogs]);
+    expect(workerLogs.length).toBeGreaterThan(0);
+    expect(everything).not.toContain(TOKEN);
   });
 
   it('stops a runaway tool loop at the agent step limit', async () => {

@@ -13,8 +13,16 @@ import { createApiKey, createProject } from '../../src/services/projects';
 import { createWorkerRuntime } from '../../src/worker-runtime';
 import { parseKeyring } from '../../src/tools/credentials';
 
+/** Every worker log entry of this test file (warnings and up), for tests that check what never gets logged. */
+export const workerLogs: string[] = [];
 // Worker lifecycle chatter hides test output; warnings and errors still show.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+Runtime.install({
+  logger: new DefaultLogger('WARN', (entry) => {
+    const line = `${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {}, (_k, v: unknown) => (v instanceof Error ? `${v.message}\n${v.stack}` : v))}`;
+    workerLogs.push(line);
+    console.error(line);
+  }),
+});
 
 type WrapActivities = NonNullable<NonNullable<Parameters<typeof createWorkerRuntime>[2]>['wrapActivities']>;
 
