@@ -28,7 +28,8 @@ import { createLogger } from '../src/logger';
 import { createProject } from '../src/services/projects';
 import { temporalConnectionOptions } from '../src/temporal/connection';
 import { createWorkerRuntime } from '../src/worker-runtime';
-import { ScriptedLlm } from '../test/support/scripted-llm';
+import { ScriptedLlm, type Step } from '../test/support/scripted-llm';
+import { createToolApp } from './tool-app';
 import { searchAttributes } from '../workflows/shared';
 import { createBaselineApp } from './baseline-app';
 import { describeNonOk, formatTable, round, runClosedLoop, type PhaseStats } from './load';
@@ -60,6 +61,9 @@ interface DelayResult {
   delayMs: number;
   durable: PhaseStats;
   baseline: PhaseStats;
+  /** Same as durable, with one `api` tool call per turn (two model calls). */
+  durableTool: PhaseStats;
+  toolCallOverheadP50Ms: number;
   ratio: { p50: number; p95: number; throughput: number };
 }
 
@@ -113,7 +117,14 @@ async function main(controller: AbortController): Promise<number> {
     await runMigrations(dbUrl.toString());
 
     let llmDelayMs = 0;
-    const llm = await new ScriptedLlm(() => ({ reply: 'benchmark answer', delayMs: llmDelayMs })).start();
+    // With tools offered and no tool result yet, the model asks for the tool once; otherwise it answers.
+    const llm = await new ScriptedLlm((req): Step =>
+      req.tools?.length && req.messages.at(-1)?.role !== 'tool'
+        ? { toolCalls: [{ name: 'lookup_order', arguments: { orderId: 'A-1' } }], delayMs: llmDelayMs }
+        : { reply: 'benchmark answer', delayMs: llmDelayMs },
+    ).start();
+    const toolApi = await listen(createToolApp());
+    cleanup.push(['tool API', () => toolApi.close()]);
     cleanup.push(['scripted LLM', () => llm.stop()]);
 
     // An external server may need its namespace and TLS settings; the dev server takes the defaults.
@@ -129,6 +140,7 @@ async function main(controller: AbortController): Promise<number> {
       OPENAI_API_KEY: 'bench',
       LOG_LEVEL: 'silent',
       TURN_WAIT_MS: '60000',
+      TOOL_NETWORK_ALLOWLIST: new URL(toolApi.url).host,
     });
 
     // One pool per role, as the separate gateway and worker processes have in production.
@@ -189,15 +201,24 @@ async function main(controller: AbortController): Promise<number> {
       return JSON.parse(text) as { id: string };
     };
     const agent = await api('/v1/agents', { name: 'Benchmark agent', goal: 'Answer benchmark messages briefly.' });
-    const conversations = (n: number) => Promise.all(Array.from({ length: n }, () => api('/v1/conversations', { agentId: agent.id })));
+    const toolAgent = await api('/v1/agents', { name: 'Benchmark agent with a tool', goal: 'Look orders up.' });
+    const tool = await api('/v1/tools', {
+      name: 'lookup_order', description: 'Looks an order up', category: 'data_source', toolType: 'api', status: 'active',
+      inputSchema: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] },
+      config: { method: 'GET', url: `${toolApi.url}/orders/{orderId}` },
+    });
+    await api(`/v1/agents/${toolAgent.id}/tools`, { toolId: tool.id });
+    const conversations = (n: number, agentId = agent.id) =>
+      Promise.all(Array.from({ length: n }, () => api('/v1/conversations', { agentId })));
 
-    const modes = {
+    const modes: Record<'durable' | 'baseline' | 'durableTool', { url: (id: string) => string; headers: Record<string, string>; agentId?: string }> = {
       durable: { url: (id: string) => `${gateway.url}/v1/conversations/${id}/messages`, headers: auth },
       baseline: { url: (id: string) => `${baseline.url}/baseline/conversations/${id}/messages`, headers: {} },
+      durableTool: { url: (id: string) => `${gateway.url}/v1/conversations/${id}/messages`, headers: auth, agentId: toolAgent.id },
     };
     const runMode = async (mode: keyof typeof modes): Promise<PhaseStats> => {
       // Fresh conversations per phase, so no phase reads another's history or collides with its rows.
-      const convs = await conversations(WARMUP_CONVERSATIONS + CONVERSATIONS);
+      const convs = await conversations(WARMUP_CONVERSATIONS + CONVERSATIONS, modes[mode].agentId);
       const urls = convs.map((c) => modes[mode].url(c.id));
       const common = { headers: modes[mode].headers, signal: stop };
       const warm = await runClosedLoop({ ...common, urls: urls.slice(0, WARMUP_CONVERSATIONS), turns: WARMUP_TURNS });
@@ -214,10 +235,14 @@ async function main(controller: AbortController): Promise<number> {
       progress(`LLM delay ${delayMs} ms: ${CONVERSATIONS} conversations x ${TURNS} turns per mode`);
       const durable = await runMode('durable');
       const base = await runMode('baseline');
+      const durableTool = await runMode('durableTool');
       results.push({
         delayMs,
         durable,
         baseline: base,
+        durableTool,
+        // A tool turn makes two model calls; what is left after the second delay is the tool call's cost.
+        toolCallOverheadP50Ms: round(durableTool.p50 - durable.p50 - delayMs),
         ratio: {
           p50: round(durable.p50 / base.p50, 2),
           p95: round(durable.p95 / base.p95, 2),
@@ -231,11 +256,14 @@ async function main(controller: AbortController): Promise<number> {
       .from(agentExecutionHistory)
       .groupBy(agentExecutionHistory.status);
     const dbCheck = Object.fromEntries(rows.map((r) => [r.status, r.n]));
-    const expectedRows = DELAYS.length * 2 * (CONVERSATIONS * TURNS + WARMUP_CONVERSATIONS * WARMUP_TURNS);
+    const expectedRows = DELAYS.length * 3 * (CONVERSATIONS * TURNS + WARMUP_CONVERSATIONS * WARMUP_TURNS);
 
     report(results, { temporal: EXTERNAL_TEMPORAL ? `external ${EXTERNAL_TEMPORAL}` : 'dev server (temporal server start-dev)', dbCheck, expectedRows, llmFailures: llm.failures.length });
 
-    const nonOk = results.reduce((n, r) => n + (r.durable.requests - r.durable.ok) + (r.baseline.requests - r.baseline.ok), 0);
+    const nonOk = results.reduce(
+      (n, r) => n + [r.durable, r.baseline, r.durableTool].reduce((m, st) => m + st.requests - st.ok, 0),
+      0,
+    );
     const consistent = dbCheck.completed === expectedRows && Object.keys(dbCheck).length === 1 && llm.failures.length === 0;
     if (nonOk > 0 || !consistent) {
       progress(`FAILED: ${nonOk} non-200 answers; turn rows ${JSON.stringify(dbCheck)} (expected ${expectedRows} completed)`);
@@ -277,12 +305,13 @@ function report(
   out('durable  = POST /v1/conversations/:id/messages: gateway (API-key auth, request logger) -> workflow -> 3 activities');
   out('baseline = POST /baseline/conversations/:id/messages: same store functions and LLM client in one request;');
   out('           no Temporal, no auth, no request logger');
+  out('durableTool = durable, with one api tool call per turn (tool activity + a second model call)');
   out();
   out(
     formatTable(
       ['LLM delay', 'mode', 'ok', 'non-200', 'turns/s', 'mean ms', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'loop busy', 'node CPU'],
       results.flatMap((r) =>
-        (['durable', 'baseline'] as const).map((mode) => {
+        (['durable', 'baseline', 'durableTool'] as const).map((mode) => {
           const s = r[mode];
           return [`${r.delayMs} ms`, mode, `${s.ok}/${s.requests}`, describeNonOk(s.nonOk), s.throughput, s.mean, s.p50, s.p95, s.p99, s.max, s.eventLoopBusy, s.processCpuCores];
         }),
@@ -292,13 +321,14 @@ function report(
   out();
   out(
     formatTable(
-      ['LLM delay', 'p50 durable/baseline', 'p95 durable/baseline', 'throughput durable/baseline', 'p50 over LLM delay (durable | baseline)'],
+      ['LLM delay', 'p50 durable/baseline', 'p95 durable/baseline', 'throughput durable/baseline', 'p50 over LLM delay (durable | baseline)', 'tool call p50 overhead'],
       results.map((r) => [
         `${r.delayMs} ms`,
         `x${r.ratio.p50}`,
         `x${r.ratio.p95}`,
         `x${r.ratio.throughput}`,
         `+${round(r.durable.p50 - r.delayMs)} ms | +${round(r.baseline.p50 - r.delayMs)} ms`,
+        `+${r.toolCallOverheadP50Ms} ms`,
       ]),
     ),
   );

@@ -15,7 +15,7 @@ export interface ChatRequestBody {
 /** One scripted answer: a reply, an HTTP error, or a request that never answers. */
 export type Step =
   | { reply: string; delayMs?: number }
-  | { toolCalls: Array<{ id?: string; name: string; arguments: Record<string, unknown> | string }> }
+  | { toolCalls: Array<{ id?: string; name: string; arguments: Record<string, unknown> | string }>; delayMs?: number }
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | { hang: true };
 
@@ -68,6 +68,7 @@ export class ScriptedLlm {
         res.end(JSON.stringify(step.body ?? { error: { message: `scripted ${step.status}`, type: 'scripted' } }));
         return;
       }
+      if (step.delayMs) await new Promise((r) => setTimeout(r, step.delayMs));
       if ('toolCalls' in step) {
         const calls = step.toolCalls.map((c, i) => ({
           id: c.id ?? `call_${this.requests.length}_${i}`,
@@ -78,7 +79,6 @@ export class ScriptedLlm {
         res.end(JSON.stringify(chatCompletionBody(body.model, '', estimateTokens(body.messages), calls)));
         return;
       }
-      if (step.delayMs) await new Promise((r) => setTimeout(r, step.delayMs));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(chatCompletionBody(body.model, step.reply, estimateTokens(body.messages))));
     });
