@@ -1,4 +1,5 @@
 import type { ToolExecutionDeps } from '../src/tools/execute.js';
+import { createKnowledgeActivities } from './knowledge.js';
 import { createToolActivities } from './tools.js';
 import { createTurnActivities, type TurnActivityDeps } from './turn.js';
 
@@ -9,6 +10,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createTurnActivities(deps),
     ...createToolActivities(deps.tools),
+    ...createKnowledgeActivities(deps),
   };
 }
 

@@ -21,6 +21,8 @@ export interface TurnPlan {
   request: ChatRequest;
   tools: TurnTool[];
   maxSteps: number;
+  /** Knowledge bases the agent searches, in priority order; empty means no retrieval step. */
+  knowledgeBases: string[];
 }
 
 /** What the workflow hands to `completeTurn`; the response time is measured there, on the real clock. */

@@ -1,6 +1,7 @@
 import { ApplicationFailure, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { runAgentLoop, type LoopResult } from './agent-loop.js';
+import { knowledgeSources, withKnowledge } from './knowledge-prompt.js';
 import { failureTypes, type TurnInput, type TurnResult } from './shared.js';
 
 /**
@@ -42,7 +43,12 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
   const startedAtMs = workflowInfo().runStartTime.getTime();
   if (input.previousTurnWorkflowId) await queue.awaitPreviousTurn(input.previousTurnWorkflowId);
 
-  const plan = await db.startTurn(input);
+  let plan = await db.startTurn(input);
+  // Results recorded before knowledge existed have no knowledgeBases field: no retrieval for them.
+  const retrieved = plan.knowledgeBases?.length
+    ? await db.retrieveKnowledge({ agentId: input.agentId, query: input.content })
+    : { bases: [], hits: [] };
+  plan = withKnowledge(plan, retrieved);
   let loop: LoopResult;
   try {
     loop = await runAgentLoop(plan, llm.callModel, input);
@@ -59,6 +65,7 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
     usage: loop.usage,
     llmTimeMs: loop.llmTimeMs,
     toolsUsed: loop.toolsUsed,
+    knowledgeSources: knowledgeSources(retrieved, input.content, loop.answer.content),
     startedAtMs,
   });
 }

@@ -1,2 +1,3 @@
 export { runConversationTurn } from './conversation-turn.js';
 export { testTool } from './tool-test.js';
+export { ingestKnowledgeDocumentWorkflow } from './knowledge-ingestion.js';

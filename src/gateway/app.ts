@@ -6,6 +6,8 @@ import { registerAgentRoutes } from './agents/routes.js';
 import { registerApiKeyRoutes } from './api-keys/routes.js';
 import { authenticate } from './auth.js';
 import { registerConversationRoutes } from './conversations/routes.js';
+import { registerKnowledgeAssignmentRoutes } from './knowledge/assignments.js';
+import { registerKnowledgeRoutes } from './knowledge/routes.js';
 import { registerAssignmentRoutes } from './tools/assignments.js';
 import { registerToolRoutes } from './tools/routes.js';
 import type { GatewayDeps } from './deps.js';
@@ -56,6 +58,8 @@ export function createApp(deps: GatewayDeps): Express {
   registerConversationRoutes(ctx);
   registerToolRoutes(ctx);
   registerAssignmentRoutes(ctx);
+  registerKnowledgeRoutes(ctx);
+  registerKnowledgeAssignmentRoutes(ctx);
   const openapi = buildOpenApiDocument(registry);
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);

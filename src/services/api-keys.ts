@@ -11,6 +11,8 @@ export const permissions = [
   'conversations:write',
   'tools:read',
   'tools:write',
+  'knowledge:read',
+  'knowledge:write',
   'escalations:ack',
 ] as const;
 export type Permission = (typeof permissions)[number];

@@ -1,6 +1,7 @@
 import type { DbOrTx } from '../db/client.js';
 import type { ChatMessage, ChatRequest } from '../llm/client.js';
 import { resolveAgentSettings } from './agent-settings.js';
+import { loadAgentKnowledgeBases } from './knowledge.js';
 import { loadAgentTools, type TurnTool } from './tools.js';
 import { loadHistory, loadTurnContext } from './turn-store.js';
 
@@ -15,7 +16,7 @@ export async function buildModelRequest(
   defaultModel: string,
   /** Turns registered tools into what the model is offered (e.g. an MCP server into its tools). */
   expandTools: (tools: TurnTool[]) => Promise<TurnTool[]> = async (t) => t,
-): Promise<{ request: ChatRequest; tools: TurnTool[]; maxSteps: number } | null> {
+): Promise<{ request: ChatRequest; tools: TurnTool[]; maxSteps: number; knowledgeBases: string[] } | null> {
   const context = await loadTurnContext(db, p);
   if (!context) return null;
   const { agent } = context;
@@ -35,5 +36,5 @@ export async function buildModelRequest(
     maxTokens: settings.maxTokens,
     ...(tools.length ? { tools: tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })) } : {}),
   };
-  return { request, tools, maxSteps: settings.maxSteps };
+  return { request, tools, maxSteps: settings.maxSteps, knowledgeBases: await loadAgentKnowledgeBases(db, agent.id) };
 }

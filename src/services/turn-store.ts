@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { agentConfig, agentExecutionHistory, conversation, message, smartAgent, type ToolUse } from '../db/schema/index.js';
+import { agentConfig, agentExecutionHistory, conversation, message, smartAgent, type KnowledgeSource, type ToolUse } from '../db/schema/index.js';
 
 /** Fixed message positions inside a turn, so every write has a natural unique key. */
 export const USER_POSITION = 0;
@@ -91,6 +91,7 @@ export interface CompleteTurnParams {
   responseTimeMs: number;
   llmTimeMs: number;
   toolsUsed?: ToolUse[];
+  knowledgeSources?: KnowledgeSource[];
 }
 
 /**
@@ -112,6 +113,7 @@ export async function completeTurn(db: DbOrTx, p: CompleteTurnParams): Promise<{
         responseTimeMs: p.responseTimeMs,
         llmTimeMs: p.llmTimeMs,
         toolsUsed: p.toolsUsed ?? [],
+        knowledgeSources: p.knowledgeSources ?? [],
         completedAt: new Date(),
       })
       .where(

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { customType, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 import { createdAt, id, updatedAt } from './columns.js';
 import { smartAgent } from './agents.js';
 import { project } from './tenancy.js';
@@ -42,6 +44,9 @@ export const knowledgeDocument = pgTable(
     fileSize: integer('file_size'),
     contentHash: text('content_hash').notNull(),
     rawText: text('raw_text'),
+    /** The uploaded bytes (PDF, HTML…) kept until ingestion succeeds, so a failed document can be retried. */
+    rawContent: bytea('raw_content'),
+    workflowId: text('workflow_id'),
     tags: text('tags').array().notNull().default(sql`ARRAY[]::text[]`),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     processingStatus: text('processing_status').notNull().default('pending'),
