@@ -1,5 +1,6 @@
 import type { ToolExecutionDeps } from '../src/tools/execute.js';
 import { createKnowledgeActivities } from './knowledge.js';
+import { createTaskActivities } from './tasks.js';
 import { createToolActivities } from './tools.js';
 import { createTurnActivities, type TurnActivityDeps } from './turn.js';
 
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTurnActivities(deps),
     ...createToolActivities(deps.tools),
     ...createKnowledgeActivities(deps),
+    ...createTaskActivities(deps),
   };
 }
 

@@ -8,6 +8,9 @@ import { authenticate } from './auth.js';
 import { registerConversationRoutes } from './conversations/routes.js';
 import { registerKnowledgeAssignmentRoutes } from './knowledge/assignments.js';
 import { registerKnowledgeRoutes } from './knowledge/routes.js';
+import { registerMetricRoutes } from './metrics.js';
+import { registerPlanRoutes } from './plans.js';
+import { registerTaskRoutes } from './tasks/routes.js';
 import { registerAssignmentRoutes } from './tools/assignments.js';
 import { registerToolRoutes } from './tools/routes.js';
 import type { GatewayDeps } from './deps.js';
@@ -60,6 +63,9 @@ export function createApp(deps: GatewayDeps): Express {
   registerAssignmentRoutes(ctx);
   registerKnowledgeRoutes(ctx);
   registerKnowledgeAssignmentRoutes(ctx);
+  registerTaskRoutes(ctx);
+  registerMetricRoutes(ctx);
+  registerPlanRoutes(ctx);
   const openapi = buildOpenApiDocument(registry);
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, or, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { agentExecutionHistory, conversation, message } from '../db/schema/index.js';
+import { recordMetrics } from './metrics.js';
 import { ASSISTANT_POSITION } from './turn-store.js';
 
 export type ConversationRow = typeof conversation.$inferSelect;
@@ -88,5 +89,6 @@ export async function recordFeedback(db: DbOrTx, turnId: string, satisfaction: n
     .set({ userSatisfaction: satisfaction, feedbackText: text ?? null })
     .where(eq(agentExecutionHistory.id, turnId))
     .returning();
+  await recordMetrics(db, [{ projectId: row!.projectId, agentId: row!.agentId, name: 'satisfaction', value: satisfaction, tags: { turnId } }]);
   return row!;
 }

@@ -12,7 +12,8 @@ import { loadHistory, loadTurnContext } from './turn-store.js';
  */
 export async function buildModelRequest(
   db: DbOrTx,
-  p: { agentId: string; conversationId: string; turnIndex: number; content: string },
+  /** Without a conversation (one-off tasks) there is no history. */
+  p: { agentId: string; conversationId?: string; turnIndex: number; content: string },
   defaultModel: string,
   /** Turns registered tools into what the model is offered (e.g. an MCP server into its tools). */
   expandTools: (tools: TurnTool[]) => Promise<TurnTool[]> = async (t) => t,
@@ -21,7 +22,7 @@ export async function buildModelRequest(
   if (!context) return null;
   const { agent } = context;
   const settings = resolveAgentSettings(agent, context.config, defaultModel);
-  const history = await loadHistory(db, p.conversationId, p.turnIndex, settings.historyWindow);
+  const history = p.conversationId ? await loadHistory(db, p.conversationId, p.turnIndex, settings.historyWindow) : [];
   const system = agent.systemPrompt.trim() || `You are ${agent.name}. Your goal: ${agent.goal}`;
   const messages: ChatMessage[] = [
     { role: 'system', content: system },

@@ -1,5 +1,6 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
+import { recordMetrics } from './metrics.js';
 import { agentConfig, agentExecutionHistory, conversation, message, smartAgent, type KnowledgeSource, type ToolUse } from '../db/schema/index.js';
 
 /** Fixed message positions inside a turn, so every write has a natural unique key. */
@@ -60,8 +61,8 @@ export async function beginTurn(db: DbOrTx, p: BeginTurnParams): Promise<void> {
   });
 }
 
-/** The agent, its config and the conversation history before `turnIndex` (newest `historyWindow` messages). */
-export async function loadTurnContext(db: DbOrTx, p: { agentId: string; conversationId: string; turnIndex: number }) {
+/** The agent and its active config. */
+export async function loadTurnContext(db: DbOrTx, p: { agentId: string }) {
   const [agent] = await db.select().from(smartAgent).where(eq(smartAgent.id, p.agentId));
   if (!agent) return null;
   const config = await db
@@ -123,8 +124,14 @@ export async function completeTurn(db: DbOrTx, p: CompleteTurnParams): Promise<{
           eq(agentExecutionHistory.status, 'running'),
         ),
       )
-      .returning({ id: agentExecutionHistory.id });
-    if (updated.length > 0) {
+      .returning({ id: agentExecutionHistory.id, projectId: agentExecutionHistory.projectId, agentId: agentExecutionHistory.agentId });
+    const turn = updated[0];
+    if (turn) {
+      await recordMetrics(tx, [
+        { projectId: turn.projectId, agentId: turn.agentId, name: 'turn_completed', value: 1 },
+        { projectId: turn.projectId, agentId: turn.agentId, name: 'turn_response_time_ms', value: p.responseTimeMs },
+        { projectId: turn.projectId, agentId: turn.agentId, name: 'turn_tokens', value: p.usage?.totalTokens ?? 0 },
+      ]);
       await tx
         .insert(message)
         .values({
@@ -164,14 +171,18 @@ export async function failTurn(
   db: DbOrTx,
   p: { conversationId: string; turnIndex: number; error: string; responseTimeMs: number },
 ): Promise<void> {
-  await db
-    .update(agentExecutionHistory)
-    .set({ status: 'failed', error: p.error.slice(0, 2000), responseTimeMs: p.responseTimeMs, completedAt: new Date() })
-    .where(
-      and(
-        eq(agentExecutionHistory.conversationId, p.conversationId),
-        eq(agentExecutionHistory.messageIndex, p.turnIndex),
-        eq(agentExecutionHistory.status, 'running'),
-      ),
-    );
+  await db.transaction(async (tx) => {
+    const [turn] = await tx
+      .update(agentExecutionHistory)
+      .set({ status: 'failed', error: p.error.slice(0, 2000), responseTimeMs: p.responseTimeMs, completedAt: new Date() })
+      .where(
+        and(
+          eq(agentExecutionHistory.conversationId, p.conversationId),
+          eq(agentExecutionHistory.messageIndex, p.turnIndex),
+          eq(agentExecutionHistory.status, 'running'),
+        ),
+      )
+      .returning({ projectId: agentExecutionHistory.projectId, agentId: agentExecutionHistory.agentId });
+    if (turn) await recordMetrics(tx, [{ projectId: turn.projectId, agentId: turn.agentId, name: 'turn_failed', value: 1 }]);
+  });
 }

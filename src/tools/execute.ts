@@ -1,6 +1,7 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { agentToolAssignment, tool, toolExecutionLog } from '../db/schema/index.js';
+import { recordMetrics } from '../services/metrics.js';
 import { openCredentials, type CredentialKeyring } from './credentials.js';
 import { validateArguments } from './schema-check.js';
 import { ToolError, type ResolvedTool, type ToolRunner } from './types.js';
@@ -73,6 +74,12 @@ export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams
         set: { status, outputResult: output ?? null, errorMessage: error, executionTimeMs: Date.now() - started },
       })
       .returning({ id: toolExecutionLog.id });
+    if (p.executionType === 'agent_runtime') {
+      await recordMetrics(deps.db, [
+        { projectId: p.projectId, agentId: p.agentId, name: 'tool_call_ms', value: Date.now() - started, tags: { toolId: p.toolId } },
+        { projectId: p.projectId, agentId: p.agentId, name: 'tool_failure', value: status === 'success' ? 0 : 1, tags: { toolId: p.toolId } },
+      ]);
+    }
     return row!.id;
   };
 

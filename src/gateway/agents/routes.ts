@@ -4,6 +4,7 @@ import { validateConfigValue, configKeySchema } from '../../services/agent-setti
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { enforcePlanLimit } from '../plans.js';
 import { defineRoute } from '../route.js';
 import { smartAgent } from '../../db/schema/index.js';
 import {
@@ -32,7 +33,10 @@ export function registerAgentRoutes({ router, registry, deps }: RouteContext): v
     method: 'post', path: '/v1/agents', tag, summary: 'Create an agent', permission: 'agents:write',
     body: createAgentBody,
     responses: { 201: { description: 'Created', schema: agentSchema } },
-    handler: async ({ body, auth }) => ({ status: 201, body: agentView(await agents.createAgent(db, auth.projectId, body)) }),
+    handler: async ({ body, auth }) => {
+      await enforcePlanLimit(db, auth.projectId, 'agents');
+      return { status: 201, body: agentView(await agents.createAgent(db, auth.projectId, body)) };
+    },
   });
 
   defineRoute(router, registry, {
@@ -81,6 +85,7 @@ export function registerAgentRoutes({ router, registry, deps }: RouteContext): v
     responses: { 201: { description: 'The clone', schema: agentSchema } },
     handler: async ({ params, body, auth }) => {
       const source = await load(auth.projectId, params.id);
+      await enforcePlanLimit(db, auth.projectId, 'agents');
       return { status: 201, body: agentView(await agents.cloneAgent(db, source, body)) };
     },
   });

@@ -5,6 +5,7 @@ import * as conversations from '../../services/conversations.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { GatewayDeps, RouteContext } from '../deps.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { enforcePlanLimit } from '../plans.js';
 import { defineRoute } from '../route.js';
 import * as s from './schemas.js';
 import { submitTurn } from './submit-turn.js';
@@ -80,6 +81,7 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
           { field: 'headers.idempotency-key', message: '1 to 200 characters' },
         ]);
       }
+      await enforcePlanLimit(db, auth.projectId, 'monthly_turns');
       const turn = await submitTurn(db, deps.temporal, deps.settings.taskQueue, {
         projectId: auth.projectId, conversationId: params.id, content: body.content, idempotencyKey: key,
       });

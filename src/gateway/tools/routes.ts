@@ -10,6 +10,7 @@ import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { GatewayDeps, RouteContext } from '../deps.js';
 import { AppError, NotFoundError, ValidationError } from '../errors.js';
 import { z } from '../openapi.js';
+import { enforcePlanLimit } from '../plans.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import * as s from './schemas.js';
@@ -50,6 +51,7 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
     responses: { 201: { description: 'Created', schema: s.toolSchema } },
     handler: async ({ body, auth }) => {
       checkSchemas(body);
+      await enforcePlanLimit(db, auth.projectId, 'tools');
       const { credentials, ...fields } = body;
       const [row] = await db.insert(tool).values({
         ...fields,

@@ -1,0 +1,32 @@
+import { and, count, eq, gte, isNull, ne, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client.js';
+import { agentExecutionHistory, smartAgent, subscription, tool } from '../db/schema/index.js';
+
+export type Limited = 'agents' | 'tools' | 'monthly_turns';
+
+export interface LimitCheck {
+  ok: boolean;
+  limit: number | null;
+  used: number;
+}
+
+/**
+ * Whether the project's plan allows one more agent, tool or turn this month. A missing plan or a null
+ * limit means unlimited.
+ */
+export async function checkPlanLimit(db: DbOrTx, projectId: string, what: Limited): Promise<LimitCheck> {
+  const [plan] = await db.select().from(subscription).where(eq(subscription.projectId, projectId));
+  const limit = plan ? { agents: plan.agentLimit, tools: plan.toolLimit, monthly_turns: plan.monthlyTurnLimit }[what] : null;
+  if (limit === null || limit === undefined) return { ok: true, limit: null, used: 0 };
+  const [row] =
+    what === 'agents'
+      ? await db.select({ n: count() }).from(smartAgent).where(and(eq(smartAgent.projectId, projectId), ne(smartAgent.status, 'archived')))
+      : what === 'tools'
+        ? await db.select({ n: count() }).from(tool).where(and(eq(tool.projectId, projectId), isNull(tool.archivedAt)))
+        : await db
+            .select({ n: count() })
+            .from(agentExecutionHistory)
+            .where(and(eq(agentExecutionHistory.projectId, projectId), gte(agentExecutionHistory.startedAt, sql`date_trunc('month', now())`)));
+  const used = row?.n ?? 0;
+  return { ok: used < limit, limit, used };
+}

@@ -1,0 +1,34 @@
+import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
+import { runAgentLoop } from './agent-loop.js';
+import { withKnowledge } from './knowledge-prompt.js';
+import { db, llm } from './proxies.js';
+
+export interface AgentTaskInput {
+  taskId: string;
+  projectId: string;
+  agentId: string;
+  input: string;
+}
+
+/**
+ * A one-off run of an agent without a conversation (`POST /v1/agents/:id/tasks`): the same knowledge
+ * retrieval and tool-calling loop as a turn. Cancelling the workflow marks the task canceled.
+ */
+export async function runAgentTask(p: AgentTaskInput): Promise<{ output: string }> {
+  try {
+    let plan = await db.startAgentTask(p.taskId);
+    if (plan.knowledgeBases.length) plan = withKnowledge(plan, await db.retrieveKnowledge({ agentId: p.agentId, query: p.input }));
+    const loop = await runAgentLoop(plan, llm.callModel, { projectId: p.projectId, agentId: p.agentId });
+    const result = { output: loop.answer.content, model: loop.answer.model, usage: loop.usage };
+    await db.finishAgentTask({ taskId: p.taskId, status: 'completed', result, steps: loop.toolsUsed.map((t) => ({ ...t })) });
+    return { output: loop.answer.content };
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => db.finishAgentTask({ taskId: p.taskId, status: 'canceled' }));
+      throw err;
+    }
+    const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    await db.finishAgentTask({ taskId: p.taskId, status: 'failed', error: reason });
+    throw ApplicationFailure.create({ type: 'TaskFailed', message: reason, nonRetryable: true });
+  }
+}
