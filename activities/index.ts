@@ -1,5 +1,6 @@
 import type { ToolExecutionDeps } from '../src/tools/execute.js';
 import { createKnowledgeActivities } from './knowledge.js';
+import { createSessionActivities } from './sessions.js';
 import { createTaskActivities } from './tasks.js';
 import { createToolActivities } from './tools.js';
 import { createTurnActivities, type TurnActivityDeps } from './turn.js';
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createToolActivities(deps.tools),
     ...createKnowledgeActivities(deps),
     ...createTaskActivities(deps),
+    ...createSessionActivities(deps),
   };
 }
 

@@ -1,5 +1,6 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { db } from './proxies.js';
 
 type Plan = Awaited<ReturnType<Activities['startTurn']>>;
 type TurnTool = Plan['tools'][number];
@@ -23,6 +24,16 @@ export interface LoopResult {
   usage: { promptTokens: number; completionTokens: number; totalTokens: number };
   llmTimeMs: number;
   toolsUsed: ToolUseRecord[];
+}
+
+/** The built-in variables tool: checked here, written by a local activity. */
+async function setVariable(base: Omit<ToolUseRecord, 'status'>, conversationId: string | undefined): Promise<ToolUseRecord> {
+  const args = base.inputParams;
+  if (!conversationId || !args || typeof args.name !== 'string' || !/^[a-zA-Z][a-zA-Z0-9_]{0,63}$/.test(args.name) || !('value' in args)) {
+    return { ...base, status: 'failure', error: 'set_conversation_variable needs {"name": identifier, "value": any}' };
+  }
+  await db.setConversationVariable({ conversationId, name: args.name, value: args.value });
+  return { ...base, status: 'success', outputResult: { ok: true } };
 }
 
 /** Errors no retry can fix: the model gets the message at once. */
@@ -88,6 +99,7 @@ export async function runAgentLoop(
         const tool = plan.tools.find((t) => t.name === call.name);
         const base = { toolId: tool?.toolId ?? '', toolName: call.name, callId: call.id, inputParams: parseArgs(call.arguments) };
         if (!tool) return { ...base, status: 'failure', error: `there is no tool named "${call.name}"` };
+        if (tool.builtin === 'set_conversation_variable') return setVariable(base, ids.conversationId);
         try {
           // A tool of an MCP server travels as its registered tool plus the server-side name.
           const args = tool.mcpTool ? JSON.stringify({ ...(parseArgs(call.arguments) ?? {}), __tool: tool.mcpTool }) : call.arguments;

@@ -2,3 +2,4 @@ export { runConversationTurn } from './conversation-turn.js';
 export { testTool } from './tool-test.js';
 export { ingestKnowledgeDocumentWorkflow } from './knowledge-ingestion.js';
 export { runAgentTask } from './agent-task.js';
+export { conversationSession } from './conversation-session.js';

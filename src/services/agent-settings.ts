@@ -12,6 +12,10 @@ export const knownConfigKeys = {
   double_texting: z.enum(['reject', 'enqueue']),
   max_steps: z.number().int().min(1).max(50),
   response_time_budget_ms: z.number().int().min(100).max(600_000),
+  /** A conversation with no activity for this long is closed by its session workflow's durable timer. */
+  idle_timeout_seconds: z.number().int().min(1).max(90 * 86_400),
+  /** Offer the model the built-in `set_conversation_variable` tool (default true). */
+  variables_tool: z.boolean(),
 } as const;
 
 export type KnownConfigKey = keyof typeof knownConfigKeys;
@@ -41,6 +45,7 @@ export interface AgentSettings {
   doubleTexting: 'reject' | 'enqueue';
   /** Model calls one turn may make (each round of tool calls takes one). */
   maxSteps: number;
+  variablesTool: boolean;
 }
 
 interface AgentColumns {
@@ -67,5 +72,6 @@ export function resolveAgentSettings(
     historyWindow: pick('history_window') ?? 20,
     doubleTexting: pick('double_texting') ?? 'reject',
     maxSteps: pick('max_steps') ?? 8,
+    variablesTool: pick('variables_tool') ?? true,
   };
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, or, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { agentExecutionHistory, conversation, message } from '../db/schema/index.js';
 import { recordMetrics } from './metrics.js';
@@ -18,6 +18,35 @@ export async function findConversation(db: DbOrTx, projectId: string, id: string
 
 export async function createConversation(db: DbOrTx, values: typeof conversation.$inferInsert): Promise<ConversationRow> {
   const [row] = await db.insert(conversation).values(values).returning();
+  return row!;
+}
+
+/** Applies a PATCH: variables are merged (null removes one), other fields replaced. */
+export async function updateConversation(
+  db: DbOrTx,
+  current: ConversationRow,
+  p: { title?: string | null; status?: 'active' | 'paused'; context?: Record<string, unknown>; variables?: Record<string, unknown>; metadata?: Record<string, unknown> },
+): Promise<ConversationRow> {
+  const { variables, ...rest } = p;
+  const merged = variables
+    ? Object.fromEntries(Object.entries({ ...current.variables, ...variables }).filter(([, v]) => v !== null))
+    : undefined;
+  const [row] = await db
+    .update(conversation)
+    .set({ ...rest, ...(merged ? { variables: merged } : {}), lastActivityAt: new Date() })
+    .where(eq(conversation.id, current.id))
+    .returning();
+  return row!;
+}
+
+/** The agent's (rendered) first message, as turn 0 of the conversation. */
+export async function addFirstMessage(db: DbOrTx, conversationId: string, content: string): Promise<ConversationRow> {
+  await db.insert(message).values({ conversationId, turnIndex: 0, position: ASSISTANT_POSITION, role: 'assistant', content }).onConflictDoNothing();
+  const [row] = await db
+    .update(conversation)
+    .set({ messagesCount: sql`${conversation.messagesCount} + 1` })
+    .where(eq(conversation.id, conversationId))
+    .returning();
   return row!;
 }
 

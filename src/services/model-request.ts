@@ -1,8 +1,11 @@
+import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
+import { conversation } from '../db/schema/index.js';
+import { renderPrompt } from './prompt-template.js';
 import type { ChatMessage, ChatRequest } from '../llm/client.js';
 import { resolveAgentSettings } from './agent-settings.js';
 import { loadAgentKnowledgeBases } from './knowledge.js';
-import { loadAgentTools, type TurnTool } from './tools.js';
+import { loadAgentTools, setVariableTool, type TurnTool } from './tools.js';
 import { loadHistory, loadTurnContext } from './turn-store.js';
 
 /**
@@ -23,13 +26,18 @@ export async function buildModelRequest(
   const { agent } = context;
   const settings = resolveAgentSettings(agent, context.config, defaultModel);
   const history = p.conversationId ? await loadHistory(db, p.conversationId, p.turnIndex, settings.historyWindow) : [];
-  const system = agent.systemPrompt.trim() || `You are ${agent.name}. Your goal: ${agent.goal}`;
+  const [conv] = p.conversationId ? await db.select().from(conversation).where(eq(conversation.id, p.conversationId)) : [];
+  const system = await renderPrompt(agent.systemPrompt.trim() || `You are ${agent.name}. Your goal: ${agent.goal}`, {
+    agent,
+    conversation: conv ?? null,
+  });
   const messages: ChatMessage[] = [
     { role: 'system', content: system },
     ...history.map((m): ChatMessage => ({ role: m.role === 'assistant' ? 'assistant' : 'user', content: m.content })),
     { role: 'user', content: p.content },
   ];
-  const tools = await expandTools(await loadAgentTools(db, agent.id));
+  const registered = await expandTools(await loadAgentTools(db, agent.id));
+  const tools = conv && settings.variablesTool ? [...registered, setVariableTool] : registered;
   const request: ChatRequest = {
     model: settings.model,
     messages,

@@ -12,7 +12,25 @@ export interface TurnTool {
   retry: { maximumAttempts: number; initialIntervalMs: number; backoffCoefficient: number; maximumIntervalMs: number };
   /** For a tool an MCP server exposes through one registered `mcp` tool: its name on that server. */
   mcpTool?: string;
+  /** A tool the runtime itself provides (no registry row). */
+  builtin?: 'set_conversation_variable';
 }
+
+/** Lets the model remember a value in the conversation's variables (also settable by PATCH). */
+export const setVariableTool: TurnTool = {
+  toolId: 'builtin:set_conversation_variable',
+  name: 'set_conversation_variable',
+  description: 'Remember a value for the rest of this conversation, e.g. the customer\'s order number or preferred language.',
+  parameters: {
+    type: 'object',
+    properties: { name: { type: 'string', pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }, value: {} },
+    required: ['name', 'value'],
+    additionalProperties: false,
+  },
+  timeoutMs: 5_000,
+  retry: { maximumAttempts: 5, initialIntervalMs: 200, backoffCoefficient: 2, maximumIntervalMs: 5_000 },
+  builtin: 'set_conversation_variable',
+};
 
 /** An MCP tool registered without a fixed `config.tool` stands for every tool its server lists. */
 export function exposesServerTools(toolType: string, config: Record<string, unknown>): boolean {

@@ -1,6 +1,7 @@
 import { toIso } from '../serialize.js';
 import * as agents from '../../services/agents.js';
 import { validateConfigValue, configKeySchema } from '../../services/agent-settings.js';
+import { templateError } from '../../services/prompt-template.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
@@ -20,6 +21,15 @@ import {
 
 export const agentView = (row: agents.AgentRow) => toIso(row);
 
+/** System prompts and first messages are Liquid; one that does not parse is refused at save time. */
+function checkTemplates(body: { systemPrompt?: string; firstMessage?: string | null }) {
+  for (const field of ['systemPrompt', 'firstMessage'] as const) {
+    const text = body[field];
+    const problem = text ? templateError(text) : null;
+    if (problem) throw new ValidationError(`invalid request: body.${field}: not a valid Liquid template: ${problem}`, [{ field: `body.${field}`, message: problem }]);
+  }
+}
+
 export function registerAgentRoutes({ router, registry, deps }: RouteContext): void {
   const { db } = deps;
   const tag = 'Agents';
@@ -34,6 +44,7 @@ export function registerAgentRoutes({ router, registry, deps }: RouteContext): v
     body: createAgentBody,
     responses: { 201: { description: 'Created', schema: agentSchema } },
     handler: async ({ body, auth }) => {
+      checkTemplates(body);
       await enforcePlanLimit(db, auth.projectId, 'agents');
       return { status: 201, body: agentView(await agents.createAgent(db, auth.projectId, body)) };
     },
@@ -63,6 +74,7 @@ export function registerAgentRoutes({ router, registry, deps }: RouteContext): v
     handler: async ({ params, body, auth }) => {
       const agent = await load(auth.projectId, params.id);
       if (agent.status === 'archived') throw new ConflictError('agent_archived', 'an archived agent cannot be changed');
+      checkTemplates(body);
       return { status: 200, body: agentView((await agents.updateAgent(db, auth.projectId, params.id, body))!) };
     },
   });

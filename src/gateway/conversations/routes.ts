@@ -2,12 +2,14 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { conversation } from '../../db/schema/index.js';
 import * as agents from '../../services/agents.js';
 import * as conversations from '../../services/conversations.js';
+import { renderPrompt } from '../../services/prompt-template.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { GatewayDeps, RouteContext } from '../deps.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { enforcePlanLimit } from '../plans.js';
 import { defineRoute } from '../route.js';
 import * as s from './schemas.js';
+import { startSession } from './session.js';
 import { submitTurn } from './submit-turn.js';
 import { conversationView, messageView, turnView } from './views.js';
 
@@ -30,7 +32,16 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
       if (agent.status !== 'active') {
         throw new ConflictError(agent.status === 'paused' ? 'agent_paused' : 'agent_not_active', `the agent is ${agent.status}`);
       }
-      const row = await conversations.createConversation(db, { ...body, projectId: auth.projectId });
+      const row = await db.transaction(async (tx) => {
+        const conv = await conversations.createConversation(tx, { ...body, projectId: auth.projectId });
+        const first = agent.firstMessage?.trim()
+          ? await renderPrompt(agent.firstMessage, { agent, conversation: conv })
+          : null;
+        const withFirst = first ? await conversations.addFirstMessage(tx, conv.id, first) : conv;
+        // Started before the commit: if the commit fails, the session finds no conversation and ends.
+        await startSession(deps, conv.id, agent.id);
+        return withFirst;
+      });
       return { status: 201, body: conversationView(row) };
     },
   });
@@ -52,6 +63,17 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
     method: 'get', path: '/v1/conversations/:id', tag, summary: 'Get a conversation', permission: 'conversations:read',
     params: idParams, responses: { 200: { description: 'The conversation', schema: s.conversationSchema } },
     handler: async ({ params, auth }) => ({ status: 200, body: conversationView(await load(auth.projectId, params.id)) }),
+  });
+
+  defineRoute(router, registry, {
+    method: 'patch', path: '/v1/conversations/:id', tag, summary: 'Pause or resume a conversation, change its title, context or variables',
+    permission: 'conversations:write', params: idParams, body: s.updateConversationBody,
+    responses: { 200: { description: 'The conversation', schema: s.conversationSchema }, 409: { description: 'Conversation ended' } },
+    handler: async ({ params, body, auth }) => {
+      const conv = await load(auth.projectId, params.id);
+      if (!['active', 'paused'].includes(conv.status)) throw new ConflictError('conversation_ended', `the conversation is ${conv.status}`);
+      return { status: 200, body: conversationView(await conversations.updateConversation(db, conv, body)) };
+    },
   });
 
   defineRoute(router, registry, {

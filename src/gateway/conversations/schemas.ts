@@ -11,6 +11,20 @@ export const createConversationBody = z
   .strict()
   .openapi('CreateConversation');
 
+export const updateConversationBody = z
+  .object({
+    title: z.string().trim().min(1).max(500).nullable(),
+    status: z.enum(['active', 'paused']),
+    context: jsonObject,
+    /** Merged over the stored variables; a null value removes that variable. */
+    variables: jsonObject,
+    metadata: jsonObject,
+  })
+  .partial()
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field to change is required' })
+  .openapi('UpdateConversation');
+
 export const listConversationsQuery = z.object({
   agentId: z.string().uuid().optional(),
   status: z.enum(['active', 'paused', 'completed', 'failed']).optional(),

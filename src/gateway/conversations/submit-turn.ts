@@ -53,6 +53,9 @@ export async function submitTurn(db: Db, temporal: Client, taskQueue: string, p:
       }
     }
 
+    if (conv.status === 'paused') {
+      throw new ConflictError('conversation_paused', 'the conversation is paused; PATCH its status to active to continue');
+    }
     if (conv.status !== 'active') {
       throw new ConflictError('conversation_ended', `the conversation is ${conv.status}; start a new one`);
     }
