@@ -1,11 +1,11 @@
 import type { ToolExecutionDeps } from '../src/tools/execute.js';
-import { createKnowledgeActivities } from './knowledge.js';
+import { createKnowledgeActivities, type KnowledgeActivityDeps } from './knowledge.js';
 import { createSessionActivities } from './sessions.js';
 import { createTaskActivities } from './tasks.js';
 import { createToolActivities } from './tools.js';
 import { createTurnActivities, type TurnActivityDeps } from './turn.js';
 
-export type ActivityDeps = TurnActivityDeps & { tools: ToolExecutionDeps };
+export type ActivityDeps = TurnActivityDeps & KnowledgeActivityDeps & { tools: ToolExecutionDeps };
 
 /** Every activity the worker hosts, built from injected dependencies (see `src/worker.ts`). */
 export function createActivities(deps: ActivityDeps) {

@@ -1,12 +1,14 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from '../src/db/client.js';
 import { ExtractionError } from '../src/knowledge/extract.js';
-import { ingestDocument, markDocumentFailed } from '../src/knowledge/ingest.js';
+import { ingestDocument, markDocumentFailed, type FetchDocument } from '../src/knowledge/ingest.js';
 import { searchChunks, type ChunkHit } from '../src/knowledge/search.js';
+import { retryableKinds, ToolError } from '../src/tools/types.js';
 import { loadAgentKnowledgeBases } from '../src/services/knowledge.js';
 
 export interface KnowledgeActivityDeps {
   db: Db;
+  fetchDocument?: FetchDocument;
 }
 
 export function createKnowledgeActivities(deps: KnowledgeActivityDeps) {
@@ -15,9 +17,10 @@ export function createKnowledgeActivities(deps: KnowledgeActivityDeps) {
     async ingestKnowledgeDocument(documentId: string): Promise<{ chunks: number }> {
       const ctx = Context.current();
       try {
-        return await ingestDocument(deps.db, documentId, (step) => ctx.heartbeat(step));
+        return await ingestDocument(deps.db, documentId, (step) => ctx.heartbeat(step), deps.fetchDocument);
       } catch (err) {
-        if (err instanceof ExtractionError) {
+        // Unreadable content, or an address the guard refuses or a 4xx page: retrying cannot help.
+        if (err instanceof ExtractionError || (err instanceof ToolError && !retryableKinds.has(err.kind))) {
           throw ApplicationFailure.create({ type: 'DocumentUnreadable', message: err.message, nonRetryable: true });
         }
         throw err;

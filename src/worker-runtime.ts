@@ -51,6 +51,7 @@ export async function createWorkerRuntime(
   const activities = createActivities({
     db,
     tools: { db, keyring, runners: overrides.toolRunners ?? toolkit.runners },
+    fetchDocument: toolkit.fetchDocument,
     expandTools: (tools) =>
       expandMcpTools({ db, keyring, list: toolkit.listServerTools, onError: (name, err) => overrides.onToolListError?.(name, err) }, tools),
     llm,

@@ -8,13 +8,30 @@ import { extractText } from './extract.js';
  * Extracts, chunks and indexes one document. Replacing the document's chunks happens in one transaction,
  * so a retry (or re-ingesting the same content) leaves exactly one set of chunks, never two.
  */
-export async function ingestDocument(db: Db, documentId: string, onStep: (step: string) => void = () => {}) {
+/** Fetches a document added by URL (text-based formats); supplied by the worker with the SSRF guard. */
+export type FetchDocument = (url: string, signal: AbortSignal) => Promise<{ contentType: string; text: string }>;
+
+export async function ingestDocument(
+  db: Db,
+  documentId: string,
+  onStep: (step: string) => void = () => {},
+  fetchDocument?: FetchDocument,
+) {
   const [doc] = await db.select().from(knowledgeDocument).where(eq(knowledgeDocument.id, documentId));
   if (!doc) return { chunks: 0 };
   await db.update(knowledgeDocument).set({ processingStatus: 'processing', processingError: null }).where(eq(knowledgeDocument.id, documentId));
+  let contentType = doc.contentType ?? 'text/plain';
+  let data = doc.rawContent ?? Buffer.from(doc.rawText ?? '', 'utf8');
+  if (!doc.rawContent && doc.rawText === null && doc.source && /^https?:/.test(doc.source)) {
+    if (!fetchDocument) throw new Error('this worker cannot fetch documents by URL');
+    onStep('fetch');
+    const fetched = await fetchDocument(doc.source, AbortSignal.timeout(30_000));
+    contentType = fetched.contentType;
+    data = Buffer.from(fetched.text, 'utf8');
+    await db.update(knowledgeDocument).set({ contentType }).where(eq(knowledgeDocument.id, documentId));
+  }
   onStep('extract');
-  const data = doc.rawContent ?? Buffer.from(doc.rawText ?? '', 'utf8');
-  const { text } = await extractText({ contentType: doc.contentType ?? 'text/plain', data });
+  const { text } = await extractText({ contentType, data });
   onStep('chunk');
   const chunks = chunkText(text);
   onStep('index');

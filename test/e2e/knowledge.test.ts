@@ -4,10 +4,19 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
+import { ToolServer } from '../support/tool-server';
 import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject } from '../support/stack';
 
 const fixtures = path.join(__dirname, '..', 'fixtures', 'knowledge');
 const llm = new ScriptedLlm();
+const pages = new ToolServer({
+  '/faq.html': () => ({
+    status: 200,
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+    body: '<html><body><nav>menu</nav><h1>Opening hours</h1><p>The front desk is open from 6&nbsp;am to midnight.</p></body></html>',
+  }),
+});
+const elsewhere = new ToolServer({ '/secret': () => ({ status: 200, body: 'internal only' }) });
 /** Ingestion attempts to fail on purpose (an outage longer than the retry policy). */
 let failNextIngestions = 0;
 let stack: {
@@ -18,8 +27,8 @@ let stack: {
 };
 
 beforeAll(async () => {
-  await llm.start();
-  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl });
+  await Promise.all([llm.start(), pages.start(), elsewhere.start()]);
+  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl, TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${pages.port}` });
   const db = testDb(config);
   const temporal = await temporalClient(config);
   const worker = await startWorker(config, db, {
@@ -42,7 +51,7 @@ afterAll(async () => {
   await stack.worker.stop();
   await stack.temporal.close();
   await stack.db.close();
-  await llm.stop();
+  await Promise.all([llm.stop(), pages.stop(), elsewhere.stop()]);
 });
 
 async function upload(key: string, kbId: string, file: string, type: string, name = path.basename(file)) {
@@ -138,5 +147,20 @@ describe('knowledge bases (real ingestion workflows, Postgres full-text search)'
       { knowledgeBaseId: kb.id, query: 'How long do refunds take?', resultsCount: 1, usedInResponse: true },
       { knowledgeBaseId: other.id, query: 'How long do refunds take?', resultsCount: 1, usedInResponse: false },
     ]);
+  });
+
+  it('adds a web page by URL through the outbound-address guard, and refuses addresses it does not allow', async () => {
+    const { api, kb } = await setup();
+    const page = (await api('POST', `/v1/knowledge-bases/${kb.id}/documents/url`, { url: pages.url('/faq.html') })).body;
+    expect(await settled(api, kb.id, page.id)).toMatchObject({ processingStatus: 'completed', contentType: 'text/html' });
+    const hits = (await api('POST', `/v1/knowledge-bases/${kb.id}/search`, { query: 'front desk open' })).body.items;
+    expect(hits[0]).toMatchObject({ heading: 'Opening hours' });
+    expect(hits[0].content).toMatch(/open from 6 am to midnight/);
+    expect(hits[0].content).not.toMatch(/menu/);
+
+    const blocked = (await api('POST', `/v1/knowledge-bases/${kb.id}/documents/url`, { url: elsewhere.url('/secret') })).body;
+    expect(await settled(api, kb.id, blocked.id)).toMatchObject({ processingStatus: 'failed', processingError: expect.stringMatching(/not allow-listed/) });
+    expect(elsewhere.seen).toHaveLength(0);
+    expect((await api('POST', `/v1/knowledge-bases/${kb.id}/documents/url`, { url: 'file:///etc/passwd' })).status).toBe(400);
   });
 });

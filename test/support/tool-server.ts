@@ -44,7 +44,7 @@ export class ToolServer {
       const answer = route ? route(n, seen) : { status: 404 };
       if (answer === 'hang') return;
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      res.end(JSON.stringify(answer.body ?? {}));
+      res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? {}));
     });
     this.server.listen(0, '127.0.0.1');
     await once(this.server, 'listening');

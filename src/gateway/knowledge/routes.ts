@@ -25,6 +25,10 @@ const textDocumentBody = z
   })
   .strict()
   .openapi('TextDocument');
+const urlDocumentBody = z
+  .object({ url: z.string().url().max(2000).refine((u) => /^https?:\/\//i.test(u), 'http or https only'), title: z.string().trim().min(1).max(500).optional() })
+  .strict()
+  .openapi('UrlDocument');
 const docParams = z.object({ id: z.string().uuid(), docId: z.string().uuid() });
 const searchBody = z.object({ query: z.string().trim().min(1).max(1000), limit: z.number().int().min(1).max(50).default(5) }).strict();
 
@@ -143,6 +147,17 @@ export function registerKnowledgeRoutes({ router, registry, deps }: RouteContext
       return addDocument(params.id, { title, contentType, fileName: upload.fileName, fileSize: upload.data.length, rawContent: upload.data }, upload.data);
     },
   });
+  defineRoute(router, registry, {
+    method: 'post', path: '/v1/knowledge-bases/:id/documents/url', tag,
+    summary: 'Add a web page (HTML, Markdown or text) by URL; the worker fetches it through the outbound-address guard',
+    permission: 'knowledge:write', params: idParams, body: urlDocumentBody,
+    responses: { 202: { description: 'Accepted; ingestion runs' }, 200: { description: 'This URL is already in this base' } },
+    handler: async ({ params, body, auth }) => {
+      await loadKb(auth.projectId, params.id);
+      return addDocument(params.id, { title: body.title ?? body.url, source: body.url }, Buffer.from(`url:${body.url}`, 'utf8'));
+    },
+  });
+
   defineRoute(router, registry, {
     method: 'get', path: '/v1/knowledge-bases/:id/documents', tag, summary: 'Documents with their processing status', permission: 'knowledge:read',
     params: idParams, responses: { 200: { description: 'Documents' } },

@@ -1,4 +1,4 @@
-import { createNetGuard } from '../net-guard.js';
+import { createNetGuard, guardedFetch } from '../net-guard.js';
 import type { ResolvedTool, ToolCredentials, ToolRunner } from '../types.js';
 import { runDatabaseTool } from './database.js';
 import { createHttpRunners } from './http.js';
@@ -29,5 +29,11 @@ export function createToolRunners(options: { allowList: string[] }) {
   };
   const listServerTools = (config: Record<string, unknown>, credentials: ToolCredentials | undefined, signal: AbortSignal) =>
     listMcpTools(config, credentials, { signal }, mcpDeps);
-  return { runners, listServerTools };
+  /** Knowledge documents added by URL are fetched through the same guard as tool calls. */
+  const fetchDocument = async (url: string, signal: AbortSignal) => {
+    const res = await guardedFetch(guard, url, { signal, maxResponseBytes: 10 * 1024 * 1024, headers: { accept: 'text/html, text/markdown, text/plain' } });
+    if (res.status >= 400) throw new Error(`fetching ${res.url} answered ${res.status}`);
+    return { contentType: (res.headers.get('content-type') ?? 'text/plain').split(';')[0]!.trim(), text: res.body };
+  };
+  return { runners, listServerTools, fetchDocument };
 }
