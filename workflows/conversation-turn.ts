@@ -1,6 +1,7 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { runAgentLoop, type LoopResult } from './agent-loop.js';
+import { collectArtifacts } from './artifacts.js';
 import { knowledgeSources, withKnowledge } from './knowledge-prompt.js';
 import { db, llm } from './proxies.js';
 import { failureTypes, type TurnInput, type TurnResult } from './shared.js';
@@ -44,6 +45,7 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
     llmTimeMs: loop.llmTimeMs,
     toolsUsed: loop.toolsUsed,
     knowledgeSources: knowledgeSources(retrieved, input.content, loop.answer.content),
+    artifacts: collectArtifacts(loop.answer.content, loop.toolsUsed, Object.fromEntries(plan.tools.map((t) => [t.name, t.artifactType]))),
     startedAtMs,
   });
 }

@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { agentExecutionHistory, conversation, message } from '../db/schema/index.js';
+import { agentExecutionHistory, artifact, conversation, message } from '../db/schema/index.js';
 import { recordMetrics } from './metrics.js';
 import { ASSISTANT_POSITION } from './turn-store.js';
 
@@ -110,6 +110,10 @@ export function listMessages(db: DbOrTx, conversationId: string, after: [number,
     .where(and(eq(message.conversationId, conversationId), cursor))
     .orderBy(asc(message.turnIndex), asc(message.position))
     .limit(limit + 1);
+}
+
+export function listArtifacts(db: DbOrTx, conversationId: string) {
+  return db.select().from(artifact).where(eq(artifact.conversationId, conversationId)).orderBy(asc(artifact.createdAt), asc(artifact.id));
 }
 
 export async function recordFeedback(db: DbOrTx, turnId: string, satisfaction: number, text: string | undefined) {

@@ -12,6 +12,8 @@ export interface TurnTool {
   retry: { maximumAttempts: number; initialIntervalMs: number; backoffCoefficient: number; maximumIntervalMs: number };
   /** For a tool an MCP server exposes through one registered `mcp` tool: its name on that server. */
   mcpTool?: string;
+  /** Results of this tool are kept as artifacts of this type (`config.artifact`). */
+  artifactType?: 'code' | 'text' | 'sheet' | 'image';
   /** A tool the runtime itself provides (no registry row). */
   builtin?: 'set_conversation_variable';
 }
@@ -31,6 +33,9 @@ export const setVariableTool: TurnTool = {
   retry: { maximumAttempts: 5, initialIntervalMs: 200, backoffCoefficient: 2, maximumIntervalMs: 5_000 },
   builtin: 'set_conversation_variable',
 };
+
+const artifactTypes = ['code', 'text', 'sheet', 'image'] as const;
+const isArtifactType = (v: unknown): v is TurnTool['artifactType'] & string => artifactTypes.includes(v as never);
 
 /** An MCP tool registered without a fixed `config.tool` stands for every tool its server lists. */
 export function exposesServerTools(toolType: string, config: Record<string, unknown>): boolean {
@@ -55,5 +60,6 @@ export async function loadAgentTools(db: DbOrTx, agentId: string): Promise<TurnT
     timeoutMs: t.timeoutMs,
     retry: { ...defaultToolRetry, ...(t.retryPolicy as Partial<TurnTool['retry']>) },
     ...(exposesServerTools(t.toolType, t.config) ? { mcpTool: '' } : {}),
+    ...(isArtifactType(t.config.artifact) ? { artifactType: t.config.artifact } : {}),
   }));
 }

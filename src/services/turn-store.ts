@@ -1,7 +1,7 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { recordMetrics } from './metrics.js';
-import { agentConfig, agentExecutionHistory, conversation, message, smartAgent, type KnowledgeSource, type ToolUse } from '../db/schema/index.js';
+import { agentConfig, agentExecutionHistory, artifact, conversation, message, smartAgent, type KnowledgeSource, type ToolUse } from '../db/schema/index.js';
 
 /** Fixed message positions inside a turn, so every write has a natural unique key. */
 export const USER_POSITION = 0;
@@ -93,6 +93,7 @@ export interface CompleteTurnParams {
   llmTimeMs: number;
   toolsUsed?: ToolUse[];
   knowledgeSources?: KnowledgeSource[];
+  artifacts?: Array<{ type: string; title: string; content: string; metadata: Record<string, unknown> }>;
 }
 
 /**
@@ -132,7 +133,7 @@ export async function completeTurn(db: DbOrTx, p: CompleteTurnParams): Promise<{
         { projectId: turn.projectId, agentId: turn.agentId, name: 'turn_response_time_ms', value: p.responseTimeMs },
         { projectId: turn.projectId, agentId: turn.agentId, name: 'turn_tokens', value: p.usage?.totalTokens ?? 0 },
       ]);
-      await tx
+      const assistantRow = await tx
         .insert(message)
         .values({
           conversationId: p.conversationId,
@@ -141,7 +142,13 @@ export async function completeTurn(db: DbOrTx, p: CompleteTurnParams): Promise<{
           role: 'assistant',
           content: p.response,
         })
-        .onConflictDoNothing();
+        .onConflictDoNothing()
+        .returning({ id: message.id });
+      if (p.artifacts?.length && assistantRow[0]) {
+        await tx.insert(artifact).values(
+          p.artifacts.map((a) => ({ ...a, projectId: turn.projectId, conversationId: p.conversationId, messageId: assistantRow[0]!.id })),
+        );
+      }
       await tx
         .update(conversation)
         .set({

@@ -240,4 +240,17 @@ describe('tools in the turn (real local servers, real Temporal)', () => {
     const [{ n }] = (await stack.db.sql`select count(*)::int as n from tool`) as unknown as [{ n: number }];
     expect(n).toBeGreaterThan(0);
   });
+
+  it('keeps artifacts from tools marked as such and from code blocks in the answer', async () => {
+    const { api, conversationId } = await agentWithTool({ config: { method: 'GET', url: tools.url('/ok'), artifact: 'sheet' } });
+    llm.script({ toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] }, { reply: 'Here:\n```python\nprint("hi")\n```\nDone.' });
+    const res = await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'table and code please' });
+    const artifacts = (await api('GET', `/v1/conversations/${conversationId}/artifacts`)).body.items
+      .sort((a: { type: string }, b: { type: string }) => b.type.localeCompare(a.type)); // one insert: same timestamp
+    expect(artifacts).toMatchObject([
+      { type: 'sheet', title: 'get_weather result', messageId: res.body.message.id },
+      { type: 'code', title: 'python snippet', content: 'print("hi")', metadata: { language: 'python' } },
+    ]);
+    expect(JSON.parse(artifacts[0].content)).toMatchObject({ body: { ok: true } });
+  });
 });

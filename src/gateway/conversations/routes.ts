@@ -8,6 +8,7 @@ import type { GatewayDeps, RouteContext } from '../deps.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { enforcePlanLimit } from '../plans.js';
 import { defineRoute } from '../route.js';
+import { toIso } from '../serialize.js';
 import * as s from './schemas.js';
 import { startSession } from './session.js';
 import { submitTurn } from './submit-turn.js';
@@ -124,6 +125,16 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
       const last = items[items.length - 1];
       const nextCursor = more && last ? Buffer.from(JSON.stringify([last.turnIndex, last.position])).toString('base64url') : null;
       return { status: 200, body: { items: items.map(messageView), nextCursor } };
+    },
+  });
+
+  defineRoute(router, registry, {
+    method: 'get', path: '/v1/conversations/:id/artifacts', tag, summary: 'Artifacts kept from tool results and model output',
+    permission: 'conversations:read', params: idParams,
+    responses: { 200: { description: 'Artifacts, oldest first' } },
+    handler: async ({ params, auth }) => {
+      await load(auth.projectId, params.id);
+      return { status: 200, body: { items: (await conversations.listArtifacts(db, params.id)).map(toIso), nextCursor: null } };
     },
   });
 
