@@ -45,7 +45,7 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
     llmTimeMs: loop.llmTimeMs,
     toolsUsed: loop.toolsUsed,
     knowledgeSources: knowledgeSources(retrieved, input.content, loop.answer.content),
-    artifacts: collectArtifacts(loop.answer.content, loop.toolsUsed, Object.fromEntries(plan.tools.map((t) => [t.name, t.artifactType]))),
+    artifacts: collectArtifacts(loop.answer.content, loop.toolsUsed, Object.fromEntries((plan.tools ?? []).map((t) => [t.name, t.artifactType]))),
     startedAtMs,
   });
 }

@@ -8,6 +8,7 @@ import { authenticate } from './auth.js';
 import { registerConversationRoutes } from './conversations/routes.js';
 import { registerKnowledgeAssignmentRoutes } from './knowledge/assignments.js';
 import { registerKnowledgeRoutes } from './knowledge/routes.js';
+import { registerIntegrationRoutes } from './integrations.js';
 import { registerMetricRoutes } from './metrics.js';
 import { registerPlanRoutes } from './plans.js';
 import { registerTaskRoutes } from './tasks/routes.js';
@@ -66,6 +67,7 @@ export function createApp(deps: GatewayDeps): Express {
   registerTaskRoutes(ctx);
   registerMetricRoutes(ctx);
   registerPlanRoutes(ctx);
+  registerIntegrationRoutes(ctx);
   const openapi = buildOpenApiDocument(registry);
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);

@@ -1,6 +1,7 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { agentToolAssignment, tool, toolExecutionLog } from '../db/schema/index.js';
+import { recordIntegrationEvent } from '../services/integrations.js';
 import { recordMetrics } from '../services/metrics.js';
 import { openCredentials, type CredentialKeyring } from './credentials.js';
 import { validateArguments } from './schema-check.js';
@@ -61,8 +62,10 @@ const logStatus = (err: ToolError) => (err.kind === 'timeout' ? 'timeout' : err.
 export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams): Promise<ToolCallOutcome> {
   const started = Date.now();
   let input: Record<string, unknown> | undefined;
+  const [row] = await deps.db.select().from(tool).where(and(eq(tool.id, p.toolId), eq(tool.projectId, p.projectId)));
+  if (!row) throw new ToolError('invalid_input', 'the tool no longer exists');
   const log = async (status: string, output: unknown, error: string | null) => {
-    const [row] = await deps.db
+    const [logged] = await deps.db
       .insert(toolExecutionLog)
       .values({
         toolId: p.toolId, agentId: p.agentId ?? null, conversationId: p.conversationId ?? null, workflowId: p.workflowId ?? null,
@@ -74,17 +77,21 @@ export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams
         set: { status, outputResult: output ?? null, errorMessage: error, executionTimeMs: Date.now() - started },
       })
       .returning({ id: toolExecutionLog.id });
+    if (row.integrationId) {
+      await recordIntegrationEvent(deps.db, {
+        projectId: p.projectId, integrationId: row.integrationId, eventType: status === 'success' ? 'tool_used' : 'error',
+        toolName: row.name, toolParameters: input, toolResult: status === 'success' ? output : undefined, errorMessage: error ?? undefined,
+      });
+    }
     if (p.executionType === 'agent_runtime') {
       await recordMetrics(deps.db, [
         { projectId: p.projectId, agentId: p.agentId, name: 'tool_call_ms', value: Date.now() - started, tags: { toolId: p.toolId } },
         { projectId: p.projectId, agentId: p.agentId, name: 'tool_failure', value: status === 'success' ? 0 : 1, tags: { toolId: p.toolId } },
       ]);
     }
-    return row!.id;
+    return logged!.id;
   };
 
-  const [row] = await deps.db.select().from(tool).where(and(eq(tool.id, p.toolId), eq(tool.projectId, p.projectId)));
-  if (!row) throw new ToolError('invalid_input', 'the tool no longer exists');
   try {
     input = parseArguments(p.arguments);
     let config = row.config;

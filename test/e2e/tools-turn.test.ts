@@ -211,6 +211,18 @@ describe('tools in the turn (real local servers, real Temporal)', () => {
     expect(offered).toEqual(expect.arrayContaining(['calc__add', 'calc__fail', 'calc__slow']));
     expect(toolMessage).toMatchObject({ structuredContent: { sum: 5 } });
     expect(turn.toolsUsed).toMatchObject([{ toolName: 'calc__add', status: 'success' }]);
+
+    // The MCP tool is an integration connection with an event log.
+    const [integration] = (await api('GET', '/v1/integrations')).body.items;
+    expect(integration).toMatchObject({ kind: 'mcp', name: 'calc', status: 'connected', config: { url }, hasCredentials: false });
+    const events = (await api('GET', `/v1/integrations/${integration.id}/events`)).body.items;
+    expect(events.map((e: { eventType: string }) => e.eventType)).toEqual(['tool_used', 'connected']);
+    expect(events[0]).toMatchObject({ toolName: 'calc', toolParameters: { a: 2, b: 3, __tool: 'add' } });
+    expect(JSON.stringify(events)).not.toContain(MCP_TOKEN);
+    const tools = (await api('GET', '/v1/tools')).body.items;
+    await api('DELETE', `/v1/tools/${tools[0].id}`);
+    expect((await api('GET', `/v1/integrations/${integration.id}`)).body.status).toBe('disconnected');
+    expect((await api('GET', `/v1/integrations/${integration.id}/events?eventType=disconnected`)).body.items).toHaveLength(1);
   });
 
   it('runs JavaScript tools in a sandbox: results come back, endless loops and fs/process access are contained', async () => {

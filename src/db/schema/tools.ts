@@ -1,6 +1,7 @@
-import { boolean, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, boolean, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, tstz, updatedAt } from './columns.js';
 import { smartAgent } from './agents.js';
+import { integrationConnection } from './operations.js';
 import { appUser, project } from './tenancy.js';
 
 /**
@@ -28,6 +29,8 @@ export const tool = pgTable(
     authMethod: text('auth_method').notNull().default('none'), // none | api_key | bearer | basic | oauth2
     credentialsEncrypted: text('credentials_encrypted'),
     credentialsKeyId: text('credentials_key_id'),
+    /** MCP servers and OAuth2 tools are integration connections, with an event log. */
+    integrationId: uuid('integration_id').references((): AnyPgColumn => integrationConnection.id, { onDelete: 'set null' }),
     timeoutMs: integer('timeout_ms').notNull().default(10_000),
     retryPolicy: jsonb('retry_policy').$type<Record<string, unknown>>().notNull().default({}),
     documentation: text('documentation'),

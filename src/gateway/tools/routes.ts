@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { toolExecutionLog, tool } from '../../db/schema/index.js';
+import { connectIntegration, disconnectIntegration, integrationKind } from '../../services/integrations.js';
 import * as registry from '../../services/tool-registry.js';
 import { sealCredentials } from '../../tools/credentials.js';
 import { checkJsonSchema, isFunctionCallingCompatible } from '../../tools/schema-check.js';
@@ -17,8 +18,16 @@ import * as s from './schemas.js';
 
 /** Never includes the sealed credentials or their key id; only whether there are any. */
 export function toolView(row: registry.ToolRow) {
-  const { credentialsEncrypted, credentialsKeyId: _k, projectId: _p, createdBy: _c, responseFormat: _r, ...rest } = row;
+  const { credentialsEncrypted, credentialsKeyId: _k, projectId: _p, integrationId: _i, createdBy: _c, responseFormat: _r, ...rest } = row;
   return { ...toIso(rest), hasCredentials: credentialsEncrypted !== null };
+}
+
+/** What an integration connection shows: where it points, never a secret. */
+function integrationConfig(config: Record<string, unknown>, credentials: ToolCredentials | undefined): Record<string, unknown> {
+  return {
+    ...(typeof config.url === 'string' ? { url: config.url } : {}),
+    ...(credentials?.type === 'oauth2' ? { tokenUrl: credentials.tokenUrl, clientId: credentials.clientId, scope: credentials.scope } : {}),
+  };
 }
 
 function checkSchemas(body: { inputSchema?: unknown; outputSchema?: unknown }) {
@@ -53,13 +62,18 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
       checkSchemas(body);
       await enforcePlanLimit(db, auth.projectId, 'tools');
       const { credentials, ...fields } = body;
-      const [row] = await db.insert(tool).values({
-        ...fields,
-        projectId: auth.projectId,
-        aiSdkFormatValid: isFunctionCallingCompatible(fields),
-        ...(credentials ? seal(deps, credentials) : {}),
-      }).returning();
-      return { status: 201, body: toolView(row!) };
+      const sealed = credentials ? seal(deps, credentials) : {};
+      const row = await db.transaction(async (tx) => {
+        const kind = integrationKind({ toolType: fields.toolType, authMethod: fields.authMethod ?? 'none' });
+        const integrationId = kind
+          ? await connectIntegration(tx, { projectId: auth.projectId, kind, name: fields.name, config: integrationConfig(fields.config ?? {}, credentials) })
+          : null;
+        const [created] = await tx.insert(tool).values({
+          ...fields, ...sealed, integrationId, projectId: auth.projectId, aiSdkFormatValid: isFunctionCallingCompatible(fields),
+        }).returning();
+        return created!;
+      });
+      return { status: 201, body: toolView(row) };
     },
   });
 
@@ -100,9 +114,13 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
     permission: 'tools:write', params: idParams,
     responses: { 200: { description: 'The archived tool', schema: s.toolSchema } },
     handler: async ({ params, auth }) => {
-      await load(auth.projectId, params.id);
-      const [row] = await db.update(tool).set({ status: 'deprecated', archivedAt: new Date() }).where(eqId(params.id)).returning();
-      return { status: 200, body: toolView(row!) };
+      const current = await load(auth.projectId, params.id);
+      const row = await db.transaction(async (tx) => {
+        if (current.integrationId) await disconnectIntegration(tx, auth.projectId, current.integrationId);
+        const [archived] = await tx.update(tool).set({ status: 'deprecated', archivedAt: new Date() }).where(eqId(params.id)).returning();
+        return archived!;
+      });
+      return { status: 200, body: toolView(row) };
     },
   });
 

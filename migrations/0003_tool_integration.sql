@@ -1,0 +1,2 @@
+ALTER TABLE "tool" ADD COLUMN "integration_id" uuid;--> statement-breakpoint
+ALTER TABLE "tool" ADD CONSTRAINT "tool_integration_id_integration_connection_id_fk" FOREIGN KEY ("integration_id") REFERENCES "public"."integration_connection"("id") ON DELETE set null ON UPDATE no action;
