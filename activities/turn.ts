@@ -23,6 +23,8 @@ export interface TurnPlan {
   maxSteps: number;
   /** Knowledge bases the agent searches, in priority order; empty means no retrieval step. */
   knowledgeBases: string[];
+  /** Agent config `response_time_budget_ms`: past it the tool loop stops and the model must answer. */
+  responseTimeBudgetMs?: number;
 }
 
 /** What the workflow hands to `completeTurn`; the response time is measured there, on the real clock. */

@@ -72,19 +72,23 @@ function failureMessage(err: unknown): string {
 /**
  * The model's tool-calling loop: call the model; run every tool call it asks for at once, each as its own
  * activity; feed the results back; stop when it answers in text or the step limit is reached (the last
- * step offers no tools, so the model must answer). A failed tool is reported to the model, never fatal.
+ * step offers no tools, so the model must answer; so does a step that starts past the agent's response time
+ * budget). A failed tool is reported to the model, never fatal.
  */
 export async function runAgentLoop(
   plan: Plan,
   callModel: (request: Plan['request']) => Promise<ModelAnswer>,
   ids: { projectId: string; agentId: string; conversationId?: string },
+  startedAtMs: number = Date.now(),
 ): Promise<LoopResult> {
   const messages: Message[] = [...plan.request.messages];
   const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
   const toolsUsed: ToolUseRecord[] = [];
   let llmTimeMs = 0;
   for (let step = 1; ; step++) {
-    const lastStep = step >= plan.maxSteps;
+    // Workflow time is deterministic, so the budget check replays the same way.
+    const overBudget = plan.responseTimeBudgetMs !== undefined && Date.now() - startedAtMs >= plan.responseTimeBudgetMs;
+    const lastStep = step >= plan.maxSteps || overBudget;
     const answer = await callModel({ ...plan.request, messages, ...(lastStep ? { tools: undefined } : {}) });
     llmTimeMs += answer.llmTimeMs;
     usage.promptTokens += answer.usage?.promptTokens ?? 0;

@@ -30,7 +30,7 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
   plan = withKnowledge(plan, retrieved);
   let loop: LoopResult;
   try {
-    loop = await runAgentLoop(plan, llm.callModel, input);
+    loop = await runAgentLoop(plan, llm.callModel, input, startedAtMs);
   } catch (err) {
     const reason = describeFailure(err);
     await db.failTurn({ conversationId: input.conversationId, turnIndex: input.turnIndex, error: reason, startedAtMs });

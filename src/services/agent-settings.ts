@@ -46,6 +46,8 @@ export interface AgentSettings {
   /** Model calls one turn may make (each round of tool calls takes one). */
   maxSteps: number;
   variablesTool: boolean;
+  /** Past this much of a turn, the tool loop stops and the model is asked to answer. */
+  responseTimeBudgetMs?: number;
 }
 
 interface AgentColumns {
@@ -73,5 +75,6 @@ export function resolveAgentSettings(
     doubleTexting: pick('double_texting') ?? 'reject',
     maxSteps: pick('max_steps') ?? 8,
     variablesTool: pick('variables_tool') ?? true,
+    responseTimeBudgetMs: pick('response_time_budget_ms'),
   };
 }

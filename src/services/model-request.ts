@@ -20,7 +20,7 @@ export async function buildModelRequest(
   defaultModel: string,
   /** Turns registered tools into what the model is offered (e.g. an MCP server into its tools). */
   expandTools: (tools: TurnTool[]) => Promise<TurnTool[]> = async (t) => t,
-): Promise<{ request: ChatRequest; tools: TurnTool[]; maxSteps: number; knowledgeBases: string[] } | null> {
+): Promise<{ request: ChatRequest; tools: TurnTool[]; maxSteps: number; knowledgeBases: string[]; responseTimeBudgetMs?: number } | null> {
   const context = await loadTurnContext(db, p);
   if (!context) return null;
   const { agent } = context;
@@ -45,5 +45,11 @@ export async function buildModelRequest(
     maxTokens: settings.maxTokens,
     ...(tools.length ? { tools: tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })) } : {}),
   };
-  return { request, tools, maxSteps: settings.maxSteps, knowledgeBases: await loadAgentKnowledgeBases(db, agent.id) };
+  return {
+    request,
+    tools,
+    maxSteps: settings.maxSteps,
+    knowledgeBases: await loadAgentKnowledgeBases(db, agent.id),
+    ...(settings.responseTimeBudgetMs ? { responseTimeBudgetMs: settings.responseTimeBudgetMs } : {}),
+  };
 }

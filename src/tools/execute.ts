@@ -113,7 +113,15 @@ export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams
       id: row.id, name: row.name, toolType: row.toolType as ResolvedTool['toolType'], config, timeoutMs: row.timeoutMs,
       credentials: row.credentialsEncrypted && deps.keyring ? openCredentials(deps.keyring, row.credentialsEncrypted) : undefined,
     };
-    const output = trimOutput(await runner(resolved, input, { signal: p.signal, attempt: p.attempt, idempotencyKey: `${p.workflowId ?? 'test'}:${p.toolCallId}` }));
+    let refreshed = false;
+    const output = trimOutput(
+      await runner(resolved, input, {
+        signal: p.signal, attempt: p.attempt, idempotencyKey: `${p.workflowId ?? 'test'}:${p.toolCallId}`, onTokenRefreshed: () => (refreshed = true),
+      }),
+    );
+    if (refreshed && row.integrationId) {
+      await recordIntegrationEvent(deps.db, { projectId: p.projectId, integrationId: row.integrationId, eventType: 'refreshed', toolName: row.name });
+    }
     const logId = await log('success', output, null);
     return { logId, output, executionTimeMs: Date.now() - started };
   } catch (err) {

@@ -28,6 +28,8 @@ export interface ToolCallContext {
   /** Stable across retries of one call: derived from the turn's workflow id and the model's tool call id. */
   idempotencyKey: string;
   attempt: number;
+  /** Told when the runner fetched a new oauth2 token (recorded as an integration `refreshed` event). */
+  onTokenRefreshed?: () => void;
 }
 
 /** Why one attempt failed; the activity maps each kind to retryable or not. */

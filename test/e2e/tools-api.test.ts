@@ -3,7 +3,11 @@ import { apiClient } from '../support/http';
 import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject } from '../support/stack';
 import { ToolServer } from '../support/tool-server';
 
-const server = new ToolServer({ '/echo': (_n, req) => ({ status: 200, body: { got: req.path, auth: req.headers['x-api-key'] === 'k-123' } }) });
+const server = new ToolServer({
+  '/echo': (_n, req) => ({ status: 200, body: { got: req.path, auth: req.headers['x-api-key'] === 'k-123' } }),
+  '/token': () => ({ status: 200, body: { access_token: 'at-1', token_type: 'Bearer', expires_in: 3600 } }),
+  '/orders': (_n, req) => (req.headers.authorization === 'Bearer at-1' ? { status: 200, body: { orders: 3 } } : { status: 401 }),
+});
 let stack: {
   db: ReturnType<typeof testDb>;
   temporal: Awaited<ReturnType<typeof temporalClient>>;
@@ -90,5 +94,20 @@ describe('tool registry API', () => {
     expect((await api('GET', `/v1/agents/${agent.id}/tools`)).body.items).toHaveLength(1);
     expect((await api('DELETE', `/v1/agents/${agent.id}/tools/${tool.id}`)).status).toBe(204);
     expect((await api('GET', `/v1/agents/${agent.id}/tools`)).body.items).toHaveLength(0);
+  });
+
+  it('records an OAuth2 tool as an integration: connected, token refreshed once, then used', async () => {
+    const api = apiClient(stack.gateway.url, (await testProject(stack.db)).adminKey);
+    const tool = (await api('POST', '/v1/tools', {
+      ...weather, name: 'orders', inputSchema: { type: 'object' }, authMethod: 'oauth2', config: { method: 'GET', url: server.url('/orders') },
+      credentials: { type: 'oauth2', tokenUrl: server.url('/token'), clientId: 'client-1', clientSecret: 'shh-secret' },
+    })).body;
+    for (let i = 0; i < 2; i++) expect((await api('POST', `/v1/tools/${tool.id}/test`, { arguments: {} })).body).toMatchObject({ ok: true, output: { body: { orders: 3 } } });
+    const [integration] = (await api('GET', '/v1/integrations')).body.items;
+    expect(integration).toMatchObject({ kind: 'oauth2', config: { tokenUrl: server.url('/token'), clientId: 'client-1' } });
+    const events = (await api('GET', `/v1/integrations/${integration.id}/events?limit=10`)).body.items;
+    expect(events.map((e: { eventType: string }) => e.eventType).sort()).toEqual(['connected', 'refreshed', 'tool_used', 'tool_used']);
+    expect(JSON.stringify([integration, events])).not.toContain('shh-secret');
+    expect(server.calls('/token')).toHaveLength(1);
   });
 });

@@ -200,6 +200,16 @@ describe('tools in the turn (real local servers, real Temporal)', () => {
     expect(llm.requests.at(-1)!.tools).toBeUndefined();
   });
 
+  it('stops the tool loop once the agent response time budget is spent, and makes the model answer', async () => {
+    const { api, conversationId, agentId } = await agentWithTool({ config: { method: 'GET', url: tools.url('/ok') } });
+    await api('PUT', `/v1/agents/${agentId}/config/response_time_budget_ms`, { value: 500 });
+    llm.script({ toolCalls: [{ name: 'get_weather', arguments: { city: 'A' } }], delayMs: 700 }, { reply: 'Answering within budget.' });
+    const res = await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'slow model' });
+    expect(res.body.turn).toMatchObject({ agentResponse: 'Answering within budget.', toolsUsed: [{ status: 'success' }] });
+    expect(llm.requests.at(-2)!.tools).toBeDefined();
+    expect(llm.requests.at(-1)!.tools).toBeUndefined();
+  });
+
   it('exposes the tools of an MCP server through one registered MCP tool', async () => {
     const url = `http://127.0.0.1:${(mcp.address() as AddressInfo).port}/mcp`;
     const { api, conversationId } = await agentWithTool({

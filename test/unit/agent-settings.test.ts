@@ -6,7 +6,7 @@ describe('agent settings', () => {
 
   it('lets config keys override agent columns, and columns override defaults', () => {
     expect(resolveAgentSettings(columns, [], 'default-model')).toEqual({
-      model: 'gpt-4o', temperature: 0.2, maxTokens: undefined, historyWindow: 20, doubleTexting: 'reject', maxSteps: 8, variablesTool: true,
+      model: 'gpt-4o', temperature: 0.2, maxTokens: undefined, historyWindow: 20, doubleTexting: 'reject', maxSteps: 8, variablesTool: true, responseTimeBudgetMs: undefined,
     });
     const config = [
       { configKey: 'model', configValue: 'other' },

@@ -22,7 +22,14 @@ export interface CredentialApplier {
    * token through the same guard.
    * @throws ToolError `invalid_input` for credential types HTTP tools cannot use.
    */
-  apply(credentials: ToolCredentials | undefined, headers: Record<string, string>, url: URL, signal: AbortSignal): Promise<AppliedAuth>;
+  apply(
+    credentials: ToolCredentials | undefined,
+    headers: Record<string, string>,
+    url: URL,
+    signal: AbortSignal,
+    /** Told when an oauth2 token had to be fetched (first use, expiry or after a 401). */
+    onRefreshed?: () => void,
+  ): Promise<AppliedAuth>;
   /** Forgets the cached oauth2 token after the API refused it (401), so the next attempt fetches a new one. */
   invalidate(credentials: ToolCredentials | undefined): void;
 }
@@ -40,16 +47,17 @@ export function createCredentialApplier(deps: { guard: NetGuard; now: () => numb
   const tokens = new Map<string, CachedToken>();
   const cacheKey = (c: { tokenUrl: string; clientId: string; scope?: string }) => JSON.stringify([c.tokenUrl, c.clientId, c.scope ?? '']);
 
-  async function accessToken(c: Extract<ToolCredentials, { type: 'oauth2' }>, signal: AbortSignal): Promise<string> {
+  async function accessToken(c: Extract<ToolCredentials, { type: 'oauth2' }>, signal: AbortSignal, onRefreshed?: () => void): Promise<string> {
     const cached = tokens.get(cacheKey(c));
     if (cached && cached.expiresAt - refreshMarginMs > deps.now()) return cached.accessToken;
     const token = await fetchToken(deps.guard, c, signal, deps.now);
     tokens.set(cacheKey(c), token);
+    onRefreshed?.();
     return token.accessToken;
   }
 
   return {
-    async apply(credentials, headers, url, signal) {
+    async apply(credentials, headers, url, signal, onRefreshed) {
       if (!credentials) return { sensitiveHeaders: [], secrets: [] };
       switch (credentials.type) {
         case 'api_key':
@@ -68,7 +76,7 @@ export function createCredentialApplier(deps: { guard: NetGuard; now: () => numb
           return { sensitiveHeaders: [], secrets: [credentials.password, encoded] };
         }
         case 'oauth2': {
-          const token = await accessToken(credentials, signal);
+          const token = await accessToken(credentials, signal, onRefreshed);
           headers.Authorization = `Bearer ${token}`;
           return { sensitiveHeaders: [], secrets: [token, credentials.clientSecret] };
         }

@@ -53,7 +53,7 @@ export function createHttpRunners(deps: HttpRunnerDeps): { api: ToolRunner; webh
       body = JSON.stringify(buildBody(config.body, args));
       setDefault(headers, 'Content-Type', 'application/json');
     }
-    const auth = await credentials.apply(tool.credentials, headers, url, ctx.signal);
+    const auth = await credentials.apply(tool.credentials, headers, url, ctx.signal, ctx.onTokenRefreshed);
     const res = await guardedFetch(deps.guard, url, {
       method: config.method,
       headers,
