@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { ToolServer } from '../support/tool-server';
-import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject } from '../support/stack';
+import { startStack, testProject, type Stack } from '../support/stack';
 
 const fixtures = path.join(__dirname, '..', 'fixtures', 'knowledge');
 const llm = new ScriptedLlm();
@@ -19,19 +19,11 @@ const pages = new ToolServer({
 const elsewhere = new ToolServer({ '/secret': () => ({ status: 200, body: 'internal only' }) });
 /** Ingestion attempts to fail on purpose (an outage longer than the retry policy). */
 let failNextIngestions = 0;
-let stack: {
-  db: ReturnType<typeof testDb>;
-  temporal: Awaited<ReturnType<typeof temporalClient>>;
-  worker: Awaited<ReturnType<typeof startWorker>>;
-  gateway: Awaited<ReturnType<typeof startGateway>>;
-};
+let stack: Stack;
 
 beforeAll(async () => {
   await Promise.all([llm.start(), pages.start(), elsewhere.start()]);
-  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl, TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${pages.port}` });
-  const db = testDb(config);
-  const temporal = await temporalClient(config);
-  const worker = await startWorker(config, db, {
+  stack = await startStack({ OPENAI_BASE_URL: llm.baseUrl, TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${pages.port}` }, {
     activities: (a) => ({
       ...a,
       ingestKnowledgeDocument: async (documentId: string) => {
@@ -43,14 +35,10 @@ beforeAll(async () => {
       },
     }),
   });
-  stack = { db, temporal, worker, gateway: await startGateway(config, db, temporal.client) };
 });
 afterEach(() => expect(llm.failures).toEqual([]));
 afterAll(async () => {
-  await stack.gateway.close();
-  await stack.worker.stop();
-  await stack.temporal.close();
-  await stack.db.close();
+  await stack.stop();
   await Promise.all([llm.stop(), pages.stop(), elsewhere.stop()]);
 });
 

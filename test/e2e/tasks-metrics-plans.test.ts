@@ -2,29 +2,18 @@ import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
-import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject } from '../support/stack';
+import { startStack, testProject, type Stack } from '../support/stack';
 
 const llm = new ScriptedLlm();
-let stack: {
-  db: ReturnType<typeof testDb>;
-  temporal: Awaited<ReturnType<typeof temporalClient>>;
-  worker: Awaited<ReturnType<typeof startWorker>>;
-  gateway: Awaited<ReturnType<typeof startGateway>>;
-};
+let stack: Stack;
 
 beforeAll(async () => {
   await llm.start();
-  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl });
-  const db = testDb(config);
-  const temporal = await temporalClient(config);
-  stack = { db, temporal, worker: await startWorker(config, db), gateway: await startGateway(config, db, temporal.client) };
+  stack = await startStack({ OPENAI_BASE_URL: llm.baseUrl });
 });
 afterEach(() => expect(llm.failures).toEqual([]));
 afterAll(async () => {
-  await stack.gateway.close();
-  await stack.worker.stop();
-  await stack.temporal.close();
-  await stack.db.close();
+  await stack.stop();
   await llm.stop();
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/http';
-import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject } from '../support/stack';
+import { startStack, testProject, type Stack } from '../support/stack';
 import { ToolServer } from '../support/tool-server';
 
 const server = new ToolServer({
@@ -8,25 +8,14 @@ const server = new ToolServer({
   '/token': () => ({ status: 200, body: { access_token: 'at-1', token_type: 'Bearer', expires_in: 3600 } }),
   '/orders': (_n, req) => (req.headers.authorization === 'Bearer at-1' ? { status: 200, body: { orders: 3 } } : { status: 401 }),
 });
-let stack: {
-  db: ReturnType<typeof testDb>;
-  temporal: Awaited<ReturnType<typeof temporalClient>>;
-  worker: Awaited<ReturnType<typeof startWorker>>;
-  gateway: Awaited<ReturnType<typeof startGateway>>;
-};
+let stack: Stack;
 
 beforeAll(async () => {
   await server.start();
-  const config = testConfig({ TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${server.port}` });
-  const db = testDb(config);
-  const temporal = await temporalClient(config);
-  stack = { db, temporal, worker: await startWorker(config, db), gateway: await startGateway(config, db, temporal.client) };
+  stack = await startStack({ TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${server.port}` });
 });
 afterAll(async () => {
-  await stack.gateway.close();
-  await stack.worker.stop();
-  await stack.temporal.close();
-  await stack.db.close();
+  await stack.stop();
   await server.stop();
 });
 

@@ -107,3 +107,36 @@ export async function testProject(db: DbHandle, name = 'test') {
       (await createApiKey(db.db, created.project.id, { name: 'test key', permissions, expiresAt })).plaintext,
   };
 }
+
+export interface Stack {
+  config: Config;
+  db: DbHandle;
+  temporal: Awaited<ReturnType<typeof temporalClient>>;
+  worker: RunningWorker;
+  gateway: Awaited<ReturnType<typeof startGateway>>;
+  stop: () => Promise<void>;
+}
+
+/**
+ * The whole product for an end-to-end test file: its own task queue, a real worker and a listening
+ * gateway on this run's Temporal server and database. `stop` takes it down in reverse order.
+ */
+export async function startStack(
+  env: Record<string, string> = {},
+  workerOverrides: Parameters<typeof startWorker>[2] = {},
+): Promise<Stack> {
+  const config = testConfig(env);
+  const db = testDb(config);
+  const temporal = await temporalClient(config);
+  const worker = await startWorker(config, db, workerOverrides);
+  const gateway = await startGateway(config, db, temporal.client);
+  return {
+    config, db, temporal, worker, gateway,
+    stop: async () => {
+      await gateway.close();
+      await worker.stop();
+      await temporal.close();
+      await db.close();
+    },
+  };
+}
