@@ -40,6 +40,20 @@ export const configSchema = z.object({
     .default('')
     .transform((v) => v.split(',').map((e) => e.trim()).filter(Boolean)),
 
+  /** Escalation e-mail: `smtp://user:pass@host:port` or `smtps://…`; without it e-mail deliveries fail (logged). */
+  SMTP_URL: optionalString,
+  SMTP_FROM: z.string().min(3).default('Smart Agents <escalations@localhost>'),
+  /** An HTTP SMS gateway: POST JSON { to, body } with `Authorization: Bearer SMS_GATEWAY_TOKEN`. */
+  SMS_GATEWAY_URL: optionalString,
+  SMS_GATEWAY_TOKEN: optionalString,
+  /** HMAC-SHA256 key for the `X-Signature` header of escalation webhooks. */
+  ESCALATION_WEBHOOK_SECRET: optionalString,
+  /** HMAC key of the acknowledge/resolve links in notifications; links are off without it. */
+  ESCALATION_LINK_SECRET: optionalString,
+  ESCALATION_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(7 * 24 * 3600),
+  /** Base URL people use to reach the gateway (for links in notifications). */
+  PUBLIC_BASE_URL: z.string().url().default('http://localhost:3000'),
+
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   TURN_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(20_000),

@@ -19,7 +19,11 @@ async function main(): Promise<void> {
     temporal,
     logger,
     keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
-    settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
+    settings: {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      turnWaitMs: config.TURN_WAIT_MS,
+      escalationLinks: { linkSecret: config.ESCALATION_LINK_SECRET ?? null, publicBaseUrl: config.PUBLIC_BASE_URL, ttlSeconds: config.ESCALATION_LINK_TTL_SECONDS },
+    },
   });
   const server: Server = app.listen(config.PORT, config.HOST, () => {
     logger.info({ port: config.PORT, host: config.HOST }, 'gateway listening');

@@ -9,6 +9,11 @@ import { registerConversationRoutes } from './conversations/routes.js';
 import { registerKnowledgeAssignmentRoutes } from './knowledge/assignments.js';
 import { registerKnowledgeRoutes } from './knowledge/routes.js';
 import { registerIntegrationRoutes } from './integrations.js';
+import { registerEscalationRoutes } from './escalations/events.js';
+import { registerEscalationLinkRoutes } from './escalations/links.js';
+import { registerEscalationRuleRoutes } from './escalations/rules.js';
+import { registerEscalationTemplateRoutes } from './escalations/templates.js';
+import { registerUserRoutes } from './users.js';
 import { registerMetricRoutes } from './metrics.js';
 import { registerPlanRoutes } from './plans.js';
 import { registerTaskRoutes } from './tasks/routes.js';
@@ -53,6 +58,9 @@ export function createApp(deps: GatewayDeps): Express {
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks });
   });
 
+  // Acknowledge/resolve links from notifications: authenticated by their signed token, not an API key.
+  registerEscalationLinkRoutes(app, deps);
+
   const registry = createRegistry();
   const v1 = express.Router();
   v1.use(authenticate(deps.db, deps.logger));
@@ -68,6 +76,10 @@ export function createApp(deps: GatewayDeps): Express {
   registerMetricRoutes(ctx);
   registerPlanRoutes(ctx);
   registerIntegrationRoutes(ctx);
+  registerUserRoutes(ctx);
+  registerEscalationTemplateRoutes(ctx);
+  registerEscalationRuleRoutes(ctx);
+  registerEscalationRoutes(ctx);
   const openapi = buildOpenApiDocument(registry);
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);

@@ -16,6 +16,8 @@ export interface GatewayDeps {
     taskQueue: string;
     /** How long `POST .../messages` waits for the turn before answering 202. */
     turnWaitMs: number;
+    /** Signed acknowledge/resolve links in notifications; `linkSecret` null turns them off. */
+    escalationLinks?: { linkSecret: string | null; publicBaseUrl: string; ttlSeconds: number };
   };
   /** Extra readiness checks (Postgres and Temporal by default). */
   checkReady?: () => Promise<Record<string, 'ok' | string>>;

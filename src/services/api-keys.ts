@@ -13,7 +13,11 @@ export const permissions = [
   'tools:write',
   'knowledge:read',
   'knowledge:write',
+  'escalations:read',
+  'escalations:write',
   'escalations:ack',
+  'users:read',
+  'users:write',
 ] as const;
 export type Permission = (typeof permissions)[number];
 

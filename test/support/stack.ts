@@ -82,7 +82,11 @@ export async function startGateway(config: Config, db: DbHandle, client: Client,
     temporal: client,
     logger,
     keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
-    settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
+    settings: {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      turnWaitMs: config.TURN_WAIT_MS,
+      escalationLinks: { linkSecret: config.ESCALATION_LINK_SECRET ?? null, publicBaseUrl: config.PUBLIC_BASE_URL, ttlSeconds: config.ESCALATION_LINK_TTL_SECONDS },
+    },
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -52,6 +52,8 @@ export const escalationRule = pgTable(
       onDelete: 'set null',
     }),
     policy: jsonb('policy').$type<Record<string, unknown>>().notNull().default({}),
+    /** execute_workflow: what to start (see ActionConfig in workflows/escalation-types.ts). */
+    actionConfig: jsonb('action_config').$type<Record<string, unknown>>(),
     priority: text('priority').notNull().default('medium'), // low | medium | high | critical
     status: text('status').notNull().default('active'), // active | inactive
     createdAt: createdAt(),
@@ -82,6 +84,10 @@ export const escalationEvent = pgTable(
     conversationId: uuid('conversation_id'),
     workflowId: text('workflow_id'),
     eventType: text('event_type').notNull(),
+    /** Why it fired, in words (keyword matched, threshold crossed, the reason given by a person…). */
+    reason: text('reason'),
+    /** Set by automatic triggers so a retried activity or a replayed tick never opens a second event. */
+    dedupeKey: text('dedupe_key').unique(),
     triggerData: jsonb('trigger_data').$type<Record<string, unknown>>().notNull().default({}),
     policySnapshot: jsonb('policy_snapshot').$type<Record<string, unknown>>().notNull().default({}),
     status: text('status').notNull().default('pending'),
@@ -114,6 +120,9 @@ export const notification = pgTable(
       .references(() => project.id, { onDelete: 'cascade' }),
     escalationEventId: uuid('escalation_event_id').references(() => escalationEvent.id, { onDelete: 'cascade' }),
     channel: text('channel').notNull(), // email | webhook | in_app | sms
+    /** The policy level (0-based) and pass that sent it. */
+    level: integer('level').notNull().default(0),
+    pass: integer('pass').notNull().default(0),
     targetUserId: uuid('target_user_id').references(() => appUser.id, { onDelete: 'set null' }),
     targetAddress: text('target_address'),
     subject: text('subject'),
