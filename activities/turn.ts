@@ -25,6 +25,8 @@ export interface TurnPlan {
   knowledgeBases: string[];
   /** Agent config `response_time_budget_ms`: past it the tool loop stops and the model must answer. */
   responseTimeBudgetMs?: number;
+  /** Active deviation rules exist: evaluate them after the answer (absent in results recorded before escalations). */
+  deviationRules?: boolean;
 }
 
 /** What the workflow hands to `completeTurn`; the response time is measured there, on the real clock. */

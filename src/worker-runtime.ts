@@ -11,6 +11,8 @@ import { parseKeyring } from './tools/credentials.js';
 import { expandMcpTools } from './tools/expand-mcp.js';
 import { closeDatabasePools } from './tools/runners/database.js';
 import { createToolRunners, type ToolRunners } from './tools/runners/index.js';
+import { createDeliverer } from './escalations/delivery.js';
+import { createNetGuard } from './tools/net-guard.js';
 
 /** `workflows/index` next to this file's folder: `.js` when built into dist/, `.ts` when run from source. */
 export const workflowsPath = ['.js', '.ts']
@@ -48,6 +50,14 @@ export async function createWorkerRuntime(
     createLlmClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.LLM_TIMEOUT_MS });
   const keyring = parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID);
   const toolkit = createToolRunners({ allowList: config.TOOL_NETWORK_ALLOWLIST });
+  const deliverer = createDeliverer({
+    smtpUrl: config.SMTP_URL,
+    smtpFrom: config.SMTP_FROM,
+    smsGatewayUrl: config.SMS_GATEWAY_URL,
+    smsGatewayToken: config.SMS_GATEWAY_TOKEN,
+    webhookSecret: config.ESCALATION_WEBHOOK_SECRET,
+    guard: createNetGuard({ allow: config.TOOL_NETWORK_ALLOWLIST }),
+  });
   const activities = createActivities({
     db,
     tools: { db, keyring, runners: overrides.toolRunners ?? toolkit.runners },
@@ -56,6 +66,10 @@ export async function createWorkerRuntime(
       expandMcpTools({ db, keyring, list: toolkit.listServerTools, onError: (name, err) => overrides.onToolListError?.(name, err) }, tools),
     llm,
     defaultModel: config.OPENAI_MODEL,
+    escalations: {
+      deliverer,
+      links: { secret: config.ESCALATION_LINK_SECRET ?? null, publicBaseUrl: config.PUBLIC_BASE_URL, ttlSeconds: config.ESCALATION_LINK_TTL_SECONDS },
+    },
     awaitWorkflowClosed: async (workflowId) => {
       await client.workflow
         .getHandle(workflowId)
@@ -77,7 +91,7 @@ export async function createWorkerRuntime(
   return {
     worker,
     close: async () => {
-      await Promise.allSettled([connection.close(), clientConnection.close(), closeDatabasePools()]);
+      await Promise.allSettled([connection.close(), clientConnection.close(), closeDatabasePools(), deliverer.close()]);
     },
   };
 }

@@ -36,6 +36,12 @@ async function setVariable(base: Omit<ToolUseRecord, 'status'>, conversationId: 
   return { ...base, status: 'success', outputResult: { ok: true } };
 }
 
+/** The built-in hand-over tool: nothing to run now; the turn's deviation rules see the call and escalate. */
+function escalateToHuman(base: Omit<ToolUseRecord, 'status'>): ToolUseRecord {
+  const reason = typeof base.inputParams?.reason === 'string' ? base.inputParams.reason.slice(0, 500) : 'no reason given';
+  return { ...base, inputParams: { reason }, status: 'success', outputResult: { ok: true, message: 'A human colleague will be notified after this reply and will follow up.' } };
+}
+
 /** Errors no retry can fix: the model gets the message at once. */
 const permanentToolFailures = ['ToolInvalidInput', 'ToolClientError', 'ToolForbidden'];
 
@@ -104,6 +110,7 @@ export async function runAgentLoop(
         const base = { toolId: tool?.toolId ?? '', toolName: call.name, callId: call.id, inputParams: parseArgs(call.arguments) };
         if (!tool) return { ...base, status: 'failure', error: `there is no tool named "${call.name}"` };
         if (tool.builtin === 'set_conversation_variable') return setVariable(base, ids.conversationId);
+        if (tool.builtin === 'escalate_to_human') return escalateToHuman(base);
         try {
           // A tool of an MCP server travels as its registered tool plus the server-side name.
           const args = tool.mcpTool ? JSON.stringify({ ...(parseArgs(call.arguments) ?? {}), __tool: tool.mcpTool }) : call.arguments;

@@ -4,6 +4,7 @@ import { runAgentLoop, type LoopResult } from './agent-loop.js';
 import { collectArtifacts } from './artifacts.js';
 import { knowledgeSources, withKnowledge } from './knowledge-prompt.js';
 import { db, llm } from './proxies.js';
+import { startEscalations } from './escalation-start.js';
 import { failureTypes, type TurnInput, type TurnResult } from './shared.js';
 
 /** Waiting for the previous turn of the conversation (enqueue policy): as long as that turn takes. */
@@ -36,7 +37,7 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
     await db.failTurn({ conversationId: input.conversationId, turnIndex: input.turnIndex, error: reason, startedAtMs });
     throw ApplicationFailure.create({ type: failureTypes.turnFailed, message: reason, nonRetryable: true });
   }
-  return db.completeTurn({
+  const result = await db.completeTurn({
     conversationId: input.conversationId,
     turnIndex: input.turnIndex,
     response: loop.answer.content,
@@ -48,6 +49,20 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
     artifacts: collectArtifacts(loop.answer.content, loop.toolsUsed, Object.fromEntries((plan.tools ?? []).map((t) => [t.name, t.artifactType]))),
     startedAtMs,
   });
+  // Deviation rules see the finished turn; escalations start as their own workflows and do not hold the answer.
+  if (plan.deviationRules) {
+    const opened = await db.escalateTurn({
+      conversationId: input.conversationId,
+      agentId: input.agentId,
+      turnIndex: input.turnIndex,
+      userMessage: input.content,
+      toolFailures: loop.toolsUsed.filter((t) => t.status === 'failure').length,
+      escalateToolReasons: loop.toolsUsed.filter((t) => t.toolName === 'escalate_to_human' && t.status === 'success').map((t) => String(t.inputParams?.reason ?? '')),
+      responseTimeMs: result.responseTimeMs,
+    });
+    await startEscalations(opened);
+  }
+  return result;
 }
 
 function describeFailure(err: unknown): string {

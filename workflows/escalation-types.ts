@@ -73,6 +73,9 @@ export interface EscalationInput {
   agentId: string;
   ruleId: string;
   conversationId: string | null;
+  /** For the workflow's summary in the UI. */
+  ruleName?: string;
+  priority?: Priority;
 }
 
 export interface EscalationState {

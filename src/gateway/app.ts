@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import { sql } from 'drizzle-orm';
+import { registerAgentResumeRoute } from './agents/resume.js';
 import { registerAgentRoutes } from './agents/routes.js';
 import { registerApiKeyRoutes } from './api-keys/routes.js';
 import { authenticate } from './auth.js';
@@ -67,6 +68,7 @@ export function createApp(deps: GatewayDeps): Express {
   const ctx = { router: v1, registry, deps };
   registerApiKeyRoutes(ctx);
   registerAgentRoutes(ctx);
+  registerAgentResumeRoute(ctx);
   registerConversationRoutes(ctx);
   registerToolRoutes(ctx);
   registerAssignmentRoutes(ctx);

@@ -5,7 +5,8 @@ import { renderPrompt } from './prompt-template.js';
 import type { ChatMessage, ChatRequest } from '../llm/client.js';
 import { resolveAgentSettings } from './agent-settings.js';
 import { loadAgentKnowledgeBases } from './knowledge.js';
-import { loadAgentTools, setVariableTool, type TurnTool } from './tools.js';
+import { escalateToHumanTool, loadAgentTools, setVariableTool, type TurnTool } from './tools.js';
+import { activeRules } from '../escalations/events.js';
 import { loadHistory, loadTurnContext } from './turn-store.js';
 
 /**
@@ -20,7 +21,15 @@ export async function buildModelRequest(
   defaultModel: string,
   /** Turns registered tools into what the model is offered (e.g. an MCP server into its tools). */
   expandTools: (tools: TurnTool[]) => Promise<TurnTool[]> = async (t) => t,
-): Promise<{ request: ChatRequest; tools: TurnTool[]; maxSteps: number; knowledgeBases: string[]; responseTimeBudgetMs?: number } | null> {
+): Promise<{
+  request: ChatRequest;
+  tools: TurnTool[];
+  maxSteps: number;
+  knowledgeBases: string[];
+  responseTimeBudgetMs?: number;
+  /** The agent has active deviation rules: the turn evaluates them after answering. */
+  deviationRules: boolean;
+} | null> {
   const context = await loadTurnContext(db, p);
   if (!context) return null;
   const { agent } = context;
@@ -37,7 +46,9 @@ export async function buildModelRequest(
     { role: 'user', content: p.content },
   ];
   const registered = await expandTools(await loadAgentTools(db, agent.id));
-  const tools = conv && settings.variablesTool ? [...registered, setVariableTool] : registered;
+  const deviation = conv ? await activeRules(db, agent.id, 'deviation') : [];
+  const offerEscalation = deviation.some((r) => (r.triggerCondition as { escalateTool?: boolean }).escalateTool === true);
+  const tools = [...registered, ...(conv && settings.variablesTool ? [setVariableTool] : []), ...(offerEscalation ? [escalateToHumanTool] : [])];
   const request: ChatRequest = {
     model: settings.model,
     messages,
@@ -50,6 +61,7 @@ export async function buildModelRequest(
     tools,
     maxSteps: settings.maxSteps,
     knowledgeBases: await loadAgentKnowledgeBases(db, agent.id),
+    deviationRules: deviation.length > 0,
     ...(settings.responseTimeBudgetMs ? { responseTimeBudgetMs: settings.responseTimeBudgetMs } : {}),
   };
 }

@@ -15,7 +15,7 @@ export interface TurnTool {
   /** Results of this tool are kept as artifacts of this type (`config.artifact`). */
   artifactType?: 'code' | 'text' | 'sheet' | 'image';
   /** A tool the runtime itself provides (no registry row). */
-  builtin?: 'set_conversation_variable';
+  builtin?: 'set_conversation_variable' | 'escalate_to_human';
 }
 
 /** Lets the model remember a value in the conversation's variables (also settable by PATCH). */
@@ -32,6 +32,26 @@ export const setVariableTool: TurnTool = {
   timeoutMs: 5_000,
   retry: { maximumAttempts: 5, initialIntervalMs: 200, backoffCoefficient: 2, maximumIntervalMs: 5_000 },
   builtin: 'set_conversation_variable',
+};
+
+/**
+ * Offered when a deviation rule of the agent sets `escalateTool`: the model hands the conversation to a
+ * person. Calling it fires that rule after the turn (the answer is not held up by the notification).
+ */
+export const escalateToHumanTool: TurnTool = {
+  toolId: 'builtin:escalate_to_human',
+  name: 'escalate_to_human',
+  description:
+    'Hand this conversation to a human colleague when you cannot help, the user is upset, or a decision needs a person. Give a short reason.',
+  parameters: {
+    type: 'object',
+    properties: { reason: { type: 'string', maxLength: 500 } },
+    required: ['reason'],
+    additionalProperties: false,
+  },
+  timeoutMs: 5_000,
+  retry: { maximumAttempts: 1, initialIntervalMs: 200, backoffCoefficient: 2, maximumIntervalMs: 1_000 },
+  builtin: 'escalate_to_human',
 };
 
 const artifactTypes = ['code', 'text', 'sheet', 'image'] as const;

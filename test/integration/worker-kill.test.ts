@@ -1,14 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentExecutionHistory, message, toolExecutionLog } from '../../src/db/schema';
 import { apiClient } from '../support/http';
+import { spawnWorker } from '../support/worker-process';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject } from '../support/stack';
 import { ToolServer } from '../support/tool-server';
 
-const root = path.join(__dirname, '..', '..');
 const llm = new ScriptedLlm();
 const tools = new ToolServer({ '/slow': (n) => (n === 1 ? 'hang' : { status: 200, body: { answer: 42 } }) });
 
@@ -31,16 +29,6 @@ afterAll(async () => {
   await Promise.all([llm.stop(), tools.stop()]);
 });
 
-/** The real worker entry point in its own process, so the test can kill it without warning. */
-function spawnWorker(): ChildProcess {
-  const env = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v ?? '')]));
-  return spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/worker.ts'], {
-    cwd: root,
-    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
-    stdio: 'ignore',
-  });
-}
-
 describe('a worker killed during a tool call', () => {
   it('lets the turn finish on a new worker, with no duplicate rows', async () => {
     const project = await testProject(db);
@@ -56,7 +44,7 @@ describe('a worker killed during a tool call', () => {
     const conv = (await api('POST', '/v1/conversations', { agentId: agent.id })).body;
     llm.script({ toolCalls: [{ name: 'slow_lookup', arguments: {} }] }, { reply: 'The answer is 42.' });
 
-    const child = spawnWorker();
+    const child = spawnWorker(config);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const sent = await api('POST', `/v1/conversations/${conv.id}/messages`, { content: 'What is the answer?' });
     expect(sent.status).toBe(202);

@@ -1,0 +1,99 @@
+import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
+import { eq } from 'drizzle-orm';
+import type { Db } from '../src/db/client.js';
+import { escalationEvent } from '../src/db/schema/index.js';
+import { DeliveryError, type Deliverer } from '../src/escalations/delivery.js';
+import { deliverStoredNotification, markNotificationFailed } from '../src/escalations/deliver.js';
+import { escalateTurn, type TurnFacts } from '../src/escalations/deviation.js';
+import * as lifecycle from '../src/escalations/lifecycle.js';
+import { baseVariables, prepareNotifications, type LinkSettings } from '../src/escalations/notify.js';
+import { checkThreshold, runScheduledCheck } from '../src/escalations/rule-checks.js';
+import { renderTemplate } from '../src/escalations/templates.js';
+import type { EscalationSnapshot } from '../workflows/escalation-types.js';
+
+export interface EscalationActivityDeps {
+  db: Db;
+  deliverer: Deliverer;
+  links: LinkSettings;
+}
+
+/** `ApplicationFailure` types of escalation activities. */
+export const escalationFailureTypes = {
+  eventMissing: 'EscalationEventMissing',
+  notificationRejected: 'NotificationRejected',
+  notificationFailed: 'NotificationFailed',
+} as const;
+
+export function createEscalationActivities(deps: EscalationActivityDeps) {
+  const { db } = deps;
+  return {
+    /** Deviation rules after a turn: marks the turn escalated and opens one event per firing rule. */
+    async escalateTurn(facts: TurnFacts) {
+      return escalateTurn(db, facts);
+    },
+
+    async beginEscalation(p: { eventId: string }) {
+      const workflowId = activityInfo().workflowExecution?.workflowId ?? '';
+      try {
+        return await lifecycle.beginEscalation(db, { eventId: p.eventId, workflowId });
+      } catch (err) {
+        if (err instanceof lifecycle.EscalationNotFoundError) {
+          throw ApplicationFailure.create({ type: escalationFailureTypes.eventMissing, message: err.message, nonRetryable: true });
+        }
+        throw err;
+      }
+    },
+
+    async recordEscalationChange(change: lifecycle.EscalationChange) {
+      await lifecycle.recordEscalationChange(db, change);
+    },
+
+    async pauseAgent(p: { agentId: string }) {
+      return lifecycle.pauseAgent(db, p.agentId);
+    },
+
+    /** execute_workflow: renders the task input (Liquid, same variables as notifications) and creates the task row. */
+    async createFollowUpTask(p: { eventId: string }) {
+      const [event] = await db.select().from(escalationEvent).where(eq(escalationEvent.id, p.eventId));
+      if (!event) throw ApplicationFailure.create({ type: escalationFailureTypes.eventMissing, message: `event ${p.eventId} is gone`, nonRetryable: true });
+      const snapshot = event.policySnapshot as unknown as EscalationSnapshot;
+      const config = snapshot.actionConfig!;
+      const vars = await baseVariables(db, event, snapshot, 0, 0);
+      const { body } = await renderTemplate({ body: config.input }, { ...vars, recipient: { id: '', name: null, email: null }, links: { acknowledge: null, resolve: null } });
+      const agentId = config.agentId ?? event.agentId;
+      const task = await lifecycle.createFollowUpTask(db, { eventId: event.id, projectId: event.projectId, agentId, input: body, priority: config.priority });
+      return { ...task, agentId, projectId: event.projectId, input: body, priority: config.priority };
+    },
+
+    async prepareNotifications(p: { eventId: string; level: number; pass: number; round: number; nowMs: number }) {
+      return prepareNotifications(db, deps.links, p);
+    },
+
+    /** Sends one stored notification; permanent failures are not retried, 429/503 wait for Retry-After. */
+    async deliverNotification(p: { notificationId: string }) {
+      try {
+        return await deliverStoredNotification(db, deps.deliverer, p.notificationId, Context.current().cancellationSignal);
+      } catch (err) {
+        if (!(err instanceof DeliveryError)) throw err;
+        throw ApplicationFailure.create({
+          type: err.retryable ? escalationFailureTypes.notificationFailed : escalationFailureTypes.notificationRejected,
+          message: err.message,
+          nonRetryable: !err.retryable,
+          ...(err.retryAfterMs ? { nextRetryDelay: err.retryAfterMs } : {}),
+        });
+      }
+    },
+
+    async markNotificationFailed(p: { notificationId: string; error: string }) {
+      await markNotificationFailed(db, p.notificationId, p.error);
+    },
+
+    async checkThreshold(p: { ruleId: string; tickMs: number; cooldownUntilMs: number }) {
+      return checkThreshold(db, p);
+    },
+
+    async runScheduledCheck(p: { ruleId: string; runId: string; nowMs: number }) {
+      return runScheduledCheck(db, p);
+    },
+  };
+}

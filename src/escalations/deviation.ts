@@ -1,0 +1,97 @@
+import vm from 'node:vm';
+import { and, eq } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client.js';
+import { agentExecutionHistory } from '../db/schema/index.js';
+import type { EscalationInput, FiredTrigger } from '../../workflows/escalation-types.js';
+import { activeRules, openEscalations } from './events.js';
+import { deviationCondition, type DeviationCondition } from './model.js';
+
+/** What a finished turn tells the deviation rules. */
+export interface TurnFacts {
+  conversationId: string;
+  agentId: string;
+  turnIndex: number;
+  userMessage: string;
+  toolFailures: number;
+  /** Reasons the model gave when it called the built-in `escalate_to_human` tool. */
+  escalateToolReasons: string[];
+  responseTimeMs: number;
+}
+
+/** Phrases of a person asking for a human. Deliberately narrow: a false page at 3 a.m. costs trust. */
+const ASK_HUMAN =
+  /\b(?:(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|some\s*one|some\s*body|your\s+)?(?:human|real\s+person|person|agent|representative|manager|operator|someone|somebody)|human\s+(?:agent|being|please)|real\s+(?:person|human)|live\s+(?:agent|person|support)|customer\s+service\s+representative)\b/i;
+
+/** A user-supplied regex runs under a deadline, so a catastrophic pattern cannot stall the worker. */
+const REGEX_DEADLINE_MS = 50;
+const MAX_SCANNED_CHARS = 20_000;
+
+function safeTest(pattern: RegExp, text: string): boolean {
+  try {
+    return vm.runInNewContext('pattern.test(text)', { pattern, text: text.slice(0, MAX_SCANNED_CHARS) }, { timeout: REGEX_DEADLINE_MS }) === true;
+  } catch {
+    return false; // timed out: treated as no match (and never as a crash of the turn)
+  }
+}
+
+function keywordPattern(keyword: string): RegExp {
+  const escaped = keyword.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'iu');
+}
+
+/** Every condition of one rule that holds for the turn, in words; empty when the rule does not fire. */
+export function deviationReasons(condition: DeviationCondition, facts: TurnFacts): string[] {
+  const reasons: string[] = [];
+  const matched = (condition.keywords ?? []).filter((k) => keywordPattern(k).test(facts.userMessage.slice(0, MAX_SCANNED_CHARS)));
+  if (matched.length) reasons.push(`message mentions ${matched.map((k) => `"${k}"`).join(', ')}`);
+  if (condition.regex && safeTest(new RegExp(condition.regex, 'iu'), facts.userMessage)) reasons.push(`message matches /${condition.regex}/`);
+  if (condition.askHuman && ASK_HUMAN.test(facts.userMessage.slice(0, MAX_SCANNED_CHARS))) reasons.push('the user asked for a human');
+  if (condition.escalateTool && facts.escalateToolReasons.length) {
+    reasons.push(`the agent escalated: ${facts.escalateToolReasons.join('; ')}`.slice(0, 1000));
+  }
+  if (condition.toolFailure && facts.toolFailures > 0) reasons.push(`${facts.toolFailures} tool call(s) failed`);
+  const turnCount = facts.turnIndex + 1;
+  if (condition.turnCountAbove !== undefined && turnCount > condition.turnCountAbove) {
+    reasons.push(`the conversation reached ${turnCount} turns (limit ${condition.turnCountAbove})`);
+  }
+  if (condition.responseTimeAboveMs !== undefined && facts.responseTimeMs > condition.responseTimeAboveMs) {
+    reasons.push(`the turn took ${facts.responseTimeMs} ms (limit ${condition.responseTimeAboveMs} ms)`);
+  }
+  return reasons;
+}
+
+const priorityOrder: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3 };
+
+/**
+ * Evaluates the agent's active deviation rules against a finished turn, marks the turn row escalated
+ * (the most urgent rule, its target and reason) and opens one event per firing rule. Idempotent: events
+ * are keyed on (rule, conversation, turn).
+ */
+export async function escalateTurn(db: DbOrTx, facts: TurnFacts): Promise<EscalationInput[]> {
+  const rules = (await activeRules(db, facts.agentId, 'deviation')).sort((a, b) => (priorityOrder[a.priority] ?? 9) - (priorityOrder[b.priority] ?? 9));
+  const fired: FiredTrigger[] = [];
+  const firing: { ruleId: string; target: string | null; reason: string }[] = [];
+  for (const rule of rules) {
+    const condition = deviationCondition.safeParse(rule.triggerCondition);
+    if (!condition.success) continue;
+    const reasons = deviationReasons(condition.data, facts);
+    if (reasons.length === 0) continue;
+    const reason = reasons.join('; ');
+    firing.push({ ruleId: rule.id, target: rule.escalationTarget, reason });
+    fired.push({
+      ruleId: rule.id,
+      dedupeKey: `deviation:${rule.id}:${facts.conversationId}:${facts.turnIndex}`,
+      conversationId: facts.conversationId,
+      eventType: 'deviation',
+      reason,
+      triggerData: { turnIndex: facts.turnIndex, userMessage: facts.userMessage.slice(0, 2000), reasons, responseTimeMs: facts.responseTimeMs },
+    });
+  }
+  if (firing.length === 0) return [];
+  const first = firing[0]!;
+  await db
+    .update(agentExecutionHistory)
+    .set({ escalated: true, escalationRuleId: first.ruleId, escalationTarget: first.target, escalationReason: firing.map((f) => f.reason).join(' | ').slice(0, 4000) })
+    .where(and(eq(agentExecutionHistory.conversationId, facts.conversationId), eq(agentExecutionHistory.messageIndex, facts.turnIndex)));
+  return openEscalations(db, fired);
+}

@@ -1,0 +1,32 @@
+import { and, eq } from 'drizzle-orm';
+import { smartAgent } from '../../db/schema/index.js';
+import { findAgent } from '../../services/agents.js';
+import { idParams } from '../common.js';
+import type { RouteContext } from '../deps.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { defineRoute } from '../route.js';
+import { agentSchema } from './schemas.js';
+import { agentView } from './routes.js';
+
+/**
+ * `POST /v1/agents/:id/resume`: an agent paused (by a pause_agent escalation or by hand) takes turns again.
+ * Only a paused agent can be resumed; the check and the change are one conditional UPDATE.
+ */
+export function registerAgentResumeRoute({ router, registry, deps }: RouteContext): void {
+  defineRoute(router, registry, {
+    method: 'post', path: '/v1/agents/:id/resume', tag: 'Agents', summary: 'Resume a paused agent', permission: 'agents:write',
+    params: idParams,
+    responses: { 200: { description: 'The agent, active again', schema: agentSchema }, 409: { description: 'The agent is not paused' } },
+    handler: async ({ params, auth }) => {
+      const [row] = await deps.db
+        .update(smartAgent)
+        .set({ status: 'active' })
+        .where(and(eq(smartAgent.id, params.id), eq(smartAgent.projectId, auth.projectId), eq(smartAgent.status, 'paused')))
+        .returning();
+      if (row) return { status: 200, body: agentView(row) };
+      const agent = await findAgent(deps.db, auth.projectId, params.id);
+      if (!agent) throw new NotFoundError('agent');
+      throw new ConflictError('agent_not_paused', `the agent is ${agent.status}`);
+    },
+  });
+}

@@ -1,0 +1,46 @@
+import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { EscalationState } from './escalation-types.js';
+
+/** Rendering and storing a level's notifications: DB work plus Liquid with its own render limits. */
+const prepare = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+/** One delivery: SMTP / HTTP with a 10 s request timeout; a few minutes of retries at most. */
+const delivery = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: ['NotificationRejected'] },
+});
+
+function failureMessage(err: unknown): string {
+  let current: unknown = err;
+  while (current instanceof ActivityFailure && current.cause) current = current.cause;
+  return current instanceof Error ? current.message : String(err);
+}
+
+/**
+ * Notifies the current level (`round` counts the escalation's notifications, keying their rows): stores one notification per (target, channel) and starts each delivery as
+ * its own activity with retries. Deliveries run in the background (collected in `deliveries`), so the
+ * level's acknowledgement timer starts now, not after a slow mail server; a delivery that fails for good
+ * is marked failed on its row.
+ */
+export async function notifyLevel(eventId: string, state: EscalationState, round: number, deliveries: Promise<unknown>[]) {
+  const prepared = await prepare.prepareNotifications({ eventId, level: state.level, pass: state.pass, round, nowMs: Date.now() });
+  const pending = prepared.filter((n) => n.status === 'pending');
+  for (const n of pending) {
+    deliveries.push(
+      delivery.deliverNotification({ notificationId: n.notificationId }).catch(async (err: unknown) => {
+        if (!(err instanceof ActivityFailure)) throw err;
+        await prepare.markNotificationFailed({ notificationId: n.notificationId, error: failureMessage(err) });
+      }),
+    );
+  }
+  return {
+    total: prepared.length,
+    sending: pending.length,
+    inApp: prepared.filter((n) => n.channel === 'in_app' && n.status === 'sent').length,
+    undeliverable: prepared.filter((n) => n.status === 'failed').length,
+  };
+}
