@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPeople, createRule, getEscalation, kinds, sleep, waitForEscalations, waitForTimeline, type EscalationView } from '../support/escalations';
+import { recordHistory } from '../support/histories';
 import { apiClient } from '../support/http';
 import { startHttpReceiver, type HttpReceiver } from '../support/receivers';
 import { ScriptedLlm } from '../support/scripted-llm';
@@ -67,6 +68,7 @@ describe('escalation policy on durable timers', () => {
     expect(view.deliveries.filter((d) => d.targetUserId === people.oncall)).toHaveLength(2);
     expect((await api('POST', `/v1/escalations/${eventId}/resolve`, {})).body.status).toBe('resolved');
     await expect.poll(async () => (await stack.temporal.client.workflow.getHandle(`escalation:${eventId}`).describe()).status.name, { timeout: 10_000 }).toBe('COMPLETED');
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'escalation-retriggered-resolved', `escalation:${eventId}`);
   });
 
   it('repeat: the whole policy runs again, then stops', async () => {
@@ -76,6 +78,9 @@ describe('escalation policy on durable timers', () => {
     expect(kinds(view)).toEqual(['created', 'notified', 'escalated', 'escalated', 'exhausted']);
     expect(view.deliveries.map((d) => d.pass)).toEqual([0, 1, 2]);
     expect(view.status).toBe('pending');
+    expect((await api('POST', `/v1/escalations/${eventId}/ignore`, { note: 'test' })).body.status).toBe('ignored');
+    await stack.temporal.client.workflow.getHandle(`escalation:${eventId}`).result();
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'escalation-repeat-ignored', `escalation:${eventId}`);
   });
 
   it('snooze holds notifications until the given time, then re-notifies', async () => {
@@ -100,6 +105,8 @@ describe('escalation policy on durable timers', () => {
     const view = await waitForTimeline(api, eventId, 'auto_resolved');
     expect(view).toMatchObject({ status: 'resolved' });
     expect(view.timeline.at(-1)).toMatchObject({ actor: 'system' });
+    await stack.temporal.client.workflow.getHandle(`escalation:${eventId}`).result();
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'escalation-auto-resolved', `escalation:${eventId}`);
   });
 
   it('editing the rule does not change an escalation already running', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../src/escalations/delivery';
 import { createPeople, createRule, getEscalation, kinds, waitForEscalations, waitForTimeline } from '../support/escalations';
+import { recordHistory } from '../support/histories';
 import { apiClient, type ApiCall } from '../support/http';
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from '../support/receivers';
 import { ScriptedLlm } from '../support/scripted-llm';
@@ -74,6 +75,7 @@ describe('deviation rules', () => {
     const row = (await api('GET', `/v1/conversations/${conversationId}/turns/2`)).body;
     expect(row).toMatchObject({ escalated: true, escalationRuleId: ruleId, escalationReason: 'message mentions "refund"' });
     expect((await api('GET', `/v1/conversations/${conversationId}/turns/1`)).body.escalated).toBe(false);
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'turn-escalated', `turn:${conversationId}:2`);
 
     await expect.poll(() => smtp.messages.filter((m) => m.to.includes('oncall@example.test')).length, { timeout: 15_000 }).toBe(1);
     const mail = smtp.messages.find((m) => m.to.includes('oncall@example.test'))!;
@@ -124,6 +126,8 @@ describe('deviation rules', () => {
     expect((await api('POST', `/v1/escalations/${event!.id}/resolve`, {})).status).toBe(200);
     const done = await getEscalation(api, event!.id);
     expect(kinds(done).filter((k) => k === 'acknowledged')).toHaveLength(1);
+    await stack.temporal.client.workflow.getHandle(`escalation:${event!.id}`).result();
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'escalation-link-ack-resolved', `escalation:${event!.id}`);
     expect(done.deliveries.map((d) => `${d.channel}:${d.status}`).sort()).toEqual(['email:sent', 'in_app:sent', 'sms:sent', 'webhook:sent']);
   });
 

@@ -1,6 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq } from 'drizzle-orm';
@@ -9,6 +6,7 @@ import { agentExecutionHistory, conversation, message } from '../../src/db/schem
 import { createAgent } from '../../src/services/agents';
 import { createConversation } from '../../src/services/conversations';
 import { searchAttributes, turnWorkflowId, type TurnInput } from '../../workflows/shared';
+import { recordHistory } from '../support/histories';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { startWorker, temporalClient, testConfig, testDb, testProject, type RunningWorker } from '../support/stack';
 
@@ -53,12 +51,8 @@ function runTurn(ids: Awaited<ReturnType<typeof newConversation>>, turnIndex: nu
 }
 
 /** `RECORD_HISTORIES=1` refreshes the committed histories that the replay test runs. */
-async function recordHistory(name: string, workflowId: string) {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  // The CLI writes the proto-JSON form that Worker.runReplayHistory reads back.
-  const cli = process.env.TEMPORAL_CLI ?? path.join(__dirname, '..', '..', '.tools', 'bin', 'temporal');
-  const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', workflowId, '--address', config.TEMPORAL_ADDRESS, '--output', 'json']);
-  writeFileSync(path.join(__dirname, '..', 'replay', 'histories', `${name}.json`), json);
+async function recordTurnHistory(name: string, workflowId: string) {
+  recordHistory(config.TEMPORAL_ADDRESS, name, workflowId);
 }
 
 const rowsOf = async (conversationId: string) => ({
@@ -94,7 +88,7 @@ describe('conversation turn workflow (real Temporal, real Postgres, scripted mod
     expect(turn2.totalTokens).toBeGreaterThan(0);
     expect(turn2.responseTimeMs).toBeGreaterThanOrEqual(turn2.llmTimeMs!);
     expect(rows.conversation).toMatchObject({ turnCount: 2, messagesCount: 4, lastTurnIndex: 2 });
-    await recordHistory('turn-completed', turnWorkflowId(ids.conversationId, 2));
+    await recordTurnHistory('turn-completed', turnWorkflowId(ids.conversationId, 2));
   });
 
   it('never writes a row twice when an activity fails after its write (retried activity)', async () => {
@@ -143,7 +137,7 @@ describe('conversation turn workflow (real Temporal, real Postgres, scripted mod
       .where(and(eq(agentExecutionHistory.conversationId, ids.conversationId), eq(agentExecutionHistory.messageIndex, 2)));
     expect(turn2).toMatchObject({ status: 'failed' });
     expect(turn2!.error).toContain('context too long');
-    await recordHistory('turn-model-rejected', turnWorkflowId(ids.conversationId, 2));
+    await recordTurnHistory('turn-model-rejected', turnWorkflowId(ids.conversationId, 2));
   });
 
   it('is findable by its AgentId search attribute', async () => {

@@ -8,12 +8,12 @@ const dir = path.join(__dirname, 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 /**
- * Committed histories of real turn executions (refresh with `RECORD_HISTORIES=1 npm test -- turn-workflow`).
+ * Committed histories of real turn and escalation executions (refresh with `RECORD_HISTORIES=1 npm test -- turn-workflow escalations`).
  * `v1-*` were recorded before tools, knowledge and artifacts existed; keeping them proves that turns
  * started by an older worker still finish on the current code.
  * A change to the workflow code that would break running executions fails here with a nondeterminism error.
  */
-describe('turn workflow replay', () => {
+describe('workflow replay', () => {
   it('has histories to replay', () => {
     expect(files.length).toBeGreaterThanOrEqual(2);
   });

@@ -1,0 +1,212 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkTemplate,
+  defaultTemplate,
+  mergeVariables,
+  renderTemplate,
+  sampleVariables,
+  TemplateRenderError,
+  TemplateSyntaxError,
+  templateLimits,
+  type RenderLimits,
+  type TemplateSource,
+} from '../../src/escalations/templates';
+import { channels } from '../../workflows/escalation-types';
+
+const vars = sampleVariables();
+const withoutContext = mergeVariables(vars, {
+  conversation: null, turn: null, links: { acknowledge: null, resolve: null }, event: { reason: null }, recipient: { name: null, email: null },
+});
+
+function syntaxError(source: TemplateSource): TemplateSyntaxError {
+  try {
+    checkTemplate(source);
+  } catch (err) {
+    if (err instanceof TemplateSyntaxError) return err;
+    throw err;
+  }
+  throw new Error('checkTemplate accepted the template');
+}
+
+async function renderError(body: string, limits?: RenderLimits, variables = vars) {
+  const started = performance.now();
+  const err = await renderTemplate({ body }, variables, limits).then(
+    () => { throw new Error('the render succeeded'); },
+    (e: unknown) => e,
+  );
+  if (!(err instanceof TemplateRenderError)) throw err;
+  return { err, ms: performance.now() - started };
+}
+
+describe('save-time check', () => {
+  it('reports where a syntax error is, 1-based, in the field it is in', () => {
+    const unclosed = syntaxError({ subject: 'Escalation', body: 'Hello {{ recipient.name }},\n\n  {% if conversation %}\nConversation {{ conversation.id }}\n' });
+    expect(unclosed).toMatchObject({ field: 'body', line: 3, column: 3 });
+    expect(unclosed.message).toBe('body: line 3, column 3: tag {% if conversation %} not closed');
+
+    const stray = syntaxError({ body: 'one\ntwo\n    {% endif %}' });
+    expect(stray).toMatchObject({ field: 'body', line: 3, column: 5 });
+    expect(stray.message).toBe('body: line 3, column 5: "{% endif %}" has no opening tag to close');
+
+    const output = syntaxError({ subject: 'ok {{ rule.name', body: 'fine' });
+    expect(output).toMatchObject({ field: 'subject', line: 1, column: 4 });
+  });
+
+  it('refuses an unknown filter when saving', () => {
+    expect(syntaxError({ body: 'Agent:\n  {{ agent.name | shout }}' })).toMatchObject({ field: 'body', line: 2, column: 3, message: expect.stringContaining('undefined filter: shout') });
+  });
+
+  it('refuses a top-level name that notifications never have, and accepts locals', () => {
+    expect(syntaxError({ body: 'Hi\n{{ agnet.name }}' })).toMatchObject({ line: 2, column: 4, message: expect.stringContaining('unknown variable "agnet"') });
+    expect(() =>
+      checkTemplate({ body: '{% assign n = agent.name %}{% capture c %}{{ n }}{% endcapture %}{% for m in trigger.matched %}{{ forloop.index }}{{ m }}{% endfor %}{{ c }}' }),
+    ).not.toThrow();
+  });
+
+  it('refuses include, render and layout when saving, and never reads the file', async () => {
+    for (const tag of ['include', 'render', 'layout']) {
+      const source = { body: `Start\n {% ${tag} 'package.json' %}` };
+      expect(syntaxError(source)).toMatchObject({ line: 2, column: 2, message: expect.stringContaining(`tag "${tag}" is not available`) });
+      await expect(renderTemplate(source, vars)).rejects.toBeInstanceOf(TemplateSyntaxError);
+    }
+  });
+
+  it('refuses text longer than the parse limit, and nesting deeper than the stack', () => {
+    expect(syntaxError({ body: 'x'.repeat(templateLimits.parseChars + 1) }).message).toContain('longer than');
+    const deep = '{% if agent %}'.repeat(10_000) + 'x' + '{% endif %}'.repeat(10_000);
+    expect(syntaxError({ body: deep }).message).toContain('tags nested too deeply');
+  });
+});
+
+describe('rendering', () => {
+  it('fails on a property that does not exist (strict variables), with its position', async () => {
+    const { err } = await renderError('Agent:\n  {{ agent.nickname }}');
+    expect(err).toMatchObject({ code: 'undefined_variable', field: 'body', line: 2, column: 6 });
+    expect(err.message).toContain('undefined variable: agent.nickname');
+  });
+
+  it('does not reach prototypes', async () => {
+    expect((await renderError('{{ agent.constructor }}')).err.code).toBe('undefined_variable');
+  });
+
+  it('renders a property of a null object as empty text; `if` guards it', async () => {
+    const out = await renderTemplate({ body: '[{{ conversation.id }}]{% if conversation %}yes{% else %}none{% endif %}' }, withoutContext);
+    expect(out.body).toBe('[]none');
+  });
+
+  it('lets `if` and `default` test trigger keys that may be absent', async () => {
+    const out = await renderTemplate({ body: '{% if trigger.metric %}m{% endif %}{{ trigger.metric | default: "n/a" }} {{ trigger.keyword }}' }, vars);
+    expect(out.body).toBe('n/a refund');
+  });
+
+  it('does not HTML-escape (email bodies are plain text) unless asked', async () => {
+    const v = mergeVariables(vars, { turn: { userMessage: '<b>R&D</b>' } });
+    expect((await renderTemplate({ body: '{{ turn.userMessage }} {{ turn.userMessage | escape }}' }, v)).body).toBe('<b>R&D</b> &lt;b&gt;R&amp;D&lt;/b&gt;');
+  });
+
+  it('formats dates in UTC', async () => {
+    expect((await renderTemplate({ body: '{{ event.createdAt | date: "%Y-%m-%d %H:%M" }}' }, vars)).body).toBe('2025-03-14 09:26');
+  });
+
+  it('renders the subject only when there is one', async () => {
+    expect(await renderTemplate({ subject: 'About {{ agent.name }}', body: 'b' }, vars)).toEqual({ subject: 'About Support Assistant', body: 'b' });
+    expect(await renderTemplate({ subject: null, body: 'b' }, vars)).toEqual({ subject: null, body: 'b' });
+  });
+});
+
+describe('limits', () => {
+  it('cuts a loop over a huge range at once (memory limit)', async () => {
+    const { err, ms } = await renderError('{% for i in (1..100000000) %}{{ i }}{% endfor %}');
+    expect(err.code).toBe('render_limit');
+    expect(err.message).toContain('more memory than allowed');
+    expect(ms).toBeLessThan(2000);
+  });
+
+  it('cuts nested loops that allocate little by time', async () => {
+    const body = '{% assign r = (1..1000) %}{% for a in r %}{% for b in r %}{% for c in r %}{% endfor %}{% endfor %}{% endfor %}';
+    const { err, ms } = await renderError(body);
+    expect(err).toMatchObject({ code: 'render_limit', message: expect.stringContaining(`longer than ${templateLimits.renderMs} ms`) });
+    expect(ms).toBeGreaterThanOrEqual(templateLimits.renderMs - 5);
+    expect(ms).toBeLessThan(2000);
+    const short = await renderError(body, { renderMs: 50 });
+    expect(short.ms).toBeLessThan(templateLimits.renderMs);
+  });
+
+  it('cuts nested loops over ranges by memory', async () => {
+    const { err, ms } = await renderError('{% for i in (1..600000) %}{% for j in (1..600000) %}{{ j }}{% endfor %}{% endfor %}');
+    expect(err).toMatchObject({ code: 'render_limit', message: expect.stringContaining('more memory than allowed') });
+    expect(ms).toBeLessThan(2000);
+  });
+
+  it('cuts a long chain of filters inside one output, where liquidjs itself does not check the time', async () => {
+    const chain = Array.from({ length: 200 }, () => 'find_exp: "x", "x == 0" | default: r').join(' | ');
+    const { err, ms } = await renderError(`{% assign r = (1..10000) %}{{ r | ${chain} }}`);
+    expect(err.code).toBe('render_limit');
+    expect(ms).toBeLessThan(2000);
+  });
+
+  it('refuses arrays too large for one uninterruptible filter call', async () => {
+    const { err } = await renderError(`{% assign r = (1..${templateLimits.filterItems + 1}) %}{{ r | sort | size }}`);
+    expect(err).toMatchObject({ code: 'render_limit', message: expect.stringContaining('filter "sort" accepts at most') });
+  });
+
+  it('stops output larger than the cap while rendering, not after', async () => {
+    // A million writes take seconds; stopping at the cap takes a few thousand.
+    const { err, ms } = await renderError('{% for i in (1..1000000) %}{{ agent.name }}{% endfor %}', { renderMs: 10_000 });
+    expect(err).toMatchObject({ code: 'output_too_large', field: 'body' });
+    expect(ms).toBeLessThan(1000);
+  });
+
+  it('measures the cap in UTF-8 bytes', async () => {
+    await expect(renderTemplate({ body: 'éééää' }, vars, { outputBytes: 10 })).resolves.toEqual({ subject: null, body: 'éééää' });
+    expect((await renderError('ééééää', { outputBytes: 10 })).err.code).toBe('output_too_large');
+  });
+});
+
+describe('default templates', () => {
+  it.each(channels)('%s: passes the save check and renders with and without conversation, turn and links', async (channel) => {
+    const source = defaultTemplate(channel);
+    expect(() => checkTemplate(source)).not.toThrow();
+    const full = await renderTemplate(source, vars);
+    const bare = await renderTemplate(source, withoutContext);
+    for (const out of [full, bare]) {
+      expect(out.body).not.toMatch(/undefined|\[object Object\]/);
+      if (channel === 'email' || channel === 'in_app') expect(out.subject).toContain('Refund requests');
+      else expect(out.subject).toBeNull();
+    }
+    expect(full.body).toContain(channel === 'webhook' ? vars.conversation!.id : vars.agent.name);
+    if (channel !== 'webhook') expect(bare.body).not.toContain(vars.conversation!.id);
+  });
+
+  it('webhook: the body is JSON whatever the values contain', async () => {
+    const tricky = mergeVariables(vars, { event: { reason: 'quote " backslash \\ newline \n {{ x }}' } });
+    const body = JSON.parse((await renderTemplate(defaultTemplate('webhook'), tricky)).body);
+    expect(body).toMatchObject({ type: 'escalation', event: { reason: 'quote " backslash \\ newline \n {{ x }}' }, conversation: { id: vars.conversation!.id } });
+    expect(JSON.parse((await renderTemplate(defaultTemplate('webhook'), withoutContext)).body)).toMatchObject({ conversation: null, turn: null });
+  });
+
+  it('email: plain text with the links when there are some', async () => {
+    const { body } = await renderTemplate(defaultTemplate('email'), vars);
+    expect(body).toContain(`Acknowledge: ${vars.links.acknowledge}`);
+    expect(body).toContain('Hello Dana Whitfield,');
+    expect((await renderTemplate(defaultTemplate('email'), withoutContext)).body).not.toContain('Acknowledge:');
+  });
+});
+
+describe('mergeVariables', () => {
+  it('merges objects deeply, lets null and arrays replace, keeps trigger equal to event.triggerData', () => {
+    const merged = mergeVariables(vars, { agent: { name: 'Other' }, turn: null, event: { triggerData: { metric: 'turn_errors' } } }, { agent: { id: 'a1' } });
+    expect(merged.agent).toEqual({ id: 'a1', name: 'Other' });
+    expect(merged.turn).toBeNull();
+    expect(merged.event.triggerData).toEqual({ keyword: 'refund', turnIndex: 4, matched: ['refund'], metric: 'turn_errors' });
+    expect(merged.trigger).toBe(merged.event.triggerData);
+    expect(vars.agent.name).toBe('Support Assistant');
+  });
+
+  it('drops __proto__ keys from JSON input', () => {
+    const merged = mergeVariables(vars, JSON.parse('{"__proto__": {"polluted": true}, "agent": {"__proto__": {"x": 1}}}'));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(merged.agent)).toBe(Object.prototype);
+    expect('x' in merged.agent).toBe(false);
+  });
+});
