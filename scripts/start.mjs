@@ -151,9 +151,23 @@ function ensureCredentialKey() {
   say('tool credentials are sealed with the local key in .data/tool-credentials.key (set TOOL_CREDENTIALS_KEYS in production)');
 }
 
+/**
+ * Acknowledge links in notifications are signed with ESCALATION_LINK_SECRET; locally one is made once and
+ * kept in .data/, and links point at this gateway unless PUBLIC_BASE_URL says otherwise.
+ */
+function ensureEscalationLinks() {
+  env.PUBLIC_BASE_URL ||= `http://localhost:${port}`;
+  if (env.ESCALATION_LINK_SECRET) return;
+  const file = path.join(projectRoot, '.data', 'escalation-link.key');
+  mkdirSync(path.dirname(file), { recursive: true });
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  env.ESCALATION_LINK_SECRET = readFileSync(file, 'utf8').trim();
+}
+
 async function main() {
   await ensureNodeModules();
   ensureCredentialKey();
+  ensureEscalationLinks();
   await startTemporal();
   await migrate();
   const boot = await bootstrap();

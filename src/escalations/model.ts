@@ -1,4 +1,5 @@
 import { z } from '../gateway/openapi.js';
+import { checkTemplate, TemplateSyntaxError } from './templates.js';
 import {
   channels,
   escalationActions,
@@ -189,6 +190,16 @@ export function checkRule(rule: {
   }
   if (rule.escalationAction === 'execute_workflow' && !rule.actionConfig) {
     issues.push({ path: ['actionConfig'], message: 'execute_workflow needs actionConfig' });
+  }
+  const input = (rule.actionConfig as { input?: unknown } | null)?.input;
+  if (typeof input === 'string') {
+    // The follow-up task's input is a Liquid template too: refuse it at save, not when an escalation fires.
+    try {
+      checkTemplate({ body: input });
+    } catch (err) {
+      if (!(err instanceof TemplateSyntaxError)) throw err;
+      issues.push({ path: ['actionConfig', 'input'], message: err.message.replace(/^body: /, '') });
+    }
   }
   if (issues.length) return { ok: false, issues };
   return { ok: true, condition: (parsed as { data: Record<string, unknown> }).data };

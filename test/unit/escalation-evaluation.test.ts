@@ -77,3 +77,15 @@ describe('escalation timers', () => {
     expect(nextDeadline(state({ exhausted: true }), policy, clock, 9_000_000)).toMatchObject({ kind: 'auto_resolve', atMs: 9_000_000 });
   });
 });
+
+describe('execute_workflow input', () => {
+  it('is checked as a Liquid template when the rule is saved', () => {
+    const rule = (input: string) => checkRule({
+      ruleType: 'manual', triggerCondition: {}, escalationAction: 'execute_workflow', escalationTarget: null, policy: defaultPolicy,
+      actionConfig: { workflow: 'agent_task', input, priority: 'normal' },
+    });
+    expect(rule('Follow up on {{ event.reason }}').ok).toBe(true);
+    const bad = rule('Follow up {% if event.reason %}');
+    expect(bad).toMatchObject({ ok: false, issues: [{ path: ['actionConfig', 'input'] }] });
+  });
+});
