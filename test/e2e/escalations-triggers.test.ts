@@ -128,6 +128,13 @@ describe('deviation rules', () => {
     expect(kinds(done).filter((k) => k === 'acknowledged')).toHaveLength(1);
     await stack.temporal.client.workflow.getHandle(`escalation:${event!.id}`).result();
     recordHistory(stack.config.TEMPORAL_ADDRESS, 'escalation-link-ack-resolved', `escalation:${event!.id}`);
+
+    // Secrets and signed links stay out of workflow history: activities pass ids, not bodies or settings.
+    const token = link.split('/').at(-1)!;
+    for (const id of [`escalation:${event!.id}`, `turn:${conversationId}:2`]) {
+      const history = JSON.stringify((await stack.temporal.client.workflow.getHandle(id).fetchHistory()).events);
+      for (const secret of ['mail-pass', WEBHOOK_SECRET, SMS_TOKEN, 'link-secret-for-tests-only', token]) expect(history, id).not.toContain(secret);
+    }
     expect(done.deliveries.map((d) => `${d.channel}:${d.status}`).sort()).toEqual(['email:sent', 'in_app:sent', 'sms:sent', 'webhook:sent']);
   });
 
@@ -144,7 +151,7 @@ describe('deviation rules', () => {
     expect(llm.requests.at(-2)!.tools!.map((t) => t.function.name)).toContain('escalate_to_human');
     const [event] = await waitForEscalations(api, `agentId=${agentId}`);
     expect(event!.reason).toBe('the agent escalated: customer is furious');
-    const view = await waitForTimeline(api, event!.id, 'assigned');
+    const view = await waitForTimeline(api, event!.id, 'notified'); // after the action (assigned), level 1 is told
     expect(view.assignedTo).toBe(people.manager);
     // Level 1 (the target, in-app) was told too.
     expect(view.deliveries).toMatchObject([{ channel: 'in_app', targetUserId: people.manager, status: 'sent' }]);
