@@ -116,9 +116,14 @@ describe('plans', () => {
     await api('PATCH', '/v1/plan', { monthlyTurnLimit: 1 });
     const conv = (await api('POST', '/v1/conversations', { agentId })).body;
     llm.script({ reply: 'first' });
-    expect((await api('POST', `/v1/conversations/${conv.id}/messages`, { content: 'a' })).status).toBe(200);
+    const headers = { 'Idempotency-Key': 'turn-a' };
+    expect((await api('POST', `/v1/conversations/${conv.id}/messages`, { content: 'a' }, headers)).status).toBe(200);
     const over = await api('POST', `/v1/conversations/${conv.id}/messages`, { content: 'b' });
     expect(over).toMatchObject({ status: 402, body: { error: { code: 'plan_limit_reached' } } });
     expect((await api('GET', `/v1/conversations/${conv.id}/messages`)).body.items).toHaveLength(2);
+    // A retry of the accepted turn is still answered at the limit (the key is looked up first).
+    const retry = await api('POST', `/v1/conversations/${conv.id}/messages`, { content: 'a' }, headers);
+    expect(retry.status).toBe(200);
+    expect(retry.body.message.content).toBe('first');
   });
 });

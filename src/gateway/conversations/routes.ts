@@ -6,7 +6,6 @@ import { renderPrompt } from '../../services/prompt-template.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { GatewayDeps, RouteContext } from '../deps.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { enforcePlanLimit } from '../plans.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import * as s from './schemas.js';
@@ -40,7 +39,7 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
           : null;
         const withFirst = first ? await conversations.addFirstMessage(tx, conv.id, first) : conv;
         // Started before the commit: if the commit fails, the session finds no conversation and ends.
-        await startSession(deps, conv.id, agent.id);
+        await startSession(deps, { projectId: auth.projectId, conversationId: conv.id, agentId: agent.id });
         return withFirst;
       });
       return { status: 201, body: conversationView(row) };
@@ -104,7 +103,6 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
           { field: 'headers.idempotency-key', message: '1 to 200 characters' },
         ]);
       }
-      await enforcePlanLimit(db, auth.projectId, 'monthly_turns');
       const turn = await submitTurn(db, deps.temporal, deps.settings.taskQueue, {
         projectId: auth.projectId, conversationId: params.id, content: body.content, idempotencyKey: key,
       });

@@ -10,7 +10,8 @@ import type { GatewayDeps } from '../deps.js';
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 86_400;
 
 /** Starts the conversation's session workflow, whose durable timer closes it when it goes idle. */
-export async function startSession(deps: GatewayDeps, conversationId: string, agentId: string): Promise<void> {
+export async function startSession(deps: GatewayDeps, ids: { projectId: string; conversationId: string; agentId: string }): Promise<void> {
+  const { conversationId, agentId } = ids;
   const [row] = await deps.db
     .select({ value: agentConfig.configValue })
     .from(agentConfig)
@@ -23,6 +24,7 @@ export async function startSession(deps: GatewayDeps, conversationId: string, ag
       workflowId: `session:${conversationId}`,
       args: [input],
       typedSearchAttributes: [
+        { key: searchAttributes.projectId, value: ids.projectId },
         { key: searchAttributes.agentId, value: agentId },
         { key: searchAttributes.conversationId, value: conversationId },
       ],

@@ -7,6 +7,7 @@ import { agentConfig, conversation, smartAgent, turnRequest } from '../../db/sch
 import { findTurn } from '../../services/conversations.js';
 import { searchAttributes, turnWorkflowId, type TurnInput } from '../../../workflows/shared.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
+import { enforcePlanLimit } from '../plans.js';
 
 export interface SubmittedTurn {
   turnIndex: number;
@@ -52,6 +53,9 @@ export async function submitTurn(db: Db, temporal: Client, taskQueue: string, p:
         return { turnIndex: seen.turnIndex, workflowId: seen.workflowId, replayed: true };
       }
     }
+
+    // After the idempotency lookup: a retry of a turn that was accepted is answered even at the limit.
+    await enforcePlanLimit(tx, p.projectId, 'monthly_turns');
 
     if (conv.status === 'paused') {
       throw new ConflictError('conversation_paused', 'the conversation is paused; PATCH its status to active to continue');
