@@ -21,15 +21,21 @@ export async function createConversation(db: DbOrTx, values: typeof conversation
   return row!;
 }
 
-/** Applies a PATCH: variables are merged (null removes one), other fields replaced. */
+/**
+ * Applies a PATCH: variables are merged (null removes one) in one SQL expression, so a concurrent write
+ * (another PATCH, or the model's set_conversation_variable) is never lost; other fields are replaced.
+ */
 export async function updateConversation(
   db: DbOrTx,
   current: ConversationRow,
   p: { title?: string | null; status?: 'active' | 'paused'; context?: Record<string, unknown>; variables?: Record<string, unknown>; metadata?: Record<string, unknown> },
 ): Promise<ConversationRow> {
   const { variables, ...rest } = p;
+  const entries = Object.entries(variables ?? {});
+  const set = Object.fromEntries(entries.filter(([, v]) => v !== null));
+  const removed = entries.filter(([, v]) => v === null).map(([k]) => k);
   const merged = variables
-    ? Object.fromEntries(Object.entries({ ...current.variables, ...variables }).filter(([, v]) => v !== null))
+    ? sql`(${conversation.variables} || ${JSON.stringify(set)}::jsonb) - ${sql`array[${sql.join(removed.map((k) => sql`${k}`), sql`, `)}]::text[]`}`
     : undefined;
   const [row] = await db
     .update(conversation)

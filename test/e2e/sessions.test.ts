@@ -57,6 +57,10 @@ describe('conversation sessions', () => {
     expect((await api('GET', `/v1/conversations/${conv.id}`)).body.variables).toEqual({ orderId: 'A-17' });
     const patched = await api('PATCH', `/v1/conversations/${conv.id}`, { variables: { tier: 'gold', orderId: null } });
     expect(patched.body.variables).toEqual({ tier: 'gold' });
+    // Concurrent PATCHes of different variables all land (the merge is one SQL expression, not read-then-write).
+    await Promise.all(Array.from({ length: 12 }, (_, i) => api('PATCH', `/v1/conversations/${conv.id}`, { variables: { [`v${i}`]: i } })));
+    const all = (await api('GET', `/v1/conversations/${conv.id}`)).body.variables;
+    expect(Object.keys(all).sort()).toEqual(['tier', ...Array.from({ length: 12 }, (_, i) => `v${i}`)].sort());
   });
 
   it('refuses turns while paused and takes them again once resumed', async () => {
