@@ -64,8 +64,9 @@ export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams
   let input: Record<string, unknown> | undefined;
   const [row] = await deps.db.select().from(tool).where(and(eq(tool.id, p.toolId), eq(tool.projectId, p.projectId)));
   if (!row) throw new ToolError('invalid_input', 'the tool no longer exists');
-  const log = async (status: string, output: unknown, error: string | null) => {
-    const [logged] = await deps.db
+  // The log row, its integration event and its metrics are one transaction: an attempt is counted whole or not at all.
+  const log = (status: string, output: unknown, error: string | null) => deps.db.transaction(async (tx) => {
+    const [logged] = await tx
       .insert(toolExecutionLog)
       .values({
         toolId: p.toolId, agentId: p.agentId ?? null, conversationId: p.conversationId ?? null, workflowId: p.workflowId ?? null,
@@ -78,19 +79,19 @@ export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams
       })
       .returning({ id: toolExecutionLog.id });
     if (row.integrationId) {
-      await recordIntegrationEvent(deps.db, {
+      await recordIntegrationEvent(tx, {
         projectId: p.projectId, integrationId: row.integrationId, eventType: status === 'success' ? 'tool_used' : 'error',
         toolName: row.name, toolParameters: input, toolResult: status === 'success' ? output : undefined, errorMessage: error ?? undefined,
       });
     }
     if (p.executionType === 'agent_runtime') {
-      await recordMetrics(deps.db, [
+      await recordMetrics(tx, [
         { projectId: p.projectId, agentId: p.agentId, name: 'tool_call_ms', value: Date.now() - started, tags: { toolId: p.toolId } },
         { projectId: p.projectId, agentId: p.agentId, name: 'tool_failure', value: status === 'success' ? 0 : 1, tags: { toolId: p.toolId } },
       ]);
     }
     return logged!.id;
-  };
+  });
 
   try {
     input = parseArguments(p.arguments);
@@ -102,7 +103,7 @@ export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams
         .where(and(eq(agentToolAssignment.agentId, p.agentId), eq(agentToolAssignment.toolId, p.toolId)));
       if (!assignment) throw new ToolError('forbidden', 'the tool is not assigned to this agent');
       config = { ...config, ...(assignment.toolConfigOverride ?? {}) };
-      if (assignment.rateLimit !== null) await checkRateLimit(deps.db, p, assignment.rateLimit);
+      if (assignment.rateLimit !== null) await reserveRateLimitedCall(deps.db, p, assignment.rateLimit);
     }
     const problem = validateArguments(row.inputSchema, input);
     if (problem) throw new ToolError('invalid_input', `invalid arguments: ${problem}`);
@@ -131,20 +132,34 @@ export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams
   }
 }
 
-/** Calls per hour of one tool by one agent, counted over distinct tool calls (not retries). */
-async function checkRateLimit(db: Db, p: ToolCallParams, limit: number): Promise<void> {
-  const [counted] = await db
-    .select({ calls: sql<number>`count(distinct (${toolExecutionLog.workflowId}, ${toolExecutionLog.toolCallId}))::int` })
-    .from(toolExecutionLog)
-    .where(
-      and(
-        eq(toolExecutionLog.agentId, p.agentId!),
-        eq(toolExecutionLog.toolId, p.toolId),
-        eq(toolExecutionLog.executionType, 'agent_runtime'),
-        gt(toolExecutionLog.createdAt, sql`now() - interval '1 hour'`),
-        sql`not (${toolExecutionLog.workflowId} is not distinct from ${p.workflowId ?? null} and ${toolExecutionLog.toolCallId} = ${p.toolCallId})`,
-        sql`${toolExecutionLog.errorMessage} is distinct from 'rate limit exceeded'`,
-      ),
-    );
-  if ((counted?.calls ?? 0) >= limit) throw new ToolError('forbidden', 'rate limit exceeded');
+/**
+ * Calls per hour of one tool by one agent, counted over distinct tool calls (not retries). The check and
+ * the reservation (a `running` log row for this attempt, completed by `log`) happen under an advisory
+ * lock per (agent, tool), so parallel calls cannot all see the same count and all pass.
+ */
+async function reserveRateLimitedCall(db: Db, p: ToolCallParams, limit: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`tool-rate:${p.agentId}:${p.toolId}`}, 0))`);
+    const [counted] = await tx
+      .select({ calls: sql<number>`count(distinct (${toolExecutionLog.workflowId}, ${toolExecutionLog.toolCallId}))::int` })
+      .from(toolExecutionLog)
+      .where(
+        and(
+          eq(toolExecutionLog.agentId, p.agentId!),
+          eq(toolExecutionLog.toolId, p.toolId),
+          eq(toolExecutionLog.executionType, 'agent_runtime'),
+          gt(toolExecutionLog.createdAt, sql`now() - interval '1 hour'`),
+          sql`not (${toolExecutionLog.workflowId} is not distinct from ${p.workflowId ?? null} and ${toolExecutionLog.toolCallId} = ${p.toolCallId})`,
+          sql`${toolExecutionLog.errorMessage} is distinct from 'rate limit exceeded'`,
+        ),
+      );
+    if ((counted?.calls ?? 0) >= limit) throw new ToolError('forbidden', 'rate limit exceeded');
+    await tx
+      .insert(toolExecutionLog)
+      .values({
+        toolId: p.toolId, agentId: p.agentId ?? null, conversationId: p.conversationId ?? null, workflowId: p.workflowId ?? null,
+        toolCallId: p.toolCallId, attempt: p.attempt, status: 'running', executionType: p.executionType,
+      })
+      .onConflictDoNothing();
+  });
 }

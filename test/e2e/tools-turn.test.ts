@@ -151,6 +151,16 @@ describe('tools in the turn (real local servers, real Temporal)', () => {
     expect((await executions(api, tool.id)).find((l: { errorMessage: string }) => l.errorMessage === 'rate limit exceeded')).toBeTruthy();
   });
 
+  it('holds the rate limit when the model makes several calls at once', async () => {
+    const { api, conversationId } = await agentWithTool({ config: { method: 'GET', url: tools.url('/ok') } }, { rateLimit: 1 });
+    const calls = ['A', 'B', 'C', 'D'].map((city) => ({ name: 'get_weather', arguments: { city } }));
+    llm.script({ toolCalls: calls }, { reply: 'Done.' });
+    const res = await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'four cities' });
+    const outcomes = res.body.turn.toolsUsed.map((t: { status: string; error?: string }) => (t.status === 'success' ? 'ok' : t.error));
+    expect(outcomes.filter((o: string) => o === 'ok')).toHaveLength(1);
+    expect(outcomes.filter((o: string) => /rate limit exceeded/.test(o))).toHaveLength(3);
+  });
+
   it('runs parallel tool calls of one model response concurrently', async () => {
     const { api, conversationId } = await agentWithTool({ timeoutMs: 1500, retryPolicy: { ...fast, maximumAttempts: 1 }, config: { method: 'GET', url: tools.url('/hang') } });
     llm.script({ toolCalls: [{ name: 'get_weather', arguments: { city: 'A' } }, { name: 'get_weather', arguments: { city: 'B' } }, { name: 'get_weather', arguments: { city: 'C' } }] }, { reply: 'Done.' });

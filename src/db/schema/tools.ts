@@ -88,7 +88,7 @@ export const toolExecutionLog = pgTable(
     workflowId: text('workflow_id'),
     toolCallId: text('tool_call_id'),
     attempt: integer('attempt').notNull().default(1),
-    status: text('status').notNull(), // success | failure | timeout | error
+    status: text('status').notNull(), // running (rate-limited call reserved) | success | failure | timeout | error
     inputParams: jsonb('input_params').$type<Record<string, unknown>>(),
     outputResult: jsonb('output_result').$type<unknown>(),
     errorMessage: text('error_message'),
