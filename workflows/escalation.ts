@@ -3,7 +3,7 @@ import { runEscalationAction } from './escalation-action.js';
 import { acknowledgeUpdate, escalationStateQuery, ignoreUpdate, resolveUpdate, snoozeUpdate } from './escalation-messages.js';
 import { notifyLevel } from './escalation-notify.js';
 import { describeState, nextDeadline, type Deadline } from './escalation-timers.js';
-import type { EscalationCommand, EscalationInput, EscalationState, EscalationStatus } from './escalation-types.js';
+import type { EscalationCommand, EscalationInput, EscalationSnapshot, EscalationState, EscalationStatus } from './escalation-types.js';
 import { db } from './proxies.js';
 import { searchAttributes } from './shared.js';
 
@@ -17,7 +17,14 @@ const closed = (s: EscalationStatus) => s === 'resolved' || s === 'ignored';
  * system. People act through updates that answer once the change is recorded.
  */
 export async function runEscalation(input: EscalationInput): Promise<EscalationState> {
-  const { snapshot, createdAtMs } = await db.beginEscalation({ eventId: input.eventId });
+  // Handlers are registered before the first await, so a command sent right after the start is never
+  // refused for want of a handler; it queues behind `begun` like every other step.
+  let snapshot!: EscalationSnapshot;
+  let createdAtMs = 0;
+  const begun = db.beginEscalation({ eventId: input.eventId }).then((r) => {
+    snapshot = r.snapshot;
+    createdAtMs = r.createdAtMs;
+  });
   const state: EscalationState = { eventId: input.eventId, status: 'pending', level: 0, pass: 0, snoozedUntil: null, exhausted: false };
   const clock = { levelStartedMs: Date.now(), acknowledgedMs: 0, version: 0 };
   let seq = 1; // 0 is the `created` entry written with the event
@@ -37,7 +44,7 @@ export async function runEscalation(input: EscalationInput): Promise<EscalationS
     });
 
   // People's commands: validated before they enter history, applied one at a time.
-  let chain: Promise<unknown> = Promise.resolve();
+  let chain: Promise<unknown> = begun;
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = chain.then(fn);
     chain = next.catch(() => undefined);
@@ -69,6 +76,7 @@ export async function runEscalation(input: EscalationInput): Promise<EscalationS
   });
   setHandler(escalationStateQuery, () => ({ ...state }));
 
+  await begun;
   publish();
   const deliveries: Promise<unknown>[] = [];
   const notify = (kind: string) =>

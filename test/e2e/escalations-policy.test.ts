@@ -99,6 +99,15 @@ describe('escalation policy on durable timers', () => {
     expect(view.deliveries).toHaveLength(2);
   });
 
+  it('takes a command sent the moment the escalation starts', async () => {
+    const { api, people, escalate } = await setup();
+    const { eventId } = await escalate({ levels: [inApp([people.oncall], 300)] });
+    const acked = await api('POST', `/v1/escalations/${eventId}/acknowledge`, {});
+    expect(acked.status, JSON.stringify(acked.body)).toBe(200);
+    expect(acked.body.status).toBe('acknowledged');
+    expect(kinds(await waitForTimeline(api, eventId, 'notified'))).toContain('acknowledged');
+  });
+
   it('auto-resolves after autoResolveAfterSeconds', async () => {
     const { api, people, escalate } = await setup();
     const { eventId } = await escalate({ levels: [inApp([people.oncall], 300)], autoResolveAfterSeconds: 2 });
