@@ -32,6 +32,13 @@ export const configSchema = z.object({
   OPENAI_BASE_URL: optionalString,
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
   LLM_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
+  /** Embeddings model for hybrid search (with the `vector` extension); unset keeps search full-text only. */
+  EMBEDDINGS_MODEL: optionalString,
+  /** Default to OPENAI_BASE_URL / OPENAI_API_KEY: set them when embeddings come from another endpoint. */
+  EMBEDDINGS_BASE_URL: optionalString,
+  EMBEDDINGS_API_KEY: optionalString,
+  /** Sent as `dimensions` (models that can shorten their vectors); unset uses the model's own size. */
+  EMBEDDINGS_DIMENSIONS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(16_000).optional()),
 
   TOOL_CREDENTIALS_KEYS: optionalString,
   TOOL_CREDENTIALS_KEY_ID: optionalString,

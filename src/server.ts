@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from './config.js';
 import { createDb } from './db/client.js';
 import { createApp } from './gateway/app.js';
+import { embeddingsFromConfig } from './knowledge/embeddings.js';
 import { createLogger } from './logger.js';
 import { temporalConnectionOptions } from './temporal/connection.js';
 import { parseKeyring } from './tools/credentials.js';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     temporal,
     logger,
     keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
+    embeddings: embeddingsFromConfig(config),
     settings: {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       turnWaitMs: config.TURN_WAIT_MS,

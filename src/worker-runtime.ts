@@ -5,6 +5,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from '../activities/index.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
+import { embeddingsFromConfig } from './knowledge/embeddings.js';
 import { createLlmClient, type LlmClient } from './llm/client.js';
 import { temporalConnectionOptions } from './temporal/connection.js';
 import { parseKeyring } from './tools/credentials.js';
@@ -62,6 +63,7 @@ export async function createWorkerRuntime(
     db,
     tools: { db, keyring, runners: overrides.toolRunners ?? toolkit.runners },
     fetchDocument: toolkit.fetchDocument,
+    embeddings: embeddingsFromConfig(config),
     expandTools: (tools) =>
       expandMcpTools({ db, keyring, list: toolkit.listServerTools, onError: (name, err) => overrides.onToolListError?.(name, err) }, tools),
     llm,

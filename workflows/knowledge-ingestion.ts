@@ -6,18 +6,42 @@ const { ingestKnowledgeDocument } = proxyActivities<Activities>({
   heartbeatTimeout: '1 minute',
   retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: ['DocumentUnreadable'] },
 });
-const { markKnowledgeDocumentFailed } = proxyActivities<Activities>({
+/** Calls the embeddings endpoint in batches, heartbeating; a short outage is retried, a long one gives up. */
+const { embedKnowledgeDocument } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+const { markKnowledgeDocumentFailed, noteKnowledgeEmbeddingsFailed } = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   retry: { maximumAttempts: 10 },
 });
 
-/** One document: extract, chunk, index. When it cannot finish, the document says why and can be retried. */
-export async function ingestKnowledgeDocumentWorkflow(input: { documentId: string }): Promise<{ chunks: number }> {
+const reasonOf = (err: ActivityFailure) => err.cause?.message ?? err.message;
+
+/**
+ * One document: extract, chunk, index, then (when the worker has an embeddings model) embed. Embedding is its
+ * own step so an embeddings outage cannot cost the full-text index: the document stays completed and its
+ * `processingError` says the embeddings failed. When indexing cannot finish, the document is failed and can
+ * be retried.
+ */
+export async function ingestKnowledgeDocumentWorkflow(input: { documentId: string }): Promise<{ chunks: number; embedded?: number }> {
+  let indexed: Awaited<ReturnType<typeof ingestKnowledgeDocument>>;
   try {
-    return await ingestKnowledgeDocument(input.documentId);
+    indexed = await ingestKnowledgeDocument(input.documentId);
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    await markKnowledgeDocumentFailed({ documentId: input.documentId, reason: err.cause?.message ?? err.message });
+    await markKnowledgeDocumentFailed({ documentId: input.documentId, reason: reasonOf(err) });
     return { chunks: 0 };
+  }
+  // Histories recorded before the embeddings step have no `embed` field and replay without it.
+  if (!indexed.embed) return { chunks: indexed.chunks };
+  try {
+    const { embedded } = await embedKnowledgeDocument(input.documentId);
+    return { chunks: indexed.chunks, embedded };
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    await noteKnowledgeEmbeddingsFailed({ documentId: input.documentId, reason: reasonOf(err) });
+    return { chunks: indexed.chunks, embedded: 0 };
   }
 }

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
+import type { EmbeddingsClient } from '../knowledge/embeddings.js';
 import type { CredentialKeyring } from '../tools/credentials.js';
 
 /** What the gateway needs from the outside world; `createApp` receives it, nothing is imported globally. */
@@ -12,6 +13,8 @@ export interface GatewayDeps {
   logger: Logger;
   /** Seals tool credentials on write; null when TOOL_CREDENTIALS_KEYS is not configured. */
   keyring: CredentialKeyring | null;
+  /** Embeds search queries for hybrid ranking; absent when EMBEDDINGS_MODEL is not configured. */
+  embeddings?: EmbeddingsClient;
   settings: {
     taskQueue: string;
     /** How long `POST .../messages` waits for the turn before answering 202. */

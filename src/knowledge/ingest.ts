@@ -1,16 +1,16 @@
-import { eq } from 'drizzle-orm';
+import { and, eq, like } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { knowledgeChunk, knowledgeDocument } from '../db/schema/index.js';
 import { chunkText } from './chunk.js';
 import { extractText } from './extract.js';
 
+/** Fetches a document added by URL (text-based formats); supplied by the worker with the SSRF guard. */
+export type FetchDocument = (url: string, signal: AbortSignal) => Promise<{ contentType: string; text: string }>;
+
 /**
  * Extracts, chunks and indexes one document. Replacing the document's chunks happens in one transaction,
  * so a retry (or re-ingesting the same content) leaves exactly one set of chunks, never two.
  */
-/** Fetches a document added by URL (text-based formats); supplied by the worker with the SSRF guard. */
-export type FetchDocument = (url: string, signal: AbortSignal) => Promise<{ contentType: string; text: string }>;
-
 export async function ingestDocument(
   db: Db,
   documentId: string,
@@ -57,4 +57,24 @@ export async function markDocumentFailed(db: Db, documentId: string, reason: str
     .update(knowledgeDocument)
     .set({ processingStatus: 'failed', processingError: reason.slice(0, 2000) })
     .where(eq(knowledgeDocument.id, documentId));
+}
+
+/**
+ * The prefix of `processing_error` on a `completed` document whose chunks have no embeddings: the document
+ * is searchable by full text, and the note says why vector search misses it.
+ */
+export const EMBEDDINGS_NOTE = 'embeddings: ';
+
+/**
+ * Records why embedding a document failed (`problem`), or clears an earlier such note once it succeeded.
+ * Touches only a completed document: a re-ingest running meanwhile owns its status and error.
+ */
+export async function noteEmbeddingsOutcome(db: Db, documentId: string, problem: string | null): Promise<void> {
+  const completed = and(eq(knowledgeDocument.id, documentId), eq(knowledgeDocument.processingStatus, 'completed'));
+  if (problem === null) {
+    await db.update(knowledgeDocument).set({ processingError: null })
+      .where(and(completed, like(knowledgeDocument.processingError, `${EMBEDDINGS_NOTE}%`)));
+    return;
+  }
+  await db.update(knowledgeDocument).set({ processingError: `${EMBEDDINGS_NOTE}${problem}`.slice(0, 2000) }).where(completed);
 }

@@ -1,5 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
+import { basesHaveEmbeddings, nearestChunks } from './vector-store.js';
+
+export type Ranker = 'fts' | 'vector';
 
 export interface ChunkHit {
   chunkId: string;
@@ -8,13 +11,68 @@ export interface ChunkHit {
   documentTitle: string;
   heading: string | null;
   content: string;
+  /** `ts_rank_cd` for full-text search; the reciprocal-rank-fusion score when vectors took part. */
   rank: number;
+  /** Which rankers found the chunk (absent in activity results recorded before hybrid search). */
+  matchedBy?: Ranker[];
 }
 
+/** A chunk as one ranker placed it: `pos` 1 is that ranker's best within the chunk's base. */
+export type Candidate = Omit<ChunkHit, 'rank' | 'matchedBy'> & { pos: number };
+
+/** What hybrid search needs: the model whose embeddings to compare against, and a way to embed the query. */
+export interface SemanticSearch {
+  model: string;
+  embedQuery: (query: string) => Promise<number[]>;
+  /** Told when the query cannot be embedded; the search then answers from full-text search alone. */
+  onError?: (err: unknown) => void;
+}
+
+/** The usual RRF constant: damps the weight of the very first places so neither ranker dominates. */
+export const RRF_K = 60;
+/** Each ranker contributes its best this many chunks per base. */
+export const CANDIDATES_PER_RANKER = 50;
+
 /**
- * Full-text search over the chunks of some knowledge bases: `websearch_to_tsquery` (quotes, OR, -minus as
- * people type them), ranked with `ts_rank_cd` and served by the GIN index on `search_vector`. Bases are
- * given in priority order; a hit in an earlier base comes before a better-ranked hit in a later one.
+ * Reciprocal rank fusion: a chunk scores Σ 1/(k + position) over the rankers that found it, so agreeing
+ * rankers lift a chunk without comparing their incomparable raw scores. Bases keep their priority order:
+ * a hit in an earlier base comes before a better-scored hit in a later one.
+ */
+export function fuseRankings(baseOrder: string[], rankings: Partial<Record<Ranker, Candidate[]>>, limit: number, k = RRF_K): ChunkHit[] {
+  const fused = new Map<string, ChunkHit & { matchedBy: Ranker[] }>();
+  for (const [ranker, candidates] of Object.entries(rankings) as Array<[Ranker, Candidate[]]>) {
+    for (const { pos, ...chunk } of candidates) {
+      const hit = fused.get(chunk.chunkId) ?? { ...chunk, rank: 0, matchedBy: [] };
+      hit.rank += 1 / (k + pos);
+      if (!hit.matchedBy.includes(ranker)) hit.matchedBy.push(ranker);
+      fused.set(chunk.chunkId, hit);
+    }
+  }
+  const priority = (hit: ChunkHit) => {
+    const i = baseOrder.indexOf(hit.knowledgeBaseId);
+    return i === -1 ? baseOrder.length : i;
+  };
+  return [...fused.values()]
+    .sort((a, b) => priority(a) - priority(b) || b.rank - a.rank || a.chunkId.localeCompare(b.chunkId))
+    .slice(0, limit);
+}
+
+type Match = 'all' | 'any';
+const idList = (ids: string[]) => sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `);
+const tsQuery = (query: string, match: Match) =>
+  match === 'any'
+    ? sql`nullif(replace(websearch_to_tsquery('english', ${query})::text, ' & ', ' | '), '')::tsquery`
+    : sql`websearch_to_tsquery('english', ${query})`;
+const toCandidate = (r: { chunk_id: string; knowledge_base_id: string; document_id: string; title: string; heading: string | null; content: string; pos: number }): Candidate => ({
+  chunkId: r.chunk_id, knowledgeBaseId: r.knowledge_base_id, documentId: r.document_id, documentTitle: r.title,
+  heading: r.heading, content: r.content, pos: Number(r.pos),
+});
+
+/**
+ * Searches the chunks of some knowledge bases, given in priority order. Full-text search always:
+ * `websearch_to_tsquery` (quotes, OR, -minus as people type them), ranked with `ts_rank_cd` and served by the
+ * GIN index on `search_vector`. With `semantic`, and when these bases have embeddings of its model, the
+ * query's embedding ranks chunks by cosine distance too and the two rankings are fused ({@link fuseRankings}).
  * `match: 'any'` ORs the words, for retrieval from a user's question, where requiring every word
  * ("how long do refunds take") would find nothing.
  */
@@ -22,15 +80,31 @@ export async function searchChunks(
   db: DbOrTx,
   knowledgeBaseIds: string[],
   query: string,
-  { limit = 5, match = 'all' }: { limit?: number; match?: 'all' | 'any' } = {},
+  { limit = 5, match = 'all', semantic }: { limit?: number; match?: Match; semantic?: SemanticSearch } = {},
 ): Promise<ChunkHit[]> {
   if (knowledgeBaseIds.length === 0 || query.trim() === '') return [];
-  const ids = sql.join(knowledgeBaseIds.map((id) => sql`${id}::uuid`), sql`, `);
+  if (semantic && (await basesHaveEmbeddings(db, knowledgeBaseIds, semantic.model))) {
+    let embedding: number[] | undefined;
+    try {
+      embedding = await semantic.embedQuery(query);
+    } catch (err) {
+      semantic.onError?.(err);
+    }
+    if (embedding) {
+      const fts = await ftsCandidates(db, knowledgeBaseIds, query, match);
+      const vector = (await nearestChunks(db, knowledgeBaseIds, semantic.model, embedding, CANDIDATES_PER_RANKER)).map(toCandidate);
+      return fuseRankings(knowledgeBaseIds, { fts, vector }, limit);
+    }
+  }
+  return ftsSearch(db, knowledgeBaseIds, query, match, limit);
+}
+
+async function ftsSearch(db: DbOrTx, knowledgeBaseIds: string[], query: string, match: Match, limit: number): Promise<ChunkHit[]> {
   const rows = await db.execute<{
     chunk_id: string; knowledge_base_id: string; document_id: string; title: string; heading: string | null; content: string; rank: number;
   }>(sql`
-    with q as (select ${match === 'any' ? sql`nullif(replace(websearch_to_tsquery('english', ${query})::text, ' & ', ' | '), '')::tsquery` : sql`websearch_to_tsquery('english', ${query})`} as tsq),
-    bases as (select b.id, b.priority from unnest(array[${ids}]) with ordinality as b(id, priority))
+    with q as (select ${tsQuery(query, match)} as tsq),
+    bases as (select b.id, b.priority from unnest(array[${idList(knowledgeBaseIds)}]) with ordinality as b(id, priority))
     select c.id as chunk_id, c.knowledge_base_id, c.document_id, d.title, c.heading, c.content,
            ts_rank_cd(c.search_vector, q.tsq) as rank
     from knowledge_chunk c
@@ -42,6 +116,25 @@ export async function searchChunks(
     limit ${limit}`);
   return rows.map((r) => ({
     chunkId: r.chunk_id, knowledgeBaseId: r.knowledge_base_id, documentId: r.document_id, documentTitle: r.title,
-    heading: r.heading, content: r.content, rank: Number(r.rank),
+    heading: r.heading, content: r.content, rank: Number(r.rank), matchedBy: ['fts'],
   }));
+}
+
+/** Per base, the best {@link CANDIDATES_PER_RANKER} full-text matches with their position. */
+async function ftsCandidates(db: DbOrTx, knowledgeBaseIds: string[], query: string, match: Match): Promise<Candidate[]> {
+  const rows = await db.execute<{
+    chunk_id: string; knowledge_base_id: string; document_id: string; title: string; heading: string | null; content: string; pos: number;
+  }>(sql`
+    with q as (select ${tsQuery(query, match)} as tsq),
+    ranked as (
+      select c.id, row_number() over (
+        partition by c.knowledge_base_id order by ts_rank_cd(c.search_vector, q.tsq) desc, c.chunk_index) as pos
+      from knowledge_chunk c cross join q
+      where c.knowledge_base_id in (${idList(knowledgeBaseIds)}) and c.search_vector @@ q.tsq)
+    select c.id as chunk_id, c.knowledge_base_id, c.document_id, d.title, c.heading, c.content, r.pos::int as pos
+    from ranked r
+    join knowledge_chunk c on c.id = r.id
+    join knowledge_document d on d.id = c.document_id
+    where r.pos <= ${CANDIDATES_PER_RANKER}`);
+  return rows.map(toCandidate);
 }

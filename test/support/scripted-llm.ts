@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readJson } from '../../src/llm/demo-server';
 import { chatCompletionBody, estimateTokens } from '../../src/llm/wire';
@@ -10,6 +10,33 @@ export interface ChatRequestBody {
   tools?: Array<{ type: 'function'; function: { name: string; description?: string; parameters: unknown } }>;
   temperature?: number;
   max_tokens?: number;
+}
+
+export interface EmbeddingsRequestBody {
+  model: string;
+  input: string | string[];
+  dimensions?: number;
+  encoding_format?: 'float' | 'base64';
+}
+
+/** Vectors for a request's inputs (in order), or an HTTP error to answer instead. */
+export type Embedder = (inputs: string[], body: EmbeddingsRequestBody) => number[][] | { status: number; body?: unknown };
+
+/**
+ * A deterministic stand-in for an embeddings model: a hashed bag of words in `dims` dimensions, L2-normalised,
+ * so texts sharing words are close in cosine distance. `synonyms` maps a word to the one it counts as
+ * ("parcel" → "package"), which is how a test makes two texts close that share no word.
+ */
+export function hashedEmbedding(text: string, { dims = 64, synonyms = {} }: { dims?: number; synonyms?: Record<string, string> } = {}): number[] {
+  const v = new Array<number>(dims).fill(0);
+  for (const raw of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    const word = synonyms[raw] ?? raw;
+    let h = 2166136261; // FNV-1a
+    for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 16777619) >>> 0;
+    v[h % dims]! += 1;
+  }
+  const norm = Math.hypot(...v);
+  return norm === 0 ? v : v.map((x) => x / norm);
 }
 
 /** One scripted answer: a reply, an HTTP error, or a request that never answers. */
@@ -23,10 +50,14 @@ export type Step =
  * An OpenAI-compatible server for tests, driven through the real `openai` client. It answers from a queue
  * of scripted steps, records every request, and fails loudly (HTTP 500 plus an entry in `failures`) when
  * a request arrives after the script ran out, unless a `fallback` was given (benchmarks use one).
+ * `POST …/embeddings` is answered by `embedder` instead (no script), and recorded in `embeddingRequests`.
  */
 export class ScriptedLlm {
   readonly requests: ChatRequestBody[] = [];
   readonly failures: string[] = [];
+  readonly embeddingRequests: EmbeddingsRequestBody[] = [];
+  /** Replace to change the vectors or to fail requests; the default is {@link hashedEmbedding}. */
+  embedder: Embedder = (inputs) => inputs.map((text) => hashedEmbedding(text));
   private readonly steps: Step[] = [];
   private server?: Server;
 
@@ -49,6 +80,10 @@ export class ScriptedLlm {
 
   async start(): Promise<this> {
     this.server = createServer(async (req, res) => {
+      if (req.method === 'POST' && req.url?.endsWith('/embeddings')) {
+        await this.answerEmbeddings(req, res);
+        return;
+      }
       if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
         res.writeHead(404).end();
         return;
@@ -85,6 +120,29 @@ export class ScriptedLlm {
     this.server.listen(0, '127.0.0.1');
     await once(this.server, 'listening');
     return this;
+  }
+
+  /** The OpenAI wire format: `{ object: 'list', data: [{ object: 'embedding', index, embedding }], model, usage }`. */
+  private async answerEmbeddings(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = (await readJson(req)) as unknown as EmbeddingsRequestBody;
+    this.embeddingRequests.push(body);
+    const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+    const answer = this.embedder(inputs, body);
+    if ('status' in answer) {
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer.body ?? { error: { message: `scripted embeddings ${answer.status}`, type: 'scripted' } }));
+      return;
+    }
+    // The SDK asks for base64 unless told otherwise: little-endian float32, as OpenAI sends it.
+    const encode = (v: number[]) => (body.encoding_format === 'base64' ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v);
+    const tokens = inputs.reduce((n, text) => n + (text.match(/\S+/g)?.length ?? 0), 0);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({
+      object: 'list',
+      data: answer.map((embedding, index) => ({ object: 'embedding', index, embedding: encode(embedding) })),
+      model: body.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    }));
   }
 
   async stop(): Promise<void> {

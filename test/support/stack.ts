@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config';
 import { createDb, type DbHandle } from '../../src/db/client';
 import { createApp } from '../../src/gateway/app';
+import { embeddingsFromConfig } from '../../src/knowledge/embeddings';
 import type { LlmClient } from '../../src/llm/client';
 import { createLogger } from '../../src/logger';
 import { createApiKey, createProject } from '../../src/services/projects';
@@ -82,6 +83,7 @@ export async function startGateway(config: Config, db: DbHandle, client: Client,
     temporal: client,
     logger,
     keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
+    embeddings: embeddingsFromConfig(config),
     settings: {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       turnWaitMs: config.TURN_WAIT_MS,

@@ -3,6 +3,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { and, desc, eq } from 'drizzle-orm';
 import { knowledgeBase, knowledgeDocument } from '../../db/schema/index.js';
+import { querySemantics } from '../../knowledge/embeddings.js';
 import { ExtractionError, sniffContentType } from '../../knowledge/extract.js';
 import { searchChunks } from '../../knowledge/search.js';
 import { idParams, jsonObject, keyset, pageQuery, pageSchema, toPage } from '../common.js';
@@ -14,6 +15,8 @@ import { toIso } from '../serialize.js';
 import { readUpload } from './upload.js';
 
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+/** An operator's search waits this long for the query embedding, then answers from full-text search alone. */
+const QUERY_EMBED_TIMEOUT_MS = 10_000;
 const kbBody = z.object({ name: z.string().trim().min(1).max(200), description: z.string().max(4000).nullable().optional() }).strict();
 const textDocumentBody = z
   .object({
@@ -192,11 +195,16 @@ export function registerKnowledgeRoutes({ router, registry, deps }: RouteContext
     },
   });
   defineRoute(router, registry, {
-    method: 'post', path: '/v1/knowledge-bases/:id/search', tag, summary: 'Full-text search of one base (all words must match)',
+    method: 'post', path: '/v1/knowledge-bases/:id/search', tag,
+    summary: 'Search one base: full-text (all words must match), fused with vector similarity when embeddings are configured; `matchedBy` says which found each chunk',
     permission: 'knowledge:read', params: idParams, body: searchBody, responses: { 200: { description: 'Ranked chunks' } },
     handler: async ({ params, body, auth }) => {
       await loadKb(auth.projectId, params.id);
-      return { status: 200, body: { items: await searchChunks(db, [params.id], body.query, { limit: body.limit }) } };
+      const semantic = deps.embeddings && querySemantics(deps.embeddings, {
+        timeoutMs: QUERY_EMBED_TIMEOUT_MS,
+        onError: (err) => deps.logger.warn({ err, knowledgeBaseId: params.id }, 'query embedding failed; searching by full text only'),
+      });
+      return { status: 200, body: { items: await searchChunks(db, [params.id], body.query, { limit: body.limit, semantic }) } };
     },
   });
 }
