@@ -87,6 +87,7 @@ export async function createWorkerRuntime(
     activities: overrides.wrapActivities ? overrides.wrapActivities(activities) : activities,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    ...(config.WORKER_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS } : {}),
     shutdownGraceTime: `${config.SHUTDOWN_GRACE_MS} ms`,
     ...overrides.worker,
   });

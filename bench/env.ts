@@ -1,0 +1,284 @@
+/**
+ * Set-up shared by the benchmarks that run the whole stack in one process: a Temporal dev server (unless
+ * TEMPORAL_ADDRESS is set), a throwaway migrated database, the real worker and the real gateway, and a few
+ * readers of /proc to say where memory and CPU went. Everything started is registered in a cleanup list
+ * that `runCleanup` undoes in reverse order, each step even if another failed.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker, WorkerOptions } from '@temporalio/worker';
+import type { Express } from 'express';
+import postgres from 'postgres';
+import { ensureTemporalCli } from '../scripts/ensure-temporal.mjs';
+import { devServerDynamicConfigArgs } from '../scripts/lib/dev-server.mjs';
+import { loadConfig, type Config } from '../src/config';
+import { createDb, type DbHandle } from '../src/db/client';
+import { ensureDatabase, runMigrations } from '../src/db/migrate';
+import { createApp } from '../src/gateway/app';
+import { createLogger } from '../src/logger';
+import { createProject } from '../src/services/projects';
+import { temporalConnectionOptions } from '../src/temporal/connection';
+import { createWorkerRuntime } from '../src/worker-runtime';
+import { searchAttributes } from '../workflows/shared';
+import { round } from './load';
+
+export const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+export function intEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name]?.trim();
+  const n = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** Nearest-rank percentiles (an observed value, never an interpolation), rounded to 0.1 ms. */
+export function percentiles(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const pct = (p: number) => (sorted.length ? sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return { n: sorted.length, min: r(sorted[0] ?? NaN), p50: r(pct(50)), p95: r(pct(95)), p99: r(pct(99)), max: r(sorted.at(-1) ?? NaN) };
+}
+
+export type Cleanup = Array<[name: string, fn: () => Promise<unknown>]>;
+
+/** Undoes `cleanup` in reverse; returns false when a step failed (each failure is reported). */
+export async function runCleanup(cleanup: Cleanup): Promise<boolean> {
+  let ok = true;
+  for (const [name, fn] of cleanup.splice(0).reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      ok = false;
+      progress(`cleanup of ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return ok;
+}
+
+export async function listen(app: Express) {
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  const close = () => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+  return { url: `http://127.0.0.1:${port}`, close };
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists "${name}" with (force)`).finally(() => admin.end({ timeout: 5 }));
+}
+
+export type ApiCall = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: Record<string, unknown> }>;
+
+export interface BenchStack {
+  config: Config;
+  dbName: string;
+  gatewayDb: DbHandle;
+  worker: Worker;
+  client: Client;
+  gatewayUrl: string;
+  /** Calls the gateway with the project's admin key. */
+  api: ApiCall;
+  /** Pid of the dev server child process; null with an external server (or when it cannot be found). */
+  temporalPid: number | null;
+  temporal: string;
+}
+
+/**
+ * Starts the stack and registers every part in `cleanup`. A worker that dies aborts `controller`, so a
+ * benchmark waiting on it stops instead of timing out. `env` overrides config settings (e.g. pool sizes),
+ * `worker` Worker options the config does not cover (e.g. pollers).
+ */
+export async function startBenchStack(
+  cleanup: Cleanup,
+  controller: AbortController,
+  p: { dbPrefix: string; env?: Record<string, string>; worker?: Partial<WorkerOptions> },
+): Promise<BenchStack> {
+  const external = process.env.TEMPORAL_ADDRESS?.trim() || undefined;
+  let address = external;
+  if (!address) {
+    progress('starting a Temporal dev server');
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: await ensureTemporalCli() },
+        searchAttributes: Object.values(searchAttributes),
+        // Same server flags as the test suite, so the gateway behaves here as it does under test.
+        extraArgs: devServerDynamicConfigArgs(),
+      },
+    });
+    cleanup.push(['temporal dev server', () => env.teardown()]);
+    address = env.address;
+  }
+  controller.signal.throwIfAborted();
+
+  const dbName = `${p.dbPrefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const dbUrl = new URL(ADMIN_URL);
+  dbUrl.pathname = `/${dbName}`;
+  progress(`creating database ${dbName}`);
+  cleanup.push(['database', () => dropDatabase(dbName)]);
+  await ensureDatabase(dbUrl.toString());
+  await runMigrations(dbUrl.toString());
+
+  // An external server may need its namespace and TLS settings; the dev server takes the defaults.
+  const temporalEnv = external ? Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('TEMPORAL_'))) : {};
+  const config = loadConfig({
+    ...temporalEnv,
+    DATABASE_URL: dbUrl.toString(),
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_TASK_QUEUE: `bench-${randomUUID()}`,
+    OPENAI_API_KEY: 'bench-unused',
+    OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+    LOG_LEVEL: 'silent',
+    ...p.env,
+  });
+  // One pool per role, as the separate gateway and worker processes have in production.
+  const pool = (appName: string): DbHandle => {
+    const handle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName });
+    cleanup.push([`${appName} pool`, () => handle.close()]);
+    return handle;
+  };
+  const gatewayDb = pool('bench-gateway');
+  const workerDb = pool('bench-worker');
+
+  progress('starting the worker (bundles the workflow code)');
+  const runtime = await createWorkerRuntime(config, workerDb.db, { worker: p.worker });
+  const worker = runtime.worker;
+  cleanup.push(['worker connections', () => runtime.close()]);
+  const running = worker.run();
+  cleanup.push(['worker', async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+  }]);
+  running.catch((err: unknown) => {
+    progress(`worker failed: ${err instanceof Error ? err.message : String(err)}`);
+    controller.abort(err);
+  });
+
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  cleanup.push(['gateway Temporal connection', () => connection.close()]);
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const gateway = await listen(createApp({
+    db: gatewayDb.db,
+    temporal: client,
+    logger: createLogger(config.LOG_LEVEL),
+    keyring: null,
+    settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
+  }));
+  cleanup.push(['gateway', () => gateway.close()]);
+
+  const { apiKey } = await createProject(gatewayDb.db, { name: 'Benchmark', slug: `bench-${randomUUID()}` });
+  const api: ApiCall = async (method, path, body) => {
+    const res = await fetch(gateway.url + path, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  };
+  return {
+    config, dbName, gatewayDb, worker, client, gatewayUrl: gateway.url, api,
+    temporalPid: external ? null : childPid('temporal'),
+    temporal: external ? `external ${external}` : 'dev server (temporal server start-dev, in-memory)',
+  };
+}
+
+/** The newest child process of this one whose command name is `comm` (Linux /proc only). */
+export function childPid(comm: string): number | null {
+  let found: number | null = null;
+  for (const entry of safeReaddir('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const stat = procStat(pid);
+    if (stat && stat.comm === comm && stat.ppid === process.pid && (found === null || pid > found)) found = pid;
+  }
+  return found;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Command name, parent and CPU seconds used (user + system) of a process; null if it is gone. */
+export function procStat(pid: number): { comm: string; ppid: number; cpuSeconds: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = stat.lastIndexOf(')');
+    const fields = stat.slice(close + 2).split(' '); // fields[0] is field 3 (state) of proc(5)
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime, in USER_HZ (100 on Linux)
+    return { comm: stat.slice(stat.indexOf('(') + 1, close), ppid: Number(fields[1]), cpuSeconds: ticks / 100 };
+  } catch {
+    return null;
+  }
+}
+
+/** Resident and peak resident memory of a process in MB, from /proc/<pid>/status; null if unreadable. */
+export function procMemory(pid: number | 'self'): { rssMb: number; peakMb: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds the whole machine spent busy (all cores, everything but idle and iowait), from /proc/stat. */
+export function machineBusySeconds(): number {
+  try {
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+    const [idle = 0, iowait = 0] = [ticks[3], ticks[4]];
+    // user nice system idle iowait irq softirq steal; guest time is already inside user.
+    return (ticks.slice(0, 8).reduce((a, b) => a + b, 0) - idle - iowait) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** This process's memory (RSS covers every thread, heap used only the main one), the worker's cache and the dev server's RSS. */
+export function memorySnapshot(stack: BenchStack, stage: string) {
+  const m = process.memoryUsage();
+  const mb = (b: number) => Math.round(b / 2 ** 20);
+  const server = stack.temporalPid ? procMemory(stack.temporalPid) : null;
+  return { stage, rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external), cachedWorkflows: stack.worker.getStatus().numCachedWorkflows, devServerRssMb: server?.rssMb ?? null };
+}
+
+/**
+ * CPU cores used since the call by this process (all threads), the dev server, this database's Postgres
+ * backends, and everything else on the machine (the benchmark shares it).
+ */
+export async function cpuMeter(stack: BenchStack) {
+  const read = async () => {
+    const pids = await stack.gatewayDb.sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database()`;
+    return {
+      t: performance.now(), node: process.cpuUsage(),
+      server: stack.temporalPid ? (procStat(stack.temporalPid)?.cpuSeconds ?? NaN) : NaN,
+      pg: new Map(pids.map(({ pid }) => [pid, procStat(pid)?.cpuSeconds ?? 0])),
+      machine: machineBusySeconds(),
+    };
+  };
+  const start = await read();
+  return async () => {
+    const end = await read();
+    const s = (end.t - start.t) / 1000;
+    const node = process.cpuUsage(start.node);
+    const pg = [...end.pg].reduce((sum, [pid, cpu]) => sum + cpu - (start.pg.get(pid) ?? 0), 0);
+    const cores = { node: (node.user + node.system) / 1e6 / s, devServer: (end.server - start.server) / s, postgres: pg / s };
+    const other = (end.machine - start.machine) / s - cores.node - (Number.isNaN(cores.devServer) ? 0 : cores.devServer) - cores.postgres;
+    return { node: round(cores.node, 2), devServer: round(cores.devServer, 2), postgres: round(cores.postgres, 2), other: round(Math.max(0, other), 2) };
+  };
+}
