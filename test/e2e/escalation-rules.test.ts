@@ -72,9 +72,12 @@ describe('escalation rules: validation', () => {
     const thresholdRule = await s.api('POST', '/v1/escalation-rules', rule(s, { ruleType: 'threshold', triggerCondition: threshold, status: 'inactive' }));
     expect(thresholdRule.status).toBe(201);
     expect(thresholdRule.body.triggerCondition).toEqual({ ...threshold, operator: 'gt', intervalSeconds: 60, cooldownSeconds: 900, minSamples: 1 });
-    const manual = await s.api('POST', '/v1/escalation-rules', rule(s, { escalationAction: 'execute_workflow', escalationTarget: null, actionConfig: { workflow: 'agent_task', input: 'Look into {{ reason }}' } }));
+    const manual = await s.api('POST', '/v1/escalation-rules', rule(s, { escalationAction: 'execute_workflow', escalationTarget: null, actionConfig: { workflow: 'agent_task', input: 'Look into {{ event.reason }}' } }));
     expect(manual.status).toBe(201);
-    expect(manual.body).toMatchObject({ triggerCondition: {}, actionConfig: { workflow: 'agent_task', input: 'Look into {{ reason }}', priority: 'normal' } });
+    expect(manual.body).toMatchObject({ triggerCondition: {}, actionConfig: { workflow: 'agent_task', input: 'Look into {{ event.reason }}', priority: 'normal' } });
+    const badInput = await s.api('POST', '/v1/escalation-rules', rule(s, { escalationAction: 'execute_workflow', escalationTarget: null, actionConfig: { workflow: 'agent_task', input: 'Look into {{ reason }}' } }));
+    expect(badInput.status).toBe(400);
+    expect(badInput.body.error.details.map((d: { field: string }) => d.field)).toContain('body.actionConfig.input');
     const scheduled = await s.api('POST', '/v1/escalation-rules', rule(s, { ruleType: 'scheduled', status: 'inactive', triggerCondition: { schedule: { cron: '0 9 * * *' }, condition: { type: 'always' } } }));
     expect(scheduled.status).toBe(201);
     expect(scheduled.body.triggerCondition).toEqual({ schedule: { cron: '0 9 * * *', timezone: 'UTC' }, condition: { type: 'always' } });
