@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 import { ToolError, type ResolvedTool, type ToolRunner } from '../types.js';
 
 /**
@@ -7,8 +7,12 @@ import { ToolError, type ResolvedTool, type ToolRunner } from '../types.js';
  * isolated-vm would be the stronger boundary, but no single release builds on every Node line we run:
  * 5.x fails to compile against Node 24's headers (C++20), 6.x+ fails against Node 20's V8, and on
  * Node 20 it also needs `--no-node-snapshot`. Until Node 20 is dropped, each call runs in its own
- * worker thread (heap capped by `resourceLimits`, killed with `terminate()` at the deadline), and the
- * code runs there through `vm` in a context that holds only the ECMAScript built-ins.
+ * child process (heap capped by `--max-old-space-size`, killed at the deadline), and the code runs
+ * there through `vm` in a context that holds only the ECMAScript built-ins.
+ *
+ * A process rather than a worker thread: V8 treats some out-of-memory failures (e.g. in the RegExp
+ * compiler's zone) as fatal for the whole process, so a memory hog in a worker thread could take the
+ * Temporal worker down with it (seen in CI). A child process dies alone, for ~50 ms more per call.
  */
 
 const DEFAULT_MEMORY_MB = 32;
@@ -24,7 +28,7 @@ type Outcome = { ok: true; json: string } | { ok: false; kind: 'invalid_input' |
 
 /**
  * Evaluated inside the vm context before the user's code. Typed arrays, ArrayBuffers and WebAssembly
- * are removed because their backing stores live outside the V8 heap, so `resourceLimits` would not
+ * are removed because their backing stores live outside the V8 heap, so the heap limit would not
  * stop `new Uint8Array(1e9)` in a loop from exhausting the machine.
  */
 const STRIP_OFF_HEAP = `for (const name of Object.getOwnPropertyNames(globalThis)) {
@@ -59,14 +63,15 @@ function buildScript(code: string, args: Record<string, unknown>): string {
 }
 
 /**
- * Runs inside the worker. Plain JavaScript in a string rather than a compiled module, so it does not
+ * Runs inside the child process. Plain JavaScript in a string rather than a compiled module, so it does not
  * depend on how the host loads TypeScript (tsx, vitest, or compiled output). With
  * `microtaskMode: 'afterEvaluate'` every promise job the code queued has run when `runInContext`
  * returns; the context has no timers or I/O, so a promise still pending then will never settle.
  */
-const WORKER_SOURCE = `'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
+const CHILD_SOURCE = `'use strict';
 const vm = require('node:vm');
+const parentPort = { postMessage: (outcome) => process.send(outcome, () => process.exit(0)) };
+process.once('message', (request) => {
 const context = vm.createContext(Object.create(null), {
   name: 'javascript-tool',
   codeGeneration: { strings: false, wasm: false },
@@ -75,7 +80,7 @@ const context = vm.createContext(Object.create(null), {
 vm.runInContext(${JSON.stringify(STRIP_OFF_HEAP)}, context);
 let script;
 try {
-  script = new vm.Script(workerData.source, { filename: 'tool.js' });
+  script = new vm.Script(request.source, { filename: 'tool.js' });
 } catch (error) {
   parentPort.postMessage({ ok: false, kind: 'invalid_input', message: String(error) });
 }
@@ -89,7 +94,8 @@ if (script) {
   } else {
     parentPort.postMessage({ ok: false, kind: 'client_error', message: settled[1] });
   }
-}`;
+}
+});`;
 
 function parseConfig(config: Record<string, unknown>): JavascriptConfig {
   const { code, memoryMb = DEFAULT_MEMORY_MB } = config;
@@ -102,26 +108,19 @@ function parseConfig(config: Record<string, unknown>): JavascriptConfig {
   return { code, memoryMb };
 }
 
-function workerFailure(error: Error, memoryMb: number): ToolError {
-  if ((error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
-    return new ToolError('forbidden', `memory limit of ${memoryMb} MB exceeded`);
-  }
-  return new ToolError('server_error', `the sandbox failed: ${error.message}`);
-}
-
-/** One sandboxed evaluation; settles exactly once and always terminates the worker. */
-function runInWorker(source: string, memoryMb: number, timeoutMs: number, signal: AbortSignal): Promise<Outcome> {
+/** One sandboxed evaluation in its own process; settles exactly once and always kills the process. */
+function runInChild(source: string, memoryMb: number, timeoutMs: number, signal: AbortSignal): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new ToolError('timeout', 'the tool call was cancelled before it started'));
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { source },
-      resourceLimits: { maxOldGenerationSizeMb: memoryMb, stackSizeMb: 4 },
-      // Nothing of the host leaks in: no environment, no inherited flags, no shared stdio.
+    // Nothing of the host leaks in: no environment, no inherited flags, no stdin/stdout.
+    const child = spawn(process.execPath, [`--max-old-space-size=${memoryMb}`, '--max-semi-space-size=1', '--stack-size=4000', '-e', CHILD_SOURCE], {
       env: {},
-      execArgv: [],
-      stdout: true,
-      stderr: true,
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (stderr.length < 4096) stderr += chunk.toString('utf8');
     });
     let settled = false;
     const finish = (settle: () => void) => {
@@ -129,7 +128,7 @@ function runInWorker(source: string, memoryMb: number, timeoutMs: number, signal
       settled = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
-      void worker.terminate();
+      if (child.exitCode === null) child.kill('SIGKILL');
       settle();
     };
     const timer = setTimeout(
@@ -138,9 +137,15 @@ function runInWorker(source: string, memoryMb: number, timeoutMs: number, signal
     );
     const onAbort = () => finish(() => reject(new ToolError('timeout', 'the tool call was cancelled')));
     signal.addEventListener('abort', onAbort, { once: true });
-    worker.once('message', (outcome: Outcome) => finish(() => resolve(outcome)));
-    worker.once('error', (error) => finish(() => reject(workerFailure(error, memoryMb))));
-    worker.once('exit', (code) => finish(() => reject(new ToolError('server_error', `the sandbox exited (${code}) without a result`))));
+    child.once('message', (outcome: Outcome) => finish(() => resolve(outcome)));
+    child.once('error', (error) => finish(() => reject(new ToolError('server_error', `the sandbox failed: ${error.message}`))));
+    child.once('exit', (code, sig) =>
+      finish(() => {
+        if (/out of memory|Allocation failed|heap limit/i.test(stderr)) reject(new ToolError('forbidden', `memory limit of ${memoryMb} MB exceeded`));
+        else reject(new ToolError('server_error', `the sandbox exited (${sig ?? code}) without a result`));
+      }),
+    );
+    child.send({ source });
   });
 }
 
@@ -152,7 +157,7 @@ function runInWorker(source: string, memoryMb: number, timeoutMs: number, signal
  */
 export const runJavascriptTool: ToolRunner = async (tool: ResolvedTool, args, ctx) => {
   const { code, memoryMb } = parseConfig(tool.config);
-  const outcome = await runInWorker(buildScript(code, args), memoryMb, tool.timeoutMs, ctx.signal);
+  const outcome = await runInChild(buildScript(code, args), memoryMb, tool.timeoutMs, ctx.signal);
   if (!outcome.ok) throw new ToolError(outcome.kind, outcome.message);
   return JSON.parse(outcome.json) as unknown;
 };
