@@ -9,7 +9,7 @@ import * as lifecycle from '../src/escalations/lifecycle.js';
 import { baseVariables, prepareNotifications, type LinkSettings } from '../src/escalations/notify.js';
 import { checkThreshold, runScheduledCheck } from '../src/escalations/rule-checks.js';
 import { renderTemplate } from '../src/escalations/templates.js';
-import type { EscalationSnapshot } from '../workflows/escalation-types.js';
+import { escalationFailureTypes, type EscalationSnapshot } from '../workflows/escalation-types.js';
 
 export interface EscalationActivityDeps {
   db: Db;
@@ -17,12 +17,6 @@ export interface EscalationActivityDeps {
   links: LinkSettings;
 }
 
-/** `ApplicationFailure` types of escalation activities. */
-export const escalationFailureTypes = {
-  eventMissing: 'EscalationEventMissing',
-  notificationRejected: 'NotificationRejected',
-  notificationFailed: 'NotificationFailed',
-} as const;
 
 export function createEscalationActivities(deps: EscalationActivityDeps) {
   const { db } = deps;

@@ -1,6 +1,6 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { EscalationState } from './escalation-types.js';
+import { escalationFailureTypes, type EscalationState } from './escalation-types.js';
 
 /** Rendering and storing a level's notifications: DB work plus Liquid with its own render limits. */
 const prepare = proxyActivities<Activities>({
@@ -11,7 +11,7 @@ const prepare = proxyActivities<Activities>({
 /** One delivery: SMTP / HTTP with a 10 s request timeout; a few minutes of retries at most. */
 const delivery = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: ['NotificationRejected'] },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: [escalationFailureTypes.notificationRejected] },
 });
 
 function failureMessage(err: unknown): string {

@@ -144,3 +144,10 @@ export const thresholdMetrics = [
   'turn_errors',
 ] as const;
 export type ThresholdMetric = (typeof thresholdMetrics)[number];
+
+/** `ApplicationFailure` types of escalation activities; the workflows' retry policies name them too. */
+export const escalationFailureTypes = {
+  eventMissing: 'EscalationEventMissing',
+  notificationRejected: 'NotificationRejected',
+  notificationFailed: 'NotificationFailed',
+} as const;
