@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 /**
  * Paths that may carry secrets. pino replaces them before a line is written, so neither a request log nor
@@ -22,8 +22,53 @@ export const redactPaths = [
   '*.DATABASE_URL',
 ];
 
-export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
-  return pino({ level, base, redact: { paths: redactPaths, censor: '[redacted]' } });
+/**
+ * Fields of database errors that hold user data: the bound parameters (postgres.js `parameters`, Drizzle
+ * `params`), and Postgres' `detail`, which quotes row values ("Key (name)=(…) already exists"). The SQL text
+ * stays: it is ours and says which query failed.
+ */
+const userDataFields = new Set(['params', 'parameters', 'args', 'detail']);
+
+/** Postgres' SQLSTATE and the names of what it refused: no user data, and what an operator needs. */
+const liftedFromCause = ['code', 'severity', 'schema_name', 'table_name', 'column_name', 'constraint_name'];
+
+/** Drizzle puts the parameters into the message as its last line: `Failed query: <sql>\nparams: <values>`. */
+function withoutParams(text: string | undefined, params: unknown): string | undefined {
+  if (text === undefined || params === undefined) return text;
+  return text.replace(`\nparams: ${String(params)}`, '\nparams: [redacted]');
+}
+
+/** A copy of the error and its causes without user data, for the standard serializer to format. */
+function scrub(err: unknown, depth = 0): unknown {
+  if (!(err instanceof Error) || depth > 8) return err;
+  const record = err as Error & Record<string, unknown>;
+  const copy = Object.create(Object.getPrototypeOf(err) as object) as Record<string, unknown>;
+  for (const key of Object.keys(record)) if (!userDataFields.has(key)) copy[key] = record[key];
+  // Own but not enumerable on an Error: set them as plain fields of the copy.
+  copy.message = withoutParams(err.message, record.params);
+  copy.stack = withoutParams(err.stack, record.params);
+  if (err.cause !== undefined) {
+    copy.cause = scrub(err.cause, depth + 1);
+    // The standard serializer keeps only a cause's message: lift the driver's error code and names onto the wrapper.
+    for (const key of liftedFromCause) if (copy[key] === undefined) copy[key] = (err.cause as Record<string, unknown>)[key];
+  }
+  return copy;
+}
+
+/** pino's error serializer, over a copy of the error without bound parameters or row values. */
+export function serializeError(err: unknown): unknown {
+  return pino.stdSerializers.err(scrub(err) as Error);
+}
+
+export function createLogger(level: string, base: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
+  const options = {
+    level,
+    base,
+    redact: { paths: redactPaths, censor: '[redacted]' },
+    // `error` is the key the Temporal SDK's loggers use for the same errors.
+    serializers: { err: serializeError, error: serializeError },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };

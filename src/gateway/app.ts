@@ -20,6 +20,7 @@ import { registerPlanRoutes } from './plans.js';
 import { registerTaskRoutes } from './tasks/routes.js';
 import { registerAssignmentRoutes } from './tools/assignments.js';
 import { registerToolRoutes } from './tools/routes.js';
+import { serializeError } from '../logger.js';
 import type { GatewayDeps } from './deps.js';
 import { errorHandler } from './error-handler.js';
 import { buildOpenApiDocument, createRegistry } from './openapi.js';
@@ -44,6 +45,7 @@ export function createApp(deps: GatewayDeps): Express {
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        err: serializeError,
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' },
     }),
