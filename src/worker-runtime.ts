@@ -50,7 +50,7 @@ export async function createWorkerRuntime(
     overrides.llm ??
     createLlmClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.LLM_TIMEOUT_MS });
   const keyring = parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID);
-  const toolkit = createToolRunners({ allowList: config.TOOL_NETWORK_ALLOWLIST });
+  const toolkit = createToolRunners({ allowList: config.TOOL_NETWORK_ALLOWLIST, ownDatabaseUrl: config.DATABASE_URL });
   const deliverer = createDeliverer({
     smtpUrl: config.SMTP_URL,
     smtpFrom: config.SMTP_FROM,

@@ -149,7 +149,7 @@ function requestOnce(url: URL, addresses: LookupAddress[], opts: OnceOptions): P
 }
 
 /** Serves the connection's own DNS query from the already-checked addresses, so a rebind cannot swap them. */
-function pinnedLookup(addresses: LookupAddress[]): LookupFunction {
+export function pinnedLookup(addresses: LookupAddress[]): LookupFunction {
   return (_hostname, options, callback) => {
     const family = options.family === 4 || options.family === 6 ? options.family : 0;
     const candidates = family ? addresses.filter((a) => a.family === family) : addresses;
@@ -171,7 +171,7 @@ function decompress(res: http.IncomingMessage, encoding: string | null, onError:
   return decoder;
 }
 
-function toHeaders(raw: http.IncomingHttpHeaders): Headers {
+export function toHeaders(raw: http.IncomingHttpHeaders): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(raw)) {
     for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, v);

@@ -25,6 +25,12 @@ export interface NetGuard {
    * @throws ToolError `forbidden` for refused addresses or schemes, `network` when the name does not resolve.
    */
   resolve(url: URL, signal?: AbortSignal): Promise<LookupAddress[]>;
+  /**
+   * The same policy for a host and port reached by another protocol (a database): resolves `host` and
+   * checks every address for `port`. Returns the checked addresses to connect to.
+   * @throws ToolError `forbidden` for refused addresses, `network` when the name does not resolve.
+   */
+  check(host: string, port: string, signal?: AbortSignal): Promise<LookupAddress[]>;
 }
 
 type AllowRule =
@@ -42,22 +48,26 @@ export function createNetGuard(options: NetGuardOptions): NetGuard {
   const rules = options.allow.map(parseRule);
   const resolveAll = options.resolve ?? defaultResolve;
 
+  const check: NetGuard['check'] = async (rawHost, port, signal) => {
+    const host = bareHost(rawHost);
+    const hostAllowed = rules.some((r) => r.kind === 'host' && r.host === host.toLowerCase() && portMatches(r.port, port));
+    const addresses = isIP(host) ? [literal(host)] : await resolveWithSignal(resolveAll, host, signal);
+    if (addresses.length === 0) throw new ToolError('network', `${host} did not resolve`);
+    for (const { address } of addresses) {
+      if (!hostAllowed && !addressAllowed(rules, address, port)) {
+        throw new ToolError('forbidden', `${host} resolves to a non-public address (${address}) that is not allow-listed`);
+      }
+    }
+    return addresses;
+  };
+
   return {
+    check,
     async resolve(url, signal) {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
         throw new ToolError('forbidden', `scheme ${url.protocol} is not allowed; use http or https`);
       }
-      const host = bareHost(url.hostname);
-      const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-      const hostAllowed = rules.some((r) => r.kind === 'host' && r.host === host.toLowerCase() && portMatches(r.port, port));
-      const addresses = isIP(host) ? [literal(host)] : await resolveWithSignal(resolveAll, host, signal);
-      if (addresses.length === 0) throw new ToolError('network', `${host} did not resolve`);
-      for (const { address } of addresses) {
-        if (!hostAllowed && !addressAllowed(rules, address, port)) {
-          throw new ToolError('forbidden', `${host} resolves to a non-public address (${address}) that is not allow-listed`);
-        }
-      }
-      return addresses;
+      return check(url.hostname, url.port || (url.protocol === 'https:' ? '443' : '80'), signal);
     },
   };
 }

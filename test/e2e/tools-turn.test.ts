@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { verifyWebhookSignature } from '../../src/tools/runners/http';
+import { createToolDatabase } from '../support/database-guard-fixture';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject, workerLogs } from '../support/stack';
@@ -34,7 +35,7 @@ async function start() {
   await Promise.all([llm.start(), tools.start(), outside.start()]);
   mcp = await startMcpServer(MCP_TOKEN);
   const mcpPort = (mcp.address() as AddressInfo).port;
-  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl, TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${tools.port},127.0.0.1:${mcpPort}`, TURN_WAIT_MS: '30000' });
+  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl, TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${tools.port},127.0.0.1:${mcpPort},127.0.0.1:5432`, TURN_WAIT_MS: '30000' });
   const db = testDb(config);
   const temporal = await temporalClient(config);
   const worker = await startWorker(config, db);
@@ -259,11 +260,16 @@ describe('tools in the turn (real local servers, real Temporal)', () => {
   });
 
   it('runs database tools read-only with bound arguments and refuses writes', async () => {
-    const sqlTool = (query: string, params: string[] = []) => agentWithTool({
+    // Tools read a second database with a read-only role; the product's own database is refused.
+    const target = await createToolDatabase(stack.config.DATABASE_URL);
+    onTestFinished(() => target.drop());
+    const sqlTool = (query: string, params: string[] = [], url = target.readerUrl) => agentWithTool({
       toolType: 'database', name: 'lookup', category: 'data_source', authMethod: 'connection_string',
-      credentials: { type: 'connection_string', url: stack.config.DATABASE_URL }, retryPolicy: { ...fast, maximumAttempts: 1 },
+      credentials: { type: 'connection_string', url }, retryPolicy: { ...fast, maximumAttempts: 1 },
       inputSchema: { type: 'object', properties: { name: { type: 'string' } } }, config: { query, params },
     });
+    const own = await sqlTool('select count(*) from tool', [], stack.config.DATABASE_URL);
+    expect((await turnWithToolCall(own.api, own.conversationId, {}, 'lookup')).toolMessage.error).toMatch(/the tool failed/);
     const read = await sqlTool('select $1::text as echoed, 1 + 1 as two', ['name']);
     const { toolMessage } = await turnWithToolCall(read.api, read.conversationId, { name: "x'; drop table tool; --" }, 'lookup');
     expect(toolMessage.rows).toEqual([{ echoed: "x'; drop table tool; --", two: 2 }]);

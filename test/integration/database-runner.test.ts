@@ -1,16 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { closeDatabasePools, runDatabaseTool } from '../../src/tools/runners/database';
+import { createNetGuard } from '../../src/tools/net-guard';
+import { closeDatabasePools, createDatabaseRunner } from '../../src/tools/runners/database';
 import { ToolError, type ResolvedTool, type ToolCallContext } from '../../src/tools/types';
+import { createToolDatabase, type ToolDatabase } from '../support/database-guard-fixture';
 
 const databaseUrl = inject('databaseUrl');
-// A schema of its own, so this file never touches the app's tables or another file's.
-const schema = `db_runner_${randomBytes(4).toString('hex')}`;
+// The product's own database is never a target: tools read a second database with a read-only role.
+const schema = 'public';
 const injection = "'; drop table people; --";
-let admin: postgres.Sql;
+let target: ToolDatabase;
+const runDatabaseTool = createDatabaseRunner({ guard: createNetGuard({ allow: ['127.0.0.1'] }), ownDatabaseUrl: databaseUrl });
 
-function tool(query: string, config: Record<string, unknown> = {}, url = databaseUrl): ResolvedTool {
+function tool(query: string, config: Record<string, unknown> = {}, url = target.readerUrl): ResolvedTool {
   return {
     id: 't1',
     name: 'db',
@@ -29,24 +30,23 @@ async function failure(promise: Promise<unknown>): Promise<ToolError> {
   return error as ToolError;
 }
 
-const peopleCount = async () => (await admin.unsafe(`select count(*)::int as n from ${schema}.people`))[0]?.n as number;
+const peopleCount = async () => (await target.admin.unsafe(`select count(*)::int as n from ${schema}.people`))[0]?.n as number;
 
 beforeAll(async () => {
-  admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create schema ${schema}`);
-  await admin.unsafe(`create table ${schema}.people (id int primary key, name text not null)`);
-  await admin.unsafe(`insert into ${schema}.people values (1, 'ada'), (2, 'bob'), (3, $1)`, [injection]);
-  await admin.unsafe(`create function ${schema}.add_person() returns int language sql as
-    'insert into ${schema}.people values (99, ''mallory'') returning id'`);
+  target = await createToolDatabase(databaseUrl, [
+    `create table ${schema}.people (id int primary key, name text not null)`,
+    `create function ${schema}.add_person() returns int language sql as
+      'insert into ${schema}.people values (99, ''mallory'') returning id'`,
+  ]);
+  await target.admin.unsafe(`insert into ${schema}.people values (1, 'ada'), (2, 'bob'), (3, $1)`, [injection]);
 });
 
 afterAll(async () => {
   await closeDatabasePools();
-  await admin?.unsafe(`drop schema if exists ${schema} cascade`);
-  await admin?.end();
+  await target?.drop();
 });
 
-describe('runDatabaseTool', () => {
+describe('database runner', () => {
   it('binds arguments as parameters, so a quote-laden value is only data', async () => {
     const query = `select id, name from ${schema}.people where name = $1 or id = $2 order by id`;
     const result = await runDatabaseTool(tool(query, { params: ['name', 'id'] }), { name: injection, id: 1 }, ctx);
@@ -96,7 +96,7 @@ describe('runDatabaseTool', () => {
     const error = await failure(runDatabaseTool(tool('select pg_sleep(5)', { statementTimeoutMs: 200 }), {}, ctx));
     expect(error.kind).toBe('timeout');
     expect(Date.now() - started).toBeLessThan(3_000);
-    // The pooled connection is still usable afterwards.
+    // The next call works as usual.
     await expect(runDatabaseTool(tool('select 1 as ok'), {}, ctx)).resolves.toMatchObject({ rows: [{ ok: 1 }] });
   });
 

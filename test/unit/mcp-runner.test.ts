@@ -1,17 +1,20 @@
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNetGuard } from '../../src/tools/net-guard.js';
 import { createMcpRunner, listMcpTools } from '../../src/tools/runners/mcp.js';
 import { startMcpServer } from '../support/mcp-server.js';
-import { ToolError, type ResolvedTool, type ToolCallContext } from '../../src/tools/types.js';
+import { retryableKinds, ToolError, type ResolvedTool, type ToolCallContext } from '../../src/tools/types.js';
 
 const TOKEN = 'secret-token';
 
 let server: Server;
 let baseUrl: string;
+const requests: string[] = [];
 
 beforeAll(async () => {
   server = await startMcpServer(TOKEN);
+  server.on('request', (req: http.IncomingMessage) => requests.push(req.url ?? ''));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
@@ -35,10 +38,11 @@ async function toolError(promise: Promise<unknown>): Promise<ToolError> {
 }
 
 describe('MCP runner', () => {
-  const run = createMcpRunner();
+  const local = { guard: createNetGuard({ allow: ['127.0.0.1'] }) };
+  const run = createMcpRunner(local);
 
   it('lists the server tools with their input schemas', async () => {
-    const tools = await listMcpTools({ url: `${baseUrl}/mcp` }, { type: 'bearer', token: TOKEN }, { signal: AbortSignal.timeout(5_000) });
+    const tools = await listMcpTools({ url: `${baseUrl}/mcp` }, { type: 'bearer', token: TOKEN }, { signal: AbortSignal.timeout(5_000) }, local);
     expect(tools.map((t) => t.name)).toEqual(['add', 'fail', 'slow']);
     expect(tools[0]).toMatchObject({ description: 'Adds two numbers', inputSchema: { type: 'object', required: ['a', 'b'] } });
   });
@@ -90,25 +94,43 @@ describe('MCP runner', () => {
     expect((await toolError(run(mcpTool({ url: 'file:///etc/passwd', tool: 'add' }), {}, ctx()))).kind).toBe('invalid_input');
   });
 
-  it('asks checkUrl before connecting and sends every request through the injected fetch', async () => {
-    const seen: string[] = [];
-    const guarded = createMcpRunner({
-      fetch: (input, init) => {
-        seen.push(String(input));
-        return fetch(input, init);
-      },
-      checkUrl: async (url) => {
-        if (url.pathname === '/blocked') throw new ToolError('forbidden', 'blocked by policy');
-      },
-    });
-    const result = await guarded(mcpTool({ url: `${baseUrl}/mcp`, tool: 'add' }), { a: 4, b: 4 }, ctx());
-    expect(result).toMatchObject({ text: '8' });
-    expect(seen.length).toBeGreaterThan(0);
-    expect(seen.every((u) => u === `${baseUrl}/mcp`)).toBe(true);
+  it('connects to the address the guard checked, not to what a second DNS lookup says', async () => {
+    // The guard is told `localhost` is 127.0.0.2 (allow-listed); the system resolver says 127.0.0.1, where
+    // the server listens and which is not allow-listed. A client that resolves again reaches the server.
+    const port = (server.address() as AddressInfo).port;
+    const before = requests.length;
+    const guard = createNetGuard({ allow: ['127.0.0.2'], resolve: async () => [{ address: '127.0.0.2', family: 4 }] });
+    const rebound = createMcpRunner({ guard });
+    const err = await toolError(rebound(mcpTool({ url: `http://localhost:${port}/mcp`, tool: 'add' }), { a: 1, b: 1 }, ctx()));
+    expect(err.kind).toBe('network');
+    expect(requests.length).toBe(before);
+  });
 
-    seen.length = 0;
-    const err = await toolError(guarded(mcpTool({ url: `${baseUrl}/blocked`, tool: 'add' }), { a: 1, b: 1 }, ctx()));
+  it('refuses a server the guard refuses, before any request', async () => {
+    const before = requests.length;
+    const strict = createMcpRunner({ guard: createNetGuard({ allow: [] }) });
+    const err = await toolError(strict(mcpTool({ url: `${baseUrl}/mcp`, tool: 'add' }), { a: 1, b: 1 }, ctx()));
     expect(err.kind).toBe('forbidden');
-    expect(seen).toEqual([]);
+    expect(requests.length).toBe(before);
+  });
+
+  it('does not follow a redirect, so it cannot be walked to an address the guard would refuse', async () => {
+    const target = await startMcpServer(TOKEN);
+    const targetPort = (target.address() as AddressInfo).port;
+    let reached = 0;
+    target.on('request', () => reached++);
+    const redirector = http.createServer((_req, res) => res.writeHead(307, { location: `http://127.0.0.1:${targetPort}/mcp` }).end());
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (redirector.address() as AddressInfo).port;
+      const onlyRedirector = createMcpRunner({ guard: createNetGuard({ allow: [`127.0.0.1:${port}`] }) });
+      const err = await toolError(onlyRedirector(mcpTool({ url: `http://127.0.0.1:${port}/mcp`, tool: 'add' }), { a: 1, b: 1 }, ctx()));
+      expect(retryableKinds.has(err.kind)).toBe(false);
+      expect(reached).toBe(0);
+    } finally {
+      redirector.closeAllConnections();
+      target.closeAllConnections();
+      await Promise.all([redirector, target].map((s) => new Promise((resolve) => s.close(resolve))));
+    }
   });
 });

@@ -1,9 +1,15 @@
 import postgres from 'postgres';
-import { ToolError, type ResolvedTool, type ToolErrorKind, type ToolRunner } from '../types.js';
+import type { NetGuard } from '../net-guard.js';
+import { ToolError, type ResolvedTool, type ToolCallContext, type ToolErrorKind, type ToolRunner } from '../types.js';
+import { checkTarget, openPinned, parseConnectionString, withoutPassword, type DatabaseTarget } from './database-connect.js';
+import { ownIdentityReader, vetSession } from './database-identity.js';
+import { assertNoDangerousCalls, assertSingleReadStatement } from './database-sql.js';
 
 const DEFAULT_MAX_ROWS = 100;
 const MAX_MAX_ROWS = 10_000;
 const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
+/** A read waits this long at most for a table lock a writer holds, rather than queueing for its whole timeout. */
+const MAX_LOCK_WAIT_MS = 2_000;
 
 interface DatabaseConfig {
   query: string;
@@ -18,91 +24,6 @@ export interface DatabaseToolResult {
   rowCount: number;
   /** True when the query had more than `maxRows` rows and the rest were not fetched. */
   truncated: boolean;
-}
-
-/** One small pool per connection URL, shared by every tool and call that uses that database. */
-const pools = new Map<string, postgres.Sql>();
-
-function poolFor(url: string): postgres.Sql {
-  let sql = pools.get(url);
-  if (!sql) {
-    try {
-      // prepare: false, because arbitrary tool queries would otherwise pile up as named statements.
-      sql = postgres(url, { max: 2, idle_timeout: 60, connect_timeout: 10, prepare: false, onnotice: () => {} });
-    } catch (error) {
-      throw new ToolError('invalid_input', `bad connection string: ${(error as Error).message}`);
-    }
-    pools.set(url, sql);
-  }
-  return sql;
-}
-
-/** Ends every pool; call once at worker shutdown. */
-export async function closeDatabasePools(): Promise<void> {
-  const all = [...pools.values()];
-  pools.clear();
-  await Promise.all(all.map((sql) => sql.end({ timeout: 5 })));
-}
-
-/**
- * Blanks out comments, string literals and quoted identifiers so that a `;` or keyword inside them
- * does not count. Postgres nests block comments, and E'' strings take backslash escapes.
- */
-function stripLiterals(query: string): string {
-  let out = '';
-  for (let i = 0; i < query.length; ) {
-    const end = literalEnd(query, i);
-    out += end === i ? query[i] : ' ';
-    i = end === i ? i + 1 : end;
-  }
-  return out;
-}
-
-/** Where the comment or literal starting at `i` ends, or `i` if none starts there. */
-function literalEnd(q: string, i: number): number {
-  if (q.startsWith('--', i)) return q.includes('\n', i) ? q.indexOf('\n', i) : q.length;
-  if (q.startsWith('/*', i)) return blockCommentEnd(q, i);
-  if (q[i] === "'") return quotedEnd(q, i, "'", /[eE]/.test(q[i - 1] ?? ''));
-  if (q[i] === '"') return quotedEnd(q, i, '"', false);
-  const tag = /\$(?:[A-Za-z_]\w*)?\$/y;
-  tag.lastIndex = i;
-  const dollar = tag.exec(q)?.[0];
-  if (!dollar) return i;
-  const close = q.indexOf(dollar, i + dollar.length);
-  return close < 0 ? q.length : close + dollar.length;
-}
-
-function blockCommentEnd(q: string, start: number): number {
-  let depth = 0;
-  for (let i = start; i < q.length - 1; i++) {
-    if (q.startsWith('/*', i)) depth += 1;
-    else if (q.startsWith('*/', i)) depth -= 1;
-    else continue;
-    if (depth === 0) return i + 2;
-    i += 1; // skip the second character of the pair
-  }
-  return q.length;
-}
-
-function quotedEnd(q: string, start: number, quote: string, backslashEscapes: boolean): number {
-  for (let i = start + 1; i < q.length; i++) {
-    if (backslashEscapes && q[i] === '\\') i += 1;
-    else if (q[i] === quote && q[i + 1] === quote) i += 1;
-    else if (q[i] === quote) return i + 1;
-  }
-  return q.length;
-}
-
-/**
- * A cheap first gate: one statement that starts as a read. The read-only transaction is the real
- * guarantee (a data-modifying CTE or a writing function passes this check and fails there).
- */
-export function assertSingleReadStatement(query: string): void {
-  const bare = stripLiterals(query).trim().replace(/;\s*$/, '');
-  if (bare.includes(';')) throw new ToolError('forbidden', 'only a single SQL statement is allowed');
-  if (!/^\(*\s*(select|with|values|table)\b/i.test(bare)) {
-    throw new ToolError('forbidden', 'only SELECT, WITH … SELECT, VALUES or TABLE queries are allowed');
-  }
 }
 
 function parseConfig(tool: ResolvedTool): DatabaseConfig {
@@ -130,7 +51,7 @@ function kindOf(error: unknown): ToolErrorKind {
     return typeof code === 'string' && (networkCodes.has(code) || code.startsWith('CONNECT')) ? 'network' : 'server_error';
   }
   const state = error.code;
-  if (state === '57014') return 'timeout'; // statement_timeout or our cancel
+  if (state === '57014' || state === '55P03') return 'timeout'; // statement_timeout, our cancel, lock_timeout
   // 25xxx: the read-only transaction refused a write or a switch to read-write; 42501: privileges.
   if (state.startsWith('25') || state === '42501') return 'forbidden';
   if (state.startsWith('08') || state.startsWith('57P')) return 'network';
@@ -139,43 +60,95 @@ function kindOf(error: unknown): ToolErrorKind {
   return 'server_error';
 }
 
+export interface DatabaseRunnerDeps {
+  /** The address policy of every outbound connection; loopback and private hosts need an allow-list entry. */
+  guard: NetGuard;
+  /** The product's own `DATABASE_URL`: that database is never a tool's target, whatever the allow-list says. */
+  ownDatabaseUrl: string;
+}
+
+/** Connections of calls in flight, ended by {@link closeDatabasePools} at worker shutdown. */
+const open = new Set<postgres.Sql>();
+
+/** Ends the connections of calls still running; call once at worker shutdown. */
+export async function closeDatabasePools(): Promise<void> {
+  const all = [...open];
+  open.clear();
+  await Promise.all(all.map((sql) => sql.end({ timeout: 5 })));
+}
+
 /**
- * Runs the configured query with the named arguments bound as `$1..$n`, inside `BEGIN READ ONLY`
- * with a local `statement_timeout`, and fetches at most `maxRows + 1` rows through a cursor.
+ * Builds the `database` runner. Each call: checks the query, resolves the host with the address policy,
+ * opens one connection to exactly the checked addresses, refuses the product's own database and roles
+ * that reach outside their grants, runs the query inside `BEGIN READ ONLY` with local timeouts, fetches
+ * at most `maxRows + 1` rows through a cursor, then rolls back and closes the session, so nothing a
+ * function did (large objects, advisory locks, settings) outlives the call.
  */
-export const runDatabaseTool: ToolRunner = async (tool, args, ctx): Promise<DatabaseToolResult> => {
-  const config = parseConfig(tool);
-  if (tool.credentials?.type !== 'connection_string') {
-    throw new ToolError('invalid_input', 'database tool needs connection_string credentials');
-  }
-  assertSingleReadStatement(config.query);
-  const values = config.params.map((name) => {
-    if (!(name in args) || args[name] === undefined) throw new ToolError('invalid_input', `missing argument "${name}"`);
-    return args[name] as postgres.ParameterOrJSON<never>;
-  });
-  const sql = poolFor(tool.credentials.url);
-  try {
-    const rows = await sql.begin('read only', async (tx) => {
-      await tx.unsafe("select set_config('statement_timeout', $1, true)", [String(config.statementTimeoutMs)]);
-      // simple: false (untyped in postgres.js) keeps the extended protocol even without arguments, so
-      // the server itself refuses a second statement should one slip past the lexical check.
-      const options = { prepare: false, simple: false } as postgres.UnsafeQueryOptions;
-      const query = tx.unsafe(config.query, values, options);
-      const cancel = () => void query.cancel();
-      ctx.signal.addEventListener('abort', cancel, { once: true });
-      try {
-        for await (const batch of query.cursor(config.maxRows + 1)) return batch;
-        return [];
-      } finally {
-        ctx.signal.removeEventListener('abort', cancel);
-      }
+export function createDatabaseRunner(deps: DatabaseRunnerDeps): ToolRunner {
+  const ownIdentity = ownIdentityReader(deps.ownDatabaseUrl);
+  return async (tool, args, ctx): Promise<DatabaseToolResult> => {
+    const config = parseConfig(tool);
+    if (tool.credentials?.type !== 'connection_string') {
+      throw new ToolError('invalid_input', 'database tool needs connection_string credentials');
+    }
+    assertSingleReadStatement(config.query);
+    assertNoDangerousCalls(config.query);
+    const values = config.params.map((name) => {
+      if (!(name in args) || args[name] === undefined) throw new ToolError('invalid_input', `missing argument "${name}"`);
+      return args[name] as postgres.ParameterOrJSON<never>;
     });
+    let target: DatabaseTarget | undefined;
+    try {
+      target = parseConnectionString(tool.credentials.url);
+      const addresses = await checkTarget(deps.guard, target, ctx.signal);
+      const own = await ownIdentity();
+      const sql = openPinned(target, addresses);
+      open.add(sql);
+      try {
+        await vetSession(sql, own);
+        return await runReadOnly(sql, config, values, ctx);
+      } finally {
+        open.delete(sql);
+        await sql.end({ timeout: 1 });
+      }
+    } catch (error) {
+      if (error instanceof ToolError) throw new ToolError(error.kind, withoutPassword(error.message, target), error.details);
+      throw new ToolError(kindOf(error), withoutPassword((error as Error).message, target));
+    }
+  };
+}
+
+async function runReadOnly(sql: postgres.Sql, config: DatabaseConfig, values: postgres.ParameterOrJSON<never>[], ctx: ToolCallContext) {
+  // A single connection (max: 1) may run BEGIN itself; the transaction is always rolled back: a read
+  // has nothing to commit, and whatever a function wrote despite READ ONLY (large objects) is undone.
+  await sql.unsafe('begin transaction read only');
+  try {
+    const timeout = String(config.statementTimeoutMs);
+    await sql.unsafe(
+      `select set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true),
+              set_config('idle_in_transaction_session_timeout', $3, true)`,
+      [timeout, String(Math.min(config.statementTimeoutMs, MAX_LOCK_WAIT_MS)), String(config.statementTimeoutMs + 5_000)],
+    );
+    // simple: false (untyped in postgres.js) keeps the extended protocol even without arguments, so
+    // the server itself refuses a second statement should one slip past the lexical check.
+    const options = { prepare: false, simple: false } as postgres.UnsafeQueryOptions;
+    const query = sql.unsafe(config.query, values, options);
+    const cancel = () => void query.cancel();
+    ctx.signal.addEventListener('abort', cancel, { once: true });
+    let rows: postgres.Row[] = [];
+    try {
+      for await (const batch of query.cursor(config.maxRows + 1)) {
+        rows = batch;
+        break;
+      }
+    } finally {
+      ctx.signal.removeEventListener('abort', cancel);
+    }
     const truncated = rows.length > config.maxRows;
     // The JSON round trip turns dates and numerics into exactly what the model will see.
     const kept = JSON.parse(JSON.stringify(rows.slice(0, config.maxRows))) as Record<string, unknown>[];
     return { rows: kept, rowCount: kept.length, truncated };
-  } catch (error) {
-    if (error instanceof ToolError) throw error;
-    throw new ToolError(kindOf(error), (error as Error).message);
+  } finally {
+    await sql.unsafe('rollback').catch(() => undefined);
   }
-};
+}

@@ -1,6 +1,6 @@
 import { createNetGuard, guardedFetch } from '../net-guard.js';
 import type { ResolvedTool, ToolCredentials, ToolRunner } from '../types.js';
-import { runDatabaseTool } from './database.js';
+import { createDatabaseRunner } from './database.js';
 import { createHttpRunners } from './http.js';
 import { runJavascriptTool } from './javascript.js';
 import { createMcpRunner, listMcpTools, type McpRunnerDeps } from './mcp.js';
@@ -8,25 +8,22 @@ import { createMcpRunner, listMcpTools, type McpRunnerDeps } from './mcp.js';
 export type ToolRunners = Partial<Record<ResolvedTool['toolType'], ToolRunner>>;
 
 /**
- * The worker's runners for every tool type (close database pools with `closeDatabasePools` on shutdown). Outbound HTTP (api, webhook, mcp) goes through one SSRF guard
- * that refuses loopback, private, link-local and metadata addresses unless `allowList` permits them.
+ * The worker's runners for every tool type (close database connections with `closeDatabasePools` on shutdown).
+ * Every outbound connection (api, webhook, mcp, database, document URLs) goes through one guard that refuses
+ * loopback, private, link-local and metadata addresses unless `allowList` permits them; the product's own
+ * database (`ownDatabaseUrl`) is never a database tool's target, and without it there is no database runner.
  */
-export function createToolRunners(options: { allowList: string[] }) {
+export function createToolRunners(options: { allowList: string[]; ownDatabaseUrl?: string }) {
   const guard = createNetGuard({ allow: options.allowList });
   const http = createHttpRunners({ guard });
-  // The MCP transport brings its own HTTP client: check the server's address first and refuse
-  // redirects, so it cannot be walked to an address the guard would refuse.
-  const mcpDeps: McpRunnerDeps = {
-    checkUrl: async (url) => void (await guard.resolve(url)),
-    fetch: (input, init) => fetch(input, { ...init, redirect: 'error' }),
-  };
+  const mcpDeps: McpRunnerDeps = { guard };
   const runners: ToolRunners = {
     api: http.api,
     webhook: http.webhook,
     mcp: createMcpRunner(mcpDeps),
     javascript: runJavascriptTool,
-    database: runDatabaseTool,
   };
+  if (options.ownDatabaseUrl) runners.database = createDatabaseRunner({ guard, ownDatabaseUrl: options.ownDatabaseUrl });
   const listServerTools = (config: Record<string, unknown>, credentials: ToolCredentials | undefined, signal: AbortSignal) =>
     listMcpTools(config, credentials, { signal }, mcpDeps);
   /** Knowledge documents added by URL are fetched through the same guard as tool calls. */

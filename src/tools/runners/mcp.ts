@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { NetGuard } from '../net-guard.js';
+import { createPinnedFetch } from '../pinned-fetch.js';
 import { ToolError, type ToolCredentials, type ToolErrorKind, type ToolRunner } from '../types.js';
 
 const mcpConfigSchema = z.object({
@@ -21,12 +23,13 @@ const mcpConfigSchema = z.object({
 /** Config of an MCP tool: the server's streamable HTTP endpoint, extra headers, and an optional fixed tool. */
 export type McpConfig = z.infer<typeof mcpConfigSchema>;
 
-/** What the worker injects; both are optional so tests and local runs can use the global `fetch`. */
+/** What the worker injects. */
 export interface McpRunnerDeps {
-  /** Used for every HTTP request of the transport; the worker passes its SSRF-guarded fetch here. */
-  fetch?: typeof fetch;
-  /** Called with the server URL before connecting; throws (e.g. `ToolError('forbidden')`) to refuse it. */
-  checkUrl?: (url: URL) => Promise<void>;
+  /**
+   * The address policy every request of the transport passes: each is resolved and checked, connected to
+   * the checked address, and never redirected (see {@link createPinnedFetch}).
+   */
+  guard: NetGuard;
 }
 
 /** One tool a server offers, in the shape the agent's tool list needs (the caller adds its name prefix). */
@@ -51,7 +54,7 @@ export async function listMcpTools(
   config: Record<string, unknown>,
   credentials: ToolCredentials | undefined,
   { signal }: { signal: AbortSignal },
-  deps: McpRunnerDeps = {},
+  deps: McpRunnerDeps,
 ): Promise<McpToolInfo[]> {
   return withClient(parseConfig(config), credentials, signal, deps, async (client) => {
     const tools: McpToolInfo[] = [];
@@ -67,7 +70,7 @@ export async function listMcpTools(
 }
 
 /** Builds the `mcp` runner: one `tools/call` of `args.__tool ?? config.tool` per attempt. */
-export function createMcpRunner(deps: McpRunnerDeps = {}): ToolRunner {
+export function createMcpRunner(deps: McpRunnerDeps): ToolRunner {
   return async (tool, args, ctx) => {
     const config = parseConfig(tool.config);
     const { __tool, ...toolArgs } = args;
@@ -103,11 +106,10 @@ async function withClient<T>(
   const url = new URL(config.url);
   const transport = new StreamableHTTPClientTransport(url, {
     requestInit: { headers: { ...config.headers, ...authHeaders(credentials) } },
-    fetch: deps.fetch,
+    fetch: createPinnedFetch(deps.guard),
   });
   const client = new Client({ name: 'smart-agents-orchestrator', version: '0.1.0' });
   try {
-    await deps.checkUrl?.(url);
     await client.connect(transport, { signal });
     return await use(client);
   } catch (err) {

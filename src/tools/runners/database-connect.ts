@@ -1,0 +1,107 @@
+import type { LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
+import postgres from 'postgres';
+import type { NetGuard } from '../net-guard.js';
+import { ToolError } from '../types.js';
+
+/** Where a database tool connects, read from its `connection_string` credential. */
+export interface DatabaseTarget {
+  hostname: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  sslmode: 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+}
+
+const sslmodes = new Set<DatabaseTarget['sslmode']>(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']);
+
+/**
+ * Parses `postgres://user:password@host:port/database?sslmode=…`. Anything that could send the connection
+ * somewhere the address policy did not judge is refused: no host (a Unix socket), a socket path, several
+ * hosts, and every query parameter but `sslmode` (`host`, `hostaddr`, `options`, startup parameters).
+ * Messages never quote the string: it holds the password.
+ */
+export function parseConnectionString(raw: string): DatabaseTarget {
+  const authority = raw.slice(raw.indexOf('://') + 3).split(/[/?#]/)[0] ?? '';
+  if (authority.slice(authority.lastIndexOf('@') + 1).includes(',')) {
+    throw new ToolError('forbidden', 'the connection string names several hosts; give exactly one');
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ToolError('invalid_input', 'the connection string is not a valid postgres:// URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ToolError('invalid_input', 'the connection string must start with postgres:// or postgresql://');
+  }
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  if (hostname === '' || /[%/\\]/.test(hostname)) {
+    throw new ToolError('forbidden', 'database tools connect over TCP only: give a host name or address, not a Unix socket');
+  }
+  let sslmode: DatabaseTarget['sslmode'] = 'disable';
+  for (const [name, value] of url.searchParams) {
+    if (name !== 'sslmode' && name !== 'ssl') {
+      throw new ToolError('forbidden', `connection option "${name.slice(0, 40)}" is not allowed; only sslmode is`);
+    }
+    const mode = value === 'true' ? 'require' : value === 'false' ? 'disable' : value;
+    if (!sslmodes.has(mode as DatabaseTarget['sslmode'])) throw new ToolError('invalid_input', 'sslmode must be disable, allow, prefer, require, verify-ca or verify-full');
+    sslmode = mode as DatabaseTarget['sslmode'];
+  }
+  const user = decode(url.username);
+  if (!user) throw new ToolError('invalid_input', 'the connection string needs a user name');
+  const database = decode(url.pathname.slice(1)) || user;
+  return { hostname, port: url.port ? Number(url.port) : 5432, database, user, password: decode(url.password), sslmode };
+}
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new ToolError('invalid_input', 'the connection string has an invalid %-escape');
+  }
+}
+
+/** Resolves the host with the address policy; the caller connects to exactly these addresses. */
+export function checkTarget(guard: NetGuard, target: DatabaseTarget, signal: AbortSignal): Promise<LookupAddress[]> {
+  return guard.check(target.hostname, String(target.port), signal);
+}
+
+/**
+ * One connection to the checked addresses (tried in order) and nothing else: every option is given so
+ * none falls back to the worker's own PG* environment (PGPASSWORD would be sent to the tool's server).
+ */
+export function openPinned(target: DatabaseTarget, addresses: LookupAddress[]): postgres.Sql {
+  return postgres({
+    // Lists: postgres.js tries the next address when one refuses (its types declare a single host).
+    host: addresses.map((a) => a.address) as unknown as string,
+    port: addresses.map(() => target.port) as unknown as number,
+    database: target.database,
+    user: target.user,
+    pass: () => target.password,
+    ssl: sslOption(target),
+    max: 1,
+    connect_timeout: 10,
+    idle_timeout: 1,
+    // Arbitrary tool queries would otherwise pile up as named statements.
+    prepare: false,
+    onnotice: () => {},
+    connection: { application_name: 'smart-agents-tool' },
+  });
+}
+
+/** TLS keeps the configured name for SNI and certificate checks although the socket goes to an address. */
+function sslOption(target: DatabaseTarget): postgres.Options<never>['ssl'] {
+  const { sslmode, hostname } = target;
+  if (sslmode === 'disable') return false;
+  if (sslmode !== 'verify-ca' && sslmode !== 'verify-full') return sslmode;
+  const name = { host: hostname, ...(isIP(hostname) ? {} : { servername: hostname }) };
+  return sslmode === 'verify-full' ? { ...name, rejectUnauthorized: true } : { ...name, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+}
+
+/** Blanks the password out of a message that may echo what was sent. */
+export function withoutPassword(message: string, target: DatabaseTarget | undefined): string {
+  const password = target?.password;
+  return password && password.length >= 4 ? message.split(password).join('[redacted]') : message;
+}
