@@ -47,7 +47,11 @@ async function main(): Promise<void> {
     });
     server.closeIdleConnections();
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // A promise rejected with nobody listening is a bug to log, not a reason to drop every in-flight request.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+  // A throw outside any request leaves unknown state: Node still exits, but the reason reaches the log first.
+  process.on('uncaughtExceptionMonitor', (err) => logger.fatal({ err }, 'uncaught exception; the gateway exits'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
