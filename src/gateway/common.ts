@@ -16,6 +16,20 @@ export function pageSchema<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
 
+/** The instants Postgres `timestamptz` and an ISO string both hold: years 1 to 9999 (Postgres has no year 0). */
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** True for a date the database can compare against; JavaScript dates reach years ±275760. */
+export function isStorableDate(date: Date): boolean {
+  const t = date.getTime();
+  return t >= EARLIEST && t <= LATEST;
+}
+
+/** An ISO 8601 date-time with offset, within the years the database holds. */
+export const isoDateTime = () =>
+  z.string().datetime({ offset: true }).refine((v) => isStorableDate(new Date(v)), 'must be between the years 0001 and 9999 (UTC)');
+
 interface Cursor {
   createdAt: Date;
   id: string;
@@ -29,7 +43,7 @@ function decodeCursor(cursor: string): Cursor {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const createdAt = new Date(at);
-    if (Number.isNaN(createdAt.getTime()) || !z.string().uuid().safeParse(id).success) throw new Error('bad cursor');
+    if (!isStorableDate(createdAt) || !z.string().uuid().safeParse(id).success) throw new Error('bad cursor');
     return { createdAt, id };
   } catch {
     throw new ValidationError('invalid request: query.cursor: not a cursor returned by this API', [

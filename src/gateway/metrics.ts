@@ -1,4 +1,5 @@
 import { aggregateMetrics, metricNames } from '../services/metrics.js';
+import { isoDateTime } from './common.js';
 import type { RouteContext } from './deps.js';
 import { z } from './openapi.js';
 import { defineRoute } from './route.js';
@@ -7,8 +8,8 @@ const query = z
   .object({
     name: z.enum(metricNames),
     agentId: z.string().uuid().optional(),
-    from: z.string().datetime({ offset: true }),
-    to: z.string().datetime({ offset: true }),
+    from: isoDateTime(),
+    to: isoDateTime(),
     bucket: z.enum(['minute', 'hour', 'day']).default('hour'),
   })
   .refine((q) => Date.parse(q.from) < Date.parse(q.to), { message: 'from must be before to', path: ['from'] });

@@ -20,7 +20,8 @@ export async function enforcePlanLimit(db: DbOrTx, projectId: string, what: Limi
   }
 }
 
-const limit = z.number().int().min(0).nullable();
+// Postgres `integer` columns: a larger limit would be refused there.
+const limit = z.number().int().min(0).max(2 ** 31 - 1).nullable();
 const planBody = z
   .object({ plan: z.enum(['free', 'pro', 'enterprise']), agentLimit: limit, toolLimit: limit, monthlyTurnLimit: limit })
   .partial()

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { hasPermission, type AuthContext, type Permission } from '../services/api-keys.js';
 import { ForbiddenError, UnauthorizedError, ValidationError } from './errors.js';
 import { errorResponseSchema } from './openapi.js';
+import { findUnsafeText } from './text-safety.js';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type AnyObject = z.ZodObject<z.ZodRawShape>;
@@ -43,6 +44,9 @@ function toOpenApiPath(path: string): string {
 
 function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
   if (!schema) return {} as z.infer<T>;
+  // Before the schema: whatever a field's type, Postgres must be able to store every string in it.
+  const unsafe = findUnsafeText(value, where);
+  if (unsafe) throw new ValidationError(`invalid request: ${unsafe.field}: ${unsafe.message}`, [unsafe]);
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
   const details = parsed.error.issues.map((i) => ({ field: [where, ...i.path].join('.'), message: i.message }));

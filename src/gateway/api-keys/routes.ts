@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { apiKey } from '../../db/schema/index.js';
 import { createApiKey } from '../../services/projects.js';
 import { permissions } from '../../services/api-keys.js';
-import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, isoDateTime, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { NotFoundError } from '../errors.js';
 import { z } from '../openapi.js';
@@ -12,7 +12,7 @@ const createBody = z
   .object({
     name: z.string().trim().min(1).max(200),
     permissions: z.array(z.enum(permissions)).min(1),
-    expiresAt: z.string().datetime({ offset: true }).refine((v) => Date.parse(v) > Date.now(), 'must be in the future').optional(),
+    expiresAt: isoDateTime().refine((v) => Date.parse(v) > Date.now(), 'must be in the future').optional(),
   })
   .strict()
   .openapi('CreateApiKey');

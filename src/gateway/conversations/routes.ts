@@ -162,10 +162,13 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
   });
 }
 
+const isInt32 = (v: unknown) => Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31;
+
 function decodeMessageCursor(cursor: string): [number, number] {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && value.every(Number.isInteger)) return value as [number, number];
+    // Turn index and position are Postgres integers: a larger number would be refused there, as a 500.
+    if (Array.isArray(value) && value.length === 2 && value.every(isInt32)) return value as [number, number];
   } catch {
     // fall through to the validation error
   }

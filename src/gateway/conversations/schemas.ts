@@ -67,7 +67,7 @@ export const idempotencyHeaders = z.object({
     .openapi({ description: 'Retries with the same key attach to the same turn instead of starting another' }),
 });
 
-export const turnParams = z.object({ id: z.string().uuid(), index: z.coerce.number().int().min(1) });
+export const turnParams = z.object({ id: z.string().uuid(), index: z.coerce.number().int().min(1).max(2 ** 31 - 1) });
 
 export const feedbackBody = z
   .object({ satisfaction: z.number().int().min(1).max(5), text: z.string().max(4000).optional() })

@@ -2,7 +2,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { conversation, escalationEvent, escalationRule, notification } from '../../db/schema/index.js';
 import { EscalationCommandRefusedError, sendEscalationCommand, startManualEscalation } from '../../escalations/commands.js';
 import { escalationStatuses, type EscalationUpdateName } from '../../../workflows/escalation-types.js';
-import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, isoDateTime, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { z } from '../openapi.js';
@@ -33,7 +33,7 @@ const listQuery = pageQuery.extend({
 });
 
 const commandBody = z.object({ note: z.string().trim().min(1).max(2000).optional() }).strict();
-const snoozeBody = commandBody.extend({ until: z.string().datetime({ offset: true }) }).strict();
+const snoozeBody = commandBody.extend({ until: isoDateTime() }).strict();
 const manualBody = z.object({ ruleId: z.string().uuid().optional(), reason: z.string().trim().min(1).max(2000) }).strict().openapi('ManualEscalation');
 const idempotencyHeader = z.object({ 'idempotency-key': z.string().min(1).max(200).optional() });
 
