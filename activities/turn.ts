@@ -74,7 +74,17 @@ export function createTurnActivities(deps: TurnActivityDeps) {
       return { turnIndex: p.turnIndex, status: 'completed', assistantMessageId, responseTimeMs };
     },
 
-    async failTurn(p: { conversationId: string; turnIndex: number; error: string; startedAtMs: number }): Promise<void> {
+    /**
+     * Marks the turn failed. Given the turn's input (a failure that may have come before `startTurn` wrote the
+     * row), it first records the turn and user message as `startTurn` would, with text the database can store,
+     * so the failed turn shows as failed rather than pending.
+     */
+    async failTurn({ turn, ...p }: { conversationId: string; turnIndex: number; error: string; startedAtMs: number; turn?: TurnInput }): Promise<void> {
+      if (turn) {
+        const execution = activityInfo().workflowExecution;
+        if (!execution) throw new Error('failTurn runs only inside a turn workflow');
+        await store.beginTurn(deps.db, { ...turn, content: storableText(turn.content), workflowId: execution.workflowId, runId: execution.runId });
+      }
       await store.failTurn(deps.db, { ...p, responseTimeMs: Math.max(0, Date.now() - p.startedAtMs) });
     },
 
@@ -88,6 +98,11 @@ export function createTurnActivities(deps: TurnActivityDeps) {
       }
     },
   };
+}
+
+/** Postgres refuses NUL, and lone surrogates cannot be encoded: both become U+FFFD. */
+function storableText(text: string): string {
+  return text.replace(/\u0000|\p{Cs}/gu, '\uFFFD');
 }
 
 /** Maps an error of the `openai` client to a Temporal failure with the right retry behaviour. */

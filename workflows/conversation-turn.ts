@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { runAgentLoop, type LoopResult } from './agent-loop.js';
 import { collectArtifacts } from './artifacts.js';
@@ -14,13 +14,38 @@ const queue = proxyActivities<Activities>({
   retry: { maximumInterval: '10 seconds' },
 });
 
+/** Histories from before every failure marked the turn failed: those failures did not, and replay must agree. */
+const ALWAYS_TERMINAL_PATCH = 'turn-failure-always-marks-the-row';
+
 /**
  * One conversation turn: record the user message, run the model's tool-calling loop, record the answer. Every write is an
  * idempotent activity keyed on (conversation, turn), so retries and worker restarts never duplicate rows.
- * When the model cannot answer, the turn row is marked failed and the workflow fails with the reason.
+ * When the model cannot answer, the turn row is marked failed and the workflow fails with the reason. Any other failure
+ * (an activity that fails for good, before or after the row exists) marks it failed too: a turn never stays pending.
  */
 export async function runConversationTurn(input: TurnInput): Promise<TurnResult> {
   const startedAtMs = workflowInfo().runStartTime.getTime();
+  const state = { failureRecorded: false };
+  try {
+    return await runTurn(input, startedAtMs, state);
+  } catch (err) {
+    if (!state.failureRecorded && patched(ALWAYS_TERMINAL_PATCH)) await recordFailure(input, startedAtMs, err);
+    throw err;
+  }
+}
+
+/** Marks the turn failed, writing its row first if the failure came before it; even when the turn was cancelled. */
+async function recordFailure(input: TurnInput, startedAtMs: number, err: unknown): Promise<void> {
+  const params = { conversationId: input.conversationId, turnIndex: input.turnIndex, error: describeFailure(err), startedAtMs, turn: input };
+  try {
+    await CancellationScope.nonCancellable(() => db.failTurn(params));
+  } catch (recordErr) {
+    // The original failure is what the workflow reports; this one only explains a row left unmarked.
+    log.warn('could not mark the failed turn', { error: describeFailure(recordErr) });
+  }
+}
+
+async function runTurn(input: TurnInput, startedAtMs: number, state: { failureRecorded: boolean }): Promise<TurnResult> {
   if (input.previousTurnWorkflowId) await queue.awaitPreviousTurn(input.previousTurnWorkflowId);
 
   let plan = await db.startTurn(input);
@@ -35,6 +60,7 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
   } catch (err) {
     const reason = describeFailure(err);
     await db.failTurn({ conversationId: input.conversationId, turnIndex: input.turnIndex, error: reason, startedAtMs });
+    state.failureRecorded = true;
     throw ApplicationFailure.create({ type: failureTypes.turnFailed, message: reason, nonRetryable: true });
   }
   const result = await db.completeTurn({
