@@ -14,11 +14,20 @@ export type ToolCredentials =
 
 export interface ResolvedTool {
   id: string;
+  /** The owning project; with `id` and `credentialVersion` part of every key a runner caches under. */
+  projectId?: string;
   name: string;
   toolType: 'api' | 'webhook' | 'javascript' | 'database' | 'mcp';
   /** The tool's config with the assignment's `tool_config_override` merged over it. */
   config: Record<string, unknown>;
   credentials?: ToolCredentials;
+  /**
+   * Origins the credentials were sealed for (see `toolDestinations`). A runner sends `credentials` to no
+   * other origin, whatever the config says after overrides or templating; missing means nowhere.
+   */
+  credentialOrigins?: string[];
+  /** Changes whenever the credentials are saved again (a hash of the sealed blob). */
+  credentialVersion?: string;
   timeoutMs: number;
 }
 
@@ -30,6 +39,11 @@ export interface ToolCallContext {
   attempt: number;
   /** Told when the runner fetched a new oauth2 token (recorded as an integration `refreshed` event). */
   onTokenRefreshed?: () => void;
+  /**
+   * Told about secrets the runner obtained or derived while calling (e.g. a fetched oauth2 access token),
+   * so they are redacted from the result like the tool's own credentials.
+   */
+  addSecret?: (value: string) => void;
 }
 
 /** Why one attempt failed; the activity maps each kind to retryable or not. */

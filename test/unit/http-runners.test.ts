@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNetGuard } from '../../src/tools/net-guard';
+import { toolDestinations } from '../../src/tools/destinations';
 import { createHttpRunners, verifyWebhookSignature } from '../../src/tools/runners/http';
 import { ToolError, type ResolvedTool, type ToolCallContext, type ToolCredentials } from '../../src/tools/types';
 
@@ -38,8 +39,11 @@ async function startServer(handler: Handler): Promise<{ url: string; received: R
 const json = (res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}) =>
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 
-const tool = (config: Record<string, unknown>, credentials?: ToolCredentials, toolType: ResolvedTool['toolType'] = 'api'): ResolvedTool =>
-  ({ id: 't1', name: 'weather', toolType, config, credentials, timeoutMs: 5000 });
+/** A tool whose credentials are bound to its config's origin, as `executeToolCall` binds them. */
+const tool = (config: Record<string, unknown>, credentials?: ToolCredentials, toolType: ResolvedTool['toolType'] = 'api'): ResolvedTool => {
+  const bound = toolDestinations(toolType, config);
+  return { id: 't1', name: 'weather', toolType, config, credentials, timeoutMs: 5000, credentialOrigins: 'origins' in bound ? bound.origins : [] };
+};
 const ctx = (signal: AbortSignal = AbortSignal.timeout(5000)): ToolCallContext => ({ signal, idempotencyKey: 'wf-1:call-1', attempt: 1 });
 
 function runners(now?: () => number) {
@@ -142,6 +146,22 @@ describe('api runner', () => {
     const err = await rejection(runners().api(tool({ method: 'GET', url: server.url }, { type: 'bearer', token: 'super-secret-token' }), {}, ctx()));
     expect(err.message).not.toContain('super-secret-token');
     expect(err.message).toContain('[redacted]');
+  });
+
+  it('sends credentials only to the origin they were bound to, whatever the config or the arguments say', async () => {
+    const home = await startServer((_req, res) => json(res, 200, { ok: true }));
+    const elsewhere = await startServer((_req, res) => json(res, 200, { got: 'it' }));
+    const bearer: ToolCredentials = { type: 'bearer', token: 'bound-token' };
+    const { api, webhook } = runners();
+    const moved = { ...tool({ method: 'GET', url: home.url }, bearer), config: { method: 'GET', url: elsewhere.url } };
+    expect(await rejection(api(moved, {}, ctx()))).toMatchObject({ kind: 'forbidden', message: expect.stringMatching(/bound to http:\/\/127\.0\.0\.1/) });
+    const templated = { ...tool({ method: 'GET', url: home.url }, bearer), config: { method: 'GET', url: 'http://127.0.0.1:{port}/' } };
+    expect((await rejection(api(templated, { port: new URL(elsewhere.url).port }, ctx()))).kind).toBe('forbidden');
+    const hook = { ...tool({ url: home.url }, bearer, 'webhook'), config: { url: elsewhere.url } };
+    expect((await rejection(webhook(hook, {}, ctx()))).kind).toBe('forbidden');
+    expect((await rejection(api({ ...tool({ method: 'GET', url: home.url }, bearer), credentialOrigins: undefined }, {}, ctx()))).kind).toBe('forbidden');
+    expect(elsewhere.received).toHaveLength(0);
+    expect(home.received).toHaveLength(0);
   });
 
   it('trims the response at maxResponseBytes', async () => {

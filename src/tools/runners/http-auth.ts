@@ -1,12 +1,18 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { guardedFetch, type NetGuard } from '../net-guard.js';
-import { ToolError, type ToolCredentials } from '../types.js';
+import { ToolError, type ResolvedTool, type ToolCredentials } from '../types.js';
 import { toToolResult } from './http-response.js';
 
 /** Early refresh margin: a token this close to expiry could lapse while the request is in flight. */
 const refreshMarginMs = 30_000;
 /** RFC 6749 makes `expires_in` optional; without it a token is reused only briefly. */
 const defaultTokenLifetimeMs = 60_000;
+/** Tokens kept per worker before expired ones are swept and, past that, the oldest dropped. */
+const maxCachedTokens = 1000;
 const oauth2Credentials = (c: ToolCredentials | undefined) => (c?.type === 'oauth2' ? c : undefined);
+
+/** Whose credentials are being applied: everything that authorises a cached token is part of its key. */
+export type CredentialOwner = Pick<ResolvedTool, 'id' | 'projectId' | 'credentialVersion'>;
 
 /** What applying credentials added, so the caller can protect it. */
 export interface AppliedAuth {
@@ -23,6 +29,7 @@ export interface CredentialApplier {
    * @throws ToolError `invalid_input` for credential types HTTP tools cannot use.
    */
   apply(
+    owner: CredentialOwner,
     credentials: ToolCredentials | undefined,
     headers: Record<string, string>,
     url: URL,
@@ -31,7 +38,7 @@ export interface CredentialApplier {
     onRefreshed?: () => void,
   ): Promise<AppliedAuth>;
   /** Forgets the cached oauth2 token after the API refused it (401), so the next attempt fetches a new one. */
-  invalidate(credentials: ToolCredentials | undefined): void;
+  invalidate(owner: CredentialOwner, credentials: ToolCredentials | undefined): void;
 }
 
 interface CachedToken {
@@ -40,24 +47,46 @@ interface CachedToken {
 }
 
 /**
- * Builds the credential step of the HTTP runners. The oauth2 token cache lives here, per worker, keyed by
- * token URL, client id and scope (a token for one scope must not be reused for another).
+ * Builds the credential step of the HTTP runners. The oauth2 token cache lives here, per worker. A token is
+ * cached under an HMAC (with a key of this process) of everything that authorises it: project, tool,
+ * credential version, token URL, client id, scope and the client secret. So a tool that knows another
+ * tool's token URL and client id but not its secret asks the token endpoint itself, and the secret is
+ * never a map key in clear.
  */
 export function createCredentialApplier(deps: { guard: NetGuard; now: () => number }): CredentialApplier {
   const tokens = new Map<string, CachedToken>();
-  const cacheKey = (c: { tokenUrl: string; clientId: string; scope?: string }) => JSON.stringify([c.tokenUrl, c.clientId, c.scope ?? '']);
+  const keyOfThisProcess = randomBytes(32);
+  const cacheKey = (owner: CredentialOwner, c: Extract<ToolCredentials, { type: 'oauth2' }>) =>
+    createHmac('sha256', keyOfThisProcess)
+      .update(JSON.stringify([owner.projectId ?? '', owner.id, owner.credentialVersion ?? '', c.tokenUrl, c.clientId, c.scope ?? '', c.clientSecret]))
+      .digest('base64url');
 
-  async function accessToken(c: Extract<ToolCredentials, { type: 'oauth2' }>, signal: AbortSignal, onRefreshed?: () => void): Promise<string> {
-    const cached = tokens.get(cacheKey(c));
+  function remember(key: string, token: CachedToken): void {
+    if (tokens.size >= maxCachedTokens) {
+      for (const [k, t] of tokens) if (t.expiresAt <= deps.now()) tokens.delete(k);
+      // Maps iterate in insertion order: the first key is the oldest.
+      if (tokens.size >= maxCachedTokens) tokens.delete(tokens.keys().next().value!);
+    }
+    tokens.set(key, token);
+  }
+
+  async function accessToken(
+    owner: CredentialOwner,
+    c: Extract<ToolCredentials, { type: 'oauth2' }>,
+    signal: AbortSignal,
+    onRefreshed?: () => void,
+  ): Promise<string> {
+    const key = cacheKey(owner, c);
+    const cached = tokens.get(key);
     if (cached && cached.expiresAt - refreshMarginMs > deps.now()) return cached.accessToken;
     const token = await fetchToken(deps.guard, c, signal, deps.now);
-    tokens.set(cacheKey(c), token);
+    remember(key, token);
     onRefreshed?.();
     return token.accessToken;
   }
 
   return {
-    async apply(credentials, headers, url, signal, onRefreshed) {
+    async apply(owner, credentials, headers, url, signal, onRefreshed) {
       if (!credentials) return { sensitiveHeaders: [], secrets: [] };
       switch (credentials.type) {
         case 'api_key':
@@ -76,7 +105,7 @@ export function createCredentialApplier(deps: { guard: NetGuard; now: () => numb
           return { sensitiveHeaders: [], secrets: [credentials.password, encoded] };
         }
         case 'oauth2': {
-          const token = await accessToken(credentials, signal, onRefreshed);
+          const token = await accessToken(owner, credentials, signal, onRefreshed);
           headers.Authorization = `Bearer ${token}`;
           return { sensitiveHeaders: [], secrets: [token, credentials.clientSecret] };
         }
@@ -84,9 +113,9 @@ export function createCredentialApplier(deps: { guard: NetGuard; now: () => numb
           throw new ToolError('invalid_input', `credentials of type ${credentials.type} do not apply to HTTP tools`);
       }
     },
-    invalidate(credentials) {
+    invalidate(owner, credentials) {
       const c = oauth2Credentials(credentials);
-      if (c) tokens.delete(cacheKey(c));
+      if (c) tokens.delete(cacheKey(owner, c));
     },
   };
 }

@@ -1,8 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { credentialRefusal } from '../destinations.js';
 import { guardedFetch, type NetGuard } from '../net-guard.js';
-import { ToolError, type ResolvedTool, type ToolRunner } from '../types.js';
-import { createCredentialApplier } from './http-auth.js';
+import { ToolError, type ResolvedTool, type ToolCallContext, type ToolRunner } from '../types.js';
+import { createCredentialApplier, type AppliedAuth } from './http-auth.js';
 import { toToolResult } from './http-response.js';
 import { buildBody, renderMap, renderTemplate } from './http-template.js';
 
@@ -53,7 +54,8 @@ export function createHttpRunners(deps: HttpRunnerDeps): { api: ToolRunner; webh
       body = JSON.stringify(buildBody(config.body, args));
       setDefault(headers, 'Content-Type', 'application/json');
     }
-    const auth = await credentials.apply(tool.credentials, headers, url, ctx.signal, ctx.onTokenRefreshed);
+    checkDestination(tool, url);
+    const auth = reported(ctx, await credentials.apply(tool, tool.credentials, headers, url, ctx.signal, ctx.onTokenRefreshed));
     const res = await guardedFetch(deps.guard, url, {
       method: config.method,
       headers,
@@ -62,7 +64,7 @@ export function createHttpRunners(deps: HttpRunnerDeps): { api: ToolRunner; webh
       maxResponseBytes: config.maxResponseBytes ?? defaultMaxResponseBytes,
       sensitiveHeaders: auth.sensitiveHeaders,
     });
-    if (res.status === 401) credentials.invalidate(tool.credentials);
+    if (res.status === 401) credentials.invalidate(tool, tool.credentials);
     return toToolResult(res, tool.name, auth.secrets, now());
   };
 
@@ -71,6 +73,9 @@ export function createHttpRunners(deps: HttpRunnerDeps): { api: ToolRunner; webh
     const secret = tool.credentials?.type === 'bearer' ? tool.credentials.token : config.signingSecret;
     if (!secret) throw new ToolError('invalid_input', `${tool.name}: a webhook needs a signing secret (bearer credentials or config.signingSecret)`);
     const url = parseUrl(config.url);
+    // The signature is made with the credential too: signing for another host would hand out signatures.
+    checkDestination(tool, url);
+    ctx.addSecret?.(secret);
     const body = JSON.stringify(args);
     const headers: Record<string, string> = {
       ...config.headers,
@@ -80,7 +85,7 @@ export function createHttpRunners(deps: HttpRunnerDeps): { api: ToolRunner; webh
       'X-Signature-256': signWebhookBody(secret, body),
     };
     const authCredentials = tool.credentials?.type === 'bearer' ? undefined : tool.credentials;
-    const auth = await credentials.apply(authCredentials, headers, url, ctx.signal);
+    const auth = reported(ctx, await credentials.apply(tool, authCredentials, headers, url, ctx.signal));
     const res = await guardedFetch(deps.guard, url, {
       method: 'POST',
       headers,
@@ -89,7 +94,7 @@ export function createHttpRunners(deps: HttpRunnerDeps): { api: ToolRunner; webh
       maxResponseBytes: config.maxResponseBytes ?? defaultMaxResponseBytes,
       sensitiveHeaders: auth.sensitiveHeaders,
     });
-    if (res.status === 401) credentials.invalidate(authCredentials);
+    if (res.status === 401) credentials.invalidate(tool, authCredentials);
     return toToolResult(res, tool.name, [secret, ...auth.secrets], now());
   };
 
@@ -110,6 +115,18 @@ export function verifyWebhookSignature(secret: string, body: string | Buffer, he
   if (!match?.[1]) return false;
   const expected = createHmac('sha256', secret).update(body).digest();
   return timingSafeEqual(expected, Buffer.from(match[1], 'hex'));
+}
+
+/** A credentialed request goes only to an origin its credentials were sealed for (after templating). */
+function checkDestination(tool: ResolvedTool, url: URL): void {
+  const refusal = credentialRefusal(tool, url.origin);
+  if (refusal) throw new ToolError('forbidden', `${tool.name}: ${refusal}`);
+}
+
+/** Hands what the credentials added (e.g. a fetched access token) to the caller's redaction. */
+function reported(ctx: ToolCallContext, auth: AppliedAuth): AppliedAuth {
+  for (const secret of auth.secrets) ctx.addSecret?.(secret);
+  return auth;
 }
 
 function parseConfig<T extends z.ZodType>(schema: T, tool: ResolvedTool): z.infer<T> {
