@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { ToolCredentials } from './types.js';
 
 /**
@@ -28,16 +28,29 @@ export function parseKeyring(spec: string | undefined, activeKeyId: string | und
   return { activeKeyId: active, keys };
 }
 
-export function sealCredentials(ring: CredentialKeyring, credentials: ToolCredentials): { ciphertext: string; keyId: string } {
+/** What a sealed blob holds: the credentials and the origins they may be sent to (see `toolDestinations`). */
+export interface SealedCredentials {
+  credentials: ToolCredentials;
+  /** `null` for blobs sealed before credentials were bound to a destination. */
+  origins: string[] | null;
+}
+
+/**
+ * Seals `credentials` together with the origins they are bound to, so the binding cannot be changed
+ * without the key: moving a credential to another destination means sealing it again.
+ */
+export function sealCredentials(ring: CredentialKeyring, credentials: ToolCredentials, origins: string[]): { ciphertext: string; keyId: string } {
   const key = ring.keys.get(ring.activeKeyId)!;
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const data = Buffer.concat([cipher.update(JSON.stringify(credentials), 'utf8'), cipher.final()]);
+  const plain = JSON.stringify({ v: 2, credentials, origins });
+  const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
   const parts = ['v1', ring.activeKeyId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')];
   return { ciphertext: parts.join('.'), keyId: ring.activeKeyId };
 }
 
-export function openCredentials(ring: CredentialKeyring, ciphertext: string): ToolCredentials {
+/** Opens a blob of either form: `{ v: 2, credentials, origins }`, or the bare credentials of before. */
+export function openSealedCredentials(ring: CredentialKeyring, ciphertext: string): SealedCredentials {
   const [version, keyId, iv, tag, data] = ciphertext.split('.');
   const key = keyId ? ring.keys.get(keyId) : undefined;
   if (version !== 'v1' || !key || !iv || !tag || data === undefined) {
@@ -46,5 +59,15 @@ export function openCredentials(ring: CredentialKeyring, ciphertext: string): To
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   const plain = Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]);
-  return JSON.parse(plain.toString('utf8')) as ToolCredentials;
+  const parsed = JSON.parse(plain.toString('utf8')) as ToolCredentials | { v: 2; credentials: ToolCredentials; origins: string[] };
+  return 'v' in parsed ? { credentials: parsed.credentials, origins: parsed.origins } : { credentials: parsed, origins: null };
+}
+
+export function openCredentials(ring: CredentialKeyring, ciphertext: string): ToolCredentials {
+  return openSealedCredentials(ring, ciphertext).credentials;
+}
+
+/** A short, stable fingerprint of one sealed blob: it changes whenever the credentials are saved again. */
+export function credentialVersion(ciphertext: string): string {
+  return createHash('sha256').update(ciphertext).digest('base64url').slice(0, 22);
 }

@@ -1,9 +1,12 @@
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { agentToolAssignment, tool, toolExecutionLog } from '../db/schema/index.js';
 import { recordIntegrationEvent } from '../services/integrations.js';
 import { recordMetrics } from '../services/metrics.js';
-import { openCredentials, type CredentialKeyring } from './credentials.js';
+import { closeAbandonedAttempts, reserveRateLimitedCall } from './attempt-log.js';
+import { openBoundCredentials } from './bound-credentials.js';
+import type { CredentialKeyring } from './credentials.js';
+import { redactSecrets, redactText } from './redact-secrets.js';
 import { validateArguments } from './schema-check.js';
 import { ToolError, type ResolvedTool, type ToolRunner } from './types.js';
 
@@ -56,12 +59,16 @@ const logStatus = (err: ToolError) => (err.kind === 'timeout' ? 'timeout' : err.
 
 /**
  * One attempt of one tool call: load the tool (and the agent's assignment), check the rate limit and the
- * arguments, open the credentials, run the tool, and write exactly one `tool_execution_log` row for the
- * attempt, success or not. Throws {@link ToolError} on failure, after logging it.
+ * arguments, open the credentials (refused if the config would send them elsewhere than they were sealed
+ * for), run the tool, blank the tool's secrets out of what it returned, and write exactly one
+ * `tool_execution_log` row for the attempt, success or not. Every tool result and error passes here on
+ * its way to the log, the workflow and the model, so this is where redaction happens. Throws
+ * {@link ToolError} on failure, after logging it.
  */
 export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams): Promise<ToolCallOutcome> {
   const started = Date.now();
   let input: Record<string, unknown> | undefined;
+  const secrets = new Set<string>();
   const [row] = await deps.db.select().from(tool).where(and(eq(tool.id, p.toolId), eq(tool.projectId, p.projectId)));
   if (!row) throw new ToolError('invalid_input', 'the tool no longer exists');
   // The log row, its integration event and its metrics are one transaction: an attempt is counted whole or not at all.
@@ -93,6 +100,7 @@ export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams
     return logged!.id;
   });
 
+  await closeAbandonedAttempts(deps.db, p);
   try {
     input = parseArguments(p.arguments);
     let config = row.config;
@@ -109,57 +117,28 @@ export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams
     if (problem) throw new ToolError('invalid_input', `invalid arguments: ${problem}`);
     const runner = deps.runners[row.toolType as ResolvedTool['toolType']];
     if (!runner) throw new ToolError('invalid_input', `tool type ${row.toolType} is not available on this worker`);
-    if (row.credentialsEncrypted && !deps.keyring) throw new ToolError('forbidden', 'no credential key is configured on this worker');
+    const bound = openBoundCredentials(deps.keyring, row, config);
+    for (const secret of bound.secrets) secrets.add(secret);
     const resolved: ResolvedTool = {
-      id: row.id, name: row.name, toolType: row.toolType as ResolvedTool['toolType'], config, timeoutMs: row.timeoutMs,
-      credentials: row.credentialsEncrypted && deps.keyring ? openCredentials(deps.keyring, row.credentialsEncrypted) : undefined,
+      id: row.id, projectId: row.projectId, name: row.name, toolType: row.toolType as ResolvedTool['toolType'], config, timeoutMs: row.timeoutMs,
+      credentials: bound.credentials, credentialOrigins: bound.credentialOrigins, credentialVersion: bound.credentialVersion,
     };
     let refreshed = false;
-    const output = trimOutput(
-      await runner(resolved, input, {
-        signal: p.signal, attempt: p.attempt, idempotencyKey: `${p.workflowId ?? 'test'}:${p.toolCallId}`, onTokenRefreshed: () => (refreshed = true),
-      }),
-    );
+    const raw = await runner(resolved, input, {
+      signal: p.signal, attempt: p.attempt, idempotencyKey: `${p.workflowId ?? 'test'}:${p.toolCallId}`,
+      onTokenRefreshed: () => (refreshed = true), addSecret: (secret) => secrets.add(secret),
+    });
+    // Redacted before trimming, so a cut can never leave part of a secret behind.
+    const output = trimOutput(redactSecrets(raw, secrets));
     if (refreshed && row.integrationId) {
       await recordIntegrationEvent(deps.db, { projectId: p.projectId, integrationId: row.integrationId, eventType: 'refreshed', toolName: row.name });
     }
     const logId = await log('success', output, null);
     return { logId, output, executionTimeMs: Date.now() - started };
   } catch (err) {
-    const toolError = err instanceof ToolError ? err : p.signal.aborted ? new ToolError('timeout', `timed out after ${row.timeoutMs} ms`) : new ToolError('network', err instanceof Error ? err.message : String(err));
+    const caught = err instanceof ToolError ? err : p.signal.aborted ? new ToolError('timeout', `timed out after ${row.timeoutMs} ms`) : new ToolError('network', err instanceof Error ? err.message : String(err));
+    const toolError = new ToolError(caught.kind, redactText(caught.message, secrets), caught.details);
     await log(logStatus(toolError), null, toolError.message.slice(0, 2000));
     throw toolError;
   }
-}
-
-/**
- * Calls per hour of one tool by one agent, counted over distinct tool calls (not retries). The check and
- * the reservation (a `running` log row for this attempt, completed by `log`) happen under an advisory
- * lock per (agent, tool), so parallel calls cannot all see the same count and all pass.
- */
-async function reserveRateLimitedCall(db: Db, p: ToolCallParams, limit: number): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`tool-rate:${p.agentId}:${p.toolId}`}, 0))`);
-    const [counted] = await tx
-      .select({ calls: sql<number>`count(distinct (${toolExecutionLog.workflowId}, ${toolExecutionLog.toolCallId}))::int` })
-      .from(toolExecutionLog)
-      .where(
-        and(
-          eq(toolExecutionLog.agentId, p.agentId!),
-          eq(toolExecutionLog.toolId, p.toolId),
-          eq(toolExecutionLog.executionType, 'agent_runtime'),
-          gt(toolExecutionLog.createdAt, sql`now() - interval '1 hour'`),
-          sql`not (${toolExecutionLog.workflowId} is not distinct from ${p.workflowId ?? null} and ${toolExecutionLog.toolCallId} = ${p.toolCallId})`,
-          sql`${toolExecutionLog.errorMessage} is distinct from 'rate limit exceeded'`,
-        ),
-      );
-    if ((counted?.calls ?? 0) >= limit) throw new ToolError('forbidden', 'rate limit exceeded');
-    await tx
-      .insert(toolExecutionLog)
-      .values({
-        toolId: p.toolId, agentId: p.agentId ?? null, conversationId: p.conversationId ?? null, workflowId: p.workflowId ?? null,
-        toolCallId: p.toolCallId, attempt: p.attempt, status: 'running', executionType: p.executionType,
-      })
-      .onConflictDoNothing();
-  });
 }

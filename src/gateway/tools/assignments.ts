@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { z } from '../openapi.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
+import { checkOverride } from './credential-binding.js';
 import { assignmentBody, assignmentSchema, assignmentUpdateBody } from './schemas.js';
 
 const assignmentParams = z.object({ id: z.string().uuid(), toolId: z.string().uuid() });
@@ -29,6 +30,7 @@ export function registerAssignmentRoutes({ router, registry, deps }: RouteContex
       await loadAgent(auth.projectId, params.id);
       const t = await findTool(db, auth.projectId, body.toolId);
       if (!t || t.archivedAt) throw new NotFoundError('tool');
+      checkOverride(t, body.toolConfigOverride);
       const [row] = await db.insert(agentToolAssignment).values({ ...body, agentId: params.id }).onConflictDoNothing().returning();
       if (!row) throw new ConflictError('already_assigned', 'the agent already has this tool; PATCH the assignment instead');
       return { status: 201, body: toIso(row) };
@@ -52,6 +54,9 @@ export function registerAssignmentRoutes({ router, registry, deps }: RouteContex
     handler: async ({ params, body, auth }) => {
       await loadAgent(auth.projectId, params.id);
       if (!(await findAssignment(db, params.id, params.toolId))) throw new NotFoundError('assignment');
+      const t = await findTool(db, auth.projectId, params.toolId);
+      if (!t) throw new NotFoundError('tool');
+      checkOverride(t, body.toolConfigOverride);
       const [row] = await db.update(agentToolAssignment).set(body)
         .where(and(eq(agentToolAssignment.agentId, params.id), eq(agentToolAssignment.toolId, params.toolId))).returning();
       return { status: 200, body: toIso(row!) };

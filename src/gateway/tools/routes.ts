@@ -14,6 +14,7 @@ import { z } from '../openapi.js';
 import { enforcePlanLimit } from '../plans.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
+import { bindingFor, checkDestinationChange } from './credential-binding.js';
 import * as s from './schemas.js';
 
 /** Never includes the sealed credentials or their key id; only whether there are any. */
@@ -38,11 +39,13 @@ function checkSchemas(body: { inputSchema?: unknown; outputSchema?: unknown }) {
   }
 }
 
-function seal(deps: GatewayDeps, credentials: ToolCredentials) {
+/** Seals credentials bound to where the tool with `toolType` and `config` sends them. */
+function seal(deps: GatewayDeps, credentials: ToolCredentials, toolType: string, config: Record<string, unknown>) {
+  const origins = bindingFor(toolType, config);
   if (!deps.keyring) {
     throw new AppError(503, 'credentials_unavailable', 'this server has no TOOL_CREDENTIALS_KEYS configured, so it cannot store credentials');
   }
-  const sealed = sealCredentials(deps.keyring, credentials);
+  const sealed = sealCredentials(deps.keyring, credentials, origins);
   return { credentialsEncrypted: sealed.ciphertext, credentialsKeyId: sealed.keyId };
 }
 
@@ -62,7 +65,7 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
       checkSchemas(body);
       await enforcePlanLimit(db, auth.projectId, 'tools');
       const { credentials, ...fields } = body;
-      const sealed = credentials ? seal(deps, credentials) : {};
+      const sealed = credentials ? seal(deps, credentials, fields.toolType, fields.config ?? {}) : {};
       const row = await db.transaction(async (tx) => {
         const kind = integrationKind({ toolType: fields.toolType, authMethod: fields.authMethod ?? 'none' });
         const integrationId = kind
@@ -101,7 +104,10 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
       checkSchemas(body);
       const { credentials, ...fields } = body;
       const merged = { ...current, ...fields };
-      const sealed = credentials === undefined ? {} : credentials === null ? { credentialsEncrypted: null, credentialsKeyId: null } : seal(deps, credentials);
+      if (credentials === undefined) checkDestinationChange(current, merged);
+      const sealed = credentials === undefined
+        ? {}
+        : credentials === null ? { credentialsEncrypted: null, credentialsKeyId: null } : seal(deps, credentials, merged.toolType, merged.config);
       const [row] = await db.update(tool).set({
         ...fields, ...sealed, version: current.version + 1, aiSdkFormatValid: isFunctionCallingCompatible(merged),
       }).where(eqId(params.id)).returning();
