@@ -24,9 +24,9 @@ const sslmodes = new Set<DatabaseTarget['sslmode']>(['disable', 'allow', 'prefer
  */
 export function parseConnectionString(raw: string): DatabaseTarget {
   const authority = raw.slice(raw.indexOf('://') + 3).split(/[/?#]/)[0] ?? '';
-  if (authority.slice(authority.lastIndexOf('@') + 1).includes(',')) {
-    throw new ToolError('forbidden', 'the connection string names several hosts; give exactly one');
-  }
+  const hostPart = authority.slice(authority.lastIndexOf('@') + 1);
+  if (hostPart.includes(',')) throw new ToolError('forbidden', 'the connection string names several hosts; give exactly one');
+  if (hostPart === '' || hostPart.startsWith(':')) throw socketRefused();
   let url: URL;
   try {
     url = new URL(raw);
@@ -37,9 +37,7 @@ export function parseConnectionString(raw: string): DatabaseTarget {
     throw new ToolError('invalid_input', 'the connection string must start with postgres:// or postgresql://');
   }
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
-  if (hostname === '' || /[%/\\]/.test(hostname)) {
-    throw new ToolError('forbidden', 'database tools connect over TCP only: give a host name or address, not a Unix socket');
-  }
+  if (hostname === '' || /[%/\\]/.test(hostname)) throw socketRefused();
   let sslmode: DatabaseTarget['sslmode'] = 'disable';
   for (const [name, value] of url.searchParams) {
     if (name !== 'sslmode' && name !== 'ssl') {
@@ -54,6 +52,8 @@ export function parseConnectionString(raw: string): DatabaseTarget {
   const database = decode(url.pathname.slice(1)) || user;
   return { hostname, port: url.port ? Number(url.port) : 5432, database, user, password: decode(url.password), sslmode };
 }
+
+const socketRefused = () => new ToolError('forbidden', 'database tools connect over TCP only: give a host name or address, not a Unix socket');
 
 function decode(part: string): string {
   try {
