@@ -2,7 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from '../src/db/client.js';
 import { EMBEDDINGS_BATCH, querySemantics, toEmbeddingsFailure, type EmbeddingsClient } from '../src/knowledge/embeddings.js';
 import { ExtractionError } from '../src/knowledge/extract.js';
-import { ingestDocument, markDocumentFailed, noteEmbeddingsOutcome, type FetchDocument } from '../src/knowledge/ingest.js';
+import { ingestDocument, markDocumentFailed, noteEmbeddingsOutcome, type FetchDocument, type IngestOptions } from '../src/knowledge/ingest.js';
 import { searchChunks, type ChunkHit } from '../src/knowledge/search.js';
 import { chunksToEmbed, ensureVectorStore, saveEmbeddings } from '../src/knowledge/vector-store.js';
 import { retryableKinds, ToolError } from '../src/tools/types.js';
@@ -13,6 +13,8 @@ export interface KnowledgeActivityDeps {
   fetchDocument?: FetchDocument;
   /** Set when EMBEDDINGS_MODEL is configured: ingestion embeds chunks and retrieval ranks with vectors too. */
   embeddings?: EmbeddingsClient;
+  /** Extraction limits other than the defaults (tests). */
+  extractionLimits?: IngestOptions['extractionLimits'];
 }
 
 /** A turn waits on retrieval: past this the query is answered by full-text search alone. */
@@ -41,15 +43,21 @@ export function createKnowledgeActivities(deps: KnowledgeActivityDeps) {
      */
     async ingestKnowledgeDocument(documentId: string): Promise<{ chunks: number; embed?: boolean }> {
       const ctx = Context.current();
+      // Extraction runs in a child process for up to its time limit: keep telling Temporal this attempt is alive.
+      const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
       try {
-        const { chunks } = await ingestDocument(deps.db, documentId, (step) => ctx.heartbeat(step), deps.fetchDocument);
+        const opts = { signal: ctx.cancellationSignal, extractionLimits: deps.extractionLimits };
+        const { chunks } = await ingestDocument(deps.db, documentId, (step) => ctx.heartbeat(step), deps.fetchDocument, opts);
         return { chunks, embed: deps.embeddings !== undefined && chunks > 0 };
       } catch (err) {
-        // Unreadable content, or an address the guard refuses or a 4xx page: retrying cannot help.
+        // Unreadable content, a document over a size, CPU or memory limit, or an address the guard refuses or
+        // a 4xx page: retrying cannot help.
         if (err instanceof ExtractionError || (err instanceof ToolError && !retryableKinds.has(err.kind))) {
           throw ApplicationFailure.create({ type: 'DocumentUnreadable', message: err.message, nonRetryable: true });
         }
         throw err;
+      } finally {
+        clearInterval(beat);
       }
     },
 

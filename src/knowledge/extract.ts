@@ -1,5 +1,4 @@
 import { NodeType, parse, type HTMLElement, type Node, type TextNode } from 'node-html-parser';
-import { extractText as extractPdfPages, getDocumentProxy } from 'unpdf';
 
 /** Thrown when a document cannot be turned into text: unsupported type, corrupt file, or no text in it. Not worth retrying. */
 export class ExtractionError extends Error {
@@ -9,6 +8,28 @@ export class ExtractionError extends Error {
 /** The content types {@link extractText} understands. */
 export const SUPPORTED_CONTENT_TYPES = ['text/plain', 'text/markdown', 'text/html', 'application/pdf'] as const;
 type SupportedType = (typeof SUPPORTED_CONTENT_TYPES)[number];
+
+/**
+ * The largest document of each type that is extracted, in bytes. HTML is parsed into a DOM (several times its
+ * size in memory), so it gets less room than text; the gateway's upload limit (10 MiB) is the ceiling.
+ */
+export const MAX_DOCUMENT_BYTES: Record<SupportedType, number> = {
+  'text/plain': 10 * 1024 * 1024,
+  'text/markdown': 10 * 1024 * 1024,
+  'text/html': 5 * 1024 * 1024,
+  'application/pdf': 10 * 1024 * 1024,
+};
+
+/** A PDF can inflate to far more text than its size; past this the document is refused rather than indexed. */
+export const MAX_EXTRACTED_CHARS = 10 * 1024 * 1024;
+
+/** @throws ExtractionError when `bytes` is more than {@link MAX_DOCUMENT_BYTES} allows for the type. */
+export function checkDocumentSize(contentType: string, bytes: number): void {
+  const limit = MAX_DOCUMENT_BYTES[normalizeType(contentType) as SupportedType];
+  if (limit !== undefined && bytes > limit) {
+    throw new ExtractionError(`the document is ${bytes} bytes; ${normalizeType(contentType)} documents are limited to ${limit} bytes`);
+  }
+}
 
 const PDF_MAGIC = Buffer.from('%PDF-', 'latin1');
 const EXTENSION_TYPES: Record<string, SupportedType> = {
@@ -62,13 +83,21 @@ function guessText(data: Buffer): string {
  * @throws ExtractionError for unsupported types, corrupt PDFs and PDFs without a text layer.
  */
 export async function extractText(input: { contentType: string; data: Buffer }): Promise<{ text: string; title?: string }> {
-  const type = normalizeType(input.contentType);
-  switch (type) {
+  checkDocumentSize(input.contentType, input.data.length);
+  const out = await extractByType(input);
+  if (out.text.length > MAX_EXTRACTED_CHARS) {
+    throw new ExtractionError(`the document's text is ${out.text.length} characters; at most ${MAX_EXTRACTED_CHARS} are indexed`);
+  }
+  return out;
+}
+
+async function extractByType(input: { contentType: string; data: Buffer }): Promise<{ text: string; title?: string }> {
+  switch (normalizeType(input.contentType)) {
     case 'text/plain':
       return { text: decodeText(input.data) };
     case 'text/markdown': {
       const text = decodeText(input.data);
-      return withTitle(text, text.match(/^#\s+(.+?)\s*#*\s*$/m)?.[1]);
+      return withTitle(text, markdownTitle(text));
     }
     case 'text/html':
       return htmlToMarkdown(decodeText(input.data));
@@ -79,6 +108,20 @@ export async function extractText(input: { contentType: string; data: Buffer }):
         `unsupported content type "${input.contentType}"; supported: ${SUPPORTED_CONTENT_TYPES.join(', ')}`,
       );
   }
+}
+
+/**
+ * The first `# ` heading, without a closing `#` run. Plain string work: the regex it replaces
+ * (`^#\s+(.+?)\s*#*\s*$`) backtracked cubically on a heading followed by a long run of spaces.
+ */
+function markdownTitle(text: string): string | undefined {
+  const line = /^#[ \t]+\S.*$/m.exec(text)?.[0];
+  if (!line) return undefined;
+  let title = line.slice(1).trim();
+  let end = title.length;
+  while (end > 0 && title[end - 1] === '#') end--;
+  title = title.slice(0, end).trim();
+  return title || undefined;
 }
 
 function withTitle(text: string, title: string | undefined): { text: string; title?: string } {
@@ -92,6 +135,8 @@ function decodeText(data: Buffer): string {
 
 async function extractPdf(data: Buffer): Promise<{ text: string; title?: string }> {
   if (!isPdf(data)) throw new ExtractionError('content is not a PDF (no %PDF- header)');
+  // Loaded on first use: pdf.js is most of an extraction process's start-up, and most documents are not PDFs.
+  const { extractText: extractPdfPages, getDocumentProxy } = await import('unpdf');
   let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;
   try {
     // unpdf/pdf.js takes ownership of the array it is given, so hand it a copy, not the caller's buffer.
@@ -121,10 +166,16 @@ const BLOCKS = new Set([
   'table', 'thead', 'tbody', 'tr', 'form', 'figure', 'figcaption', 'hr', 'address', 'details', 'summary', 'body', 'html',
 ]);
 
-/** Walks the DOM into Markdown-ish blocks: headings as `#` lines, one blank line between blocks. */
+/**
+ * Walks the DOM into Markdown-ish blocks: headings as `#` lines, one blank line between blocks.
+ * Untrusted HTML can nest as deep as it is long (`<div>` × 200,000), so nothing here recurses: the walk keeps
+ * its own stack, and the parser is told to keep unclosed tags nested (its default flattening of them moves
+ * every child once per level: quadratic, 13 minutes of CPU for 1 MB of `<div>`).
+ */
 function htmlToMarkdown(html: string): { text: string; title?: string } {
-  // node-html-parser keeps a doctype or XML declaration as a text node; they are not content.
-  const root = parse(html.replace(/<!doctype[^>]*>|<\?xml[^>]*\?>/gi, ''), { comment: false });
+  // node-html-parser keeps a doctype or XML declaration as a text node; they are not content. Anchored at the
+  // start: an unanchored search rescans to the end for every `<!doctype` of a document without `>`.
+  const root = parse(html.replace(/^\s*(?:<\?xml[^>]*>\s*)?(?:<!doctype[^>]*>)?/i, ''), { comment: false, parseNoneClosedTags: true });
   const blocks: string[] = [];
   let line = '';
   const flush = () => {
@@ -132,41 +183,77 @@ function htmlToMarkdown(html: string): { text: string; title?: string } {
     if (text) blocks.push(text);
     line = '';
   };
-  const walk = (node: Node): void => {
-    if (node.nodeType === NodeType.TEXT_NODE) {
-      line += (node as TextNode).text.replace(/\s+/g, ' ');
-      return;
+  // Either a node to visit or something to do once a node's children are done.
+  const stack: (Node | (() => void))[] = [...root.childNodes].reverse();
+  const visitChildren = (el: HTMLElement, after?: () => void) => {
+    if (after) stack.push(after);
+    for (let i = el.childNodes.length - 1; i >= 0; i--) stack.push(el.childNodes[i]!);
+  };
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (typeof item === 'function') {
+      item();
+      continue;
     }
-    if (node.nodeType !== NodeType.ELEMENT_NODE) return;
-    const el = node as HTMLElement;
+    if (item.nodeType === NodeType.TEXT_NODE) {
+      line += (item as TextNode).text.replace(/\s+/g, ' ');
+      continue;
+    }
+    if (item.nodeType !== NodeType.ELEMENT_NODE) continue;
+    const el = item as HTMLElement;
     const tag = el.rawTagName?.toLowerCase() ?? '';
-    if (DROPPED.has(tag)) return;
+    if (DROPPED.has(tag)) continue;
     const level = /^h([1-6])$/.exec(tag)?.[1];
     if (level) {
       flush();
-      const heading = el.text.replace(/\s+/g, ' ').trim();
+      const heading = textOf(el).replace(/\s+/g, ' ').trim();
       if (heading) blocks.push(`${'#'.repeat(Number(level))} ${heading}`);
     } else if (tag === 'pre') {
       flush();
-      if (el.text.trim()) blocks.push(el.text.replace(/^\n+|\s+$/g, ''));
+      const text = textOf(el);
+      if (text.trim()) blocks.push(text.replace(/^\n+/, '').trimEnd());
     } else if (tag === 'br') {
       line += '\n';
     } else if (tag === 'li') {
       flush();
       line = '- ';
-      el.childNodes.forEach(walk);
-      if (line.trim() === '-') line = ''; // an empty <li> is not worth a bullet
-      flush();
+      visitChildren(el, () => {
+        if (line.trim() === '-') line = ''; // an empty <li> is not worth a bullet
+        flush();
+      });
     } else {
       const block = BLOCKS.has(tag);
       if (block) flush();
       if (tag === 'td' || tag === 'th') line += ' ';
-      el.childNodes.forEach(walk);
-      if (block) flush();
+      visitChildren(el, block ? flush : undefined);
     }
-  };
-  root.childNodes.forEach(walk);
+  }
   flush();
-  const title = root.querySelector('title')?.text.trim() || root.querySelector('h1')?.text.trim();
+  const title = firstText(root, 'title') || firstText(root, 'h1');
   return withTitle(blocks.join('\n\n'), title || undefined);
+}
+
+/** An element's text (entities decoded), gathered without recursion. */
+function textOf(el: HTMLElement): string {
+  let text = '';
+  const stack: Node[] = [el];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.nodeType === NodeType.TEXT_NODE) text += (node as TextNode).text;
+    else for (let i = node.childNodes.length - 1; i >= 0; i--) stack.push(node.childNodes[i]!);
+  }
+  return text;
+}
+
+/** The trimmed text of the first `tag` element in document order, or ''. */
+function firstText(root: HTMLElement, tag: string): string {
+  const stack: Node[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.nodeType !== NodeType.ELEMENT_NODE) continue;
+    const el = node as HTMLElement;
+    if (el.rawTagName?.toLowerCase() === tag) return textOf(el).trim();
+    for (let i = el.childNodes.length - 1; i >= 0; i--) stack.push(el.childNodes[i]!);
+  }
+  return '';
 }

@@ -1,14 +1,21 @@
 import { and, eq, like } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { knowledgeChunk, knowledgeDocument } from '../db/schema/index.js';
-import { chunkText } from './chunk.js';
-import { extractText } from './extract.js';
+import type { SandboxLimits } from '../sandbox/child-process.js';
+import { extractDocumentIsolated } from './extract-isolated.js';
 
 /** Fetches a document added by URL (text-based formats); supplied by the worker with the SSRF guard. */
 export type FetchDocument = (url: string, signal: AbortSignal) => Promise<{ contentType: string; text: string }>;
 
+/** How one ingestion runs: cancelled with the activity; limits other than `EXTRACTION_LIMITS` for tests. */
+export interface IngestOptions {
+  signal?: AbortSignal;
+  extractionLimits?: SandboxLimits;
+}
+
 /**
- * Extracts, chunks and indexes one document. Replacing the document's chunks happens in one transaction,
+ * Extracts, chunks and indexes one document; extraction and chunking run in a child process with CPU, memory
+ * and size limits (`extract-isolated.ts`), so a hostile document cannot stall this process. Replacing the document's chunks happens in one transaction,
  * so a retry (or re-ingesting the same content) leaves exactly one set of chunks, never two.
  */
 export async function ingestDocument(
@@ -16,6 +23,7 @@ export async function ingestDocument(
   documentId: string,
   onStep: (step: string) => void = () => {},
   fetchDocument?: FetchDocument,
+  opts: IngestOptions = {},
 ) {
   const [doc] = await db.select().from(knowledgeDocument).where(eq(knowledgeDocument.id, documentId));
   if (!doc) return { chunks: 0 };
@@ -31,9 +39,7 @@ export async function ingestDocument(
     await db.update(knowledgeDocument).set({ contentType }).where(eq(knowledgeDocument.id, documentId));
   }
   onStep('extract');
-  const { text } = await extractText({ contentType, data });
-  onStep('chunk');
-  const chunks = chunkText(text);
+  const { text, chunks } = await extractDocumentIsolated({ contentType, data }, { signal: opts.signal, limits: opts.extractionLimits });
   onStep('index');
   await db.transaction(async (tx) => {
     await tx.delete(knowledgeChunk).where(eq(knowledgeChunk.documentId, documentId));

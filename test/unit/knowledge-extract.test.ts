@@ -35,6 +35,22 @@ describe('extractText', () => {
     );
   });
 
+  it('reads deeply nested unclosed tags in linear time, without recursing', async () => {
+    // 1 MB: the parser's default flattening of unclosed tags took ~10 minutes of CPU on this (quadratic).
+    const out = await extractText({ contentType: 'text/html', data: utf8(`${'<div>'.repeat(200_000)}<h2>Deep</h2>end`) });
+    expect(out.text).toBe('## Deep\n\nend');
+  });
+
+  it('finds a Markdown title without backtracking over a long run of spaces', async () => {
+    // The old title regex backtracked cubically here (2,000 spaces took 9 s).
+    const out = await extractText({ contentType: 'text/markdown', data: utf8(`# Long ${' '.repeat(100_000)}title ##\nbody`) });
+    expect(out.title).toMatch(/^Long +title$/);
+  });
+
+  it('refuses a document over its type’s size limit', async () => {
+    await expect(extractText({ contentType: 'text/html', data: Buffer.alloc(5 * 1024 * 1024 + 1, 'a') })).rejects.toThrow(/limited to 5242880 bytes/);
+  });
+
   it('extracts PDF text page by page, with the document title', async () => {
     const out = await extractText({ contentType: 'application/pdf', data: warranty });
     expect(out.title).toBe('Acme Warranty Terms');
