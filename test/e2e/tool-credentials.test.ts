@@ -59,10 +59,10 @@ async function turn(api: ApiCall, conversationId: string) {
   return res.body.turn as { workflowId: string; toolsUsed: Array<{ status: string; error?: string }> };
 }
 
-/** Workflow history with every payload decoded, so a secret in any payload would be found by a search. */
+/** Workflow history with every payload decoded (the proto JSON holds them as base64), so a search finds a secret in any payload. */
 async function historyText(workflowId: string): Promise<string> {
   const history = await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory();
-  return JSON.stringify(history, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
+  return JSON.stringify(history, (k, v: unknown) => (k === 'data' && typeof v === 'string' ? `${v} ${Buffer.from(v, 'base64').toString('utf8')}` : v));
 }
 
 describe('a credential is bound to the destination it was created for (#4)', () => {
@@ -141,6 +141,7 @@ describe("a tool's secrets echoed in a successful response are redacted everywhe
       const everything = [JSON.stringify([logs, messages, apiMessages, turnRow, done, prompt]), await historyText(done.workflowId)].join('\n');
       for (const secret of c.secrets) expect(everything).not.toContain(secret);
       expect(JSON.stringify(prompt)).toContain('[redacted]'); // the echo reached the model, blanked
+      expect(await historyText(done.workflowId)).toContain('as a key too'); // payloads really are searched
     });
   }
 });
