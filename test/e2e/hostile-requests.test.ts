@@ -7,6 +7,7 @@ import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordHistory } from '../support/histories';
 import { apiClient, type ApiCall } from '../support/http';
 import { startGateway, startStack, testConfig, testDb, testProject, type Stack } from '../support/stack';
 
@@ -231,18 +232,21 @@ describe('a failed turn always ends in a terminal state', () => {
     const sent = await api('POST', `/v1/conversations/${convId}/messages`, { content });
     expect([202, 502]).toContain(sent.status);
     const index = sent.body.turn?.index ?? sent.body.error?.details?.turn?.index;
-    let turn: { status: string; error: string | null } | undefined;
+    let turn: { status: string; error: string | null; workflowId: string } | undefined;
     await expect
       .poll(async () => (turn = (await api('GET', `/v1/conversations/${convId}/turns/${index}`)).body).status, { timeout: 20_000, interval: 200 })
       .toBe('failed');
-    return turn!;
+    return turn! as { status: string; error: string | null; workflowId: string };
   }
 
   it('marks the turn failed when its first activity fails for good, before or after writing the row', async () => {
     const { api, conv } = await world();
     expect((await turnAfterFailure(api, conv.id, 'fail after start')).error).toMatch(/injected after the row/);
     const other = (await api('POST', '/v1/conversations', { agentId: conv.agentId })).body;
-    expect((await turnAfterFailure(api, other.id, 'fail before start')).error).toMatch(/injected before the row/);
+    const before = await turnAfterFailure(api, other.id, 'fail before start');
+    expect(before.error).toMatch(/injected before the row/);
+    // The path that marks the row failed, kept replaying from here on.
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'turn-failed-before-start', before.workflowId);
   });
 });
 
