@@ -2,7 +2,9 @@ import { inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { tool } from '../db/schema/index.js';
 import type { TurnTool } from '../services/tools.js';
-import { openCredentials, type CredentialKeyring } from './credentials.js';
+import { openBoundCredentials } from './bound-credentials.js';
+import type { CredentialKeyring } from './credentials.js';
+import { redactSecrets } from './redact-secrets.js';
 import type { listMcpTools } from './runners/mcp.js';
 import type { ToolCredentials } from './types.js';
 
@@ -29,8 +31,9 @@ export async function expandMcpTools(
       const row = rows.find((r) => r.id === server.toolId);
       if (!row) return [];
       try {
-        const credentials = row.credentialsEncrypted && deps.keyring ? openCredentials(deps.keyring, row.credentialsEncrypted) : undefined;
-        const listed = await deps.list(row.config, credentials, AbortSignal.timeout(timeoutMs));
+        // Without a key the server is listed unauthenticated, as before; the listing reaches the prompt, so it is redacted like results.
+        const bound = row.credentialsEncrypted && !deps.keyring ? { secrets: [] } : openBoundCredentials(deps.keyring, row, row.config);
+        const listed = redactSecrets(await deps.list(row.config, bound.credentials, AbortSignal.timeout(timeoutMs)), bound.secrets);
         return listed.map((m): TurnTool => ({
           ...server,
           name: functionName(server.name, m.name),
