@@ -18,6 +18,7 @@ const { pathToFileURL } = require('node:url');
 const { Worker } = require('node:worker_threads');
 process.on('disconnect', () => process.exit(70));
 const out = new net.Socket({ fd: 3, readable: false, writable: true });
+out.on('error', () => process.exit(71)); // the parent stopped reading: nobody wants the result
 let replied = false;
 function reply(message, maxOutputBytes) {
   if (replied) return;

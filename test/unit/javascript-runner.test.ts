@@ -91,3 +91,16 @@ describe('runJavascriptTool', () => {
     expect((await failure(runJavascriptTool(tool('return 1', { memoryMb: 1 }), {}, ctx()))).kind).toBe('invalid_input');
   });
 });
+
+describe('runJavascriptTool output cap', () => {
+  it('refuses a result over 1 MiB of JSON inside the sandbox', async () => {
+    const error = await failure(runJavascriptTool(tool("return 'x'.repeat(1e8)", { memoryMb: 1024 }, 30_000), {}, ctx()));
+    expect(error).toMatchObject({ kind: 'client_error', message: 'the result is larger than 1048576 bytes of JSON' });
+    await expect(runJavascriptTool(tool("return 'x'.repeat(1000 * 1000)"), {}, ctx())).resolves.toHaveLength(1e6);
+  });
+
+  it('stops a huge result at the memory limit when the heap is small', async () => {
+    const error = await failure(runJavascriptTool(tool("return 'x'.repeat(1e8)", {}, 30_000), {}, ctx()));
+    expect(error).toMatchObject({ kind: 'forbidden', message: 'memory limit of 32 MB exceeded' });
+  });
+});

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runInSandbox, SandboxError } from '../../sandbox/child-process.js';
 import { ToolError, type ResolvedTool, type ToolRunner } from '../types.js';
 
 /**
@@ -7,8 +7,10 @@ import { ToolError, type ResolvedTool, type ToolRunner } from '../types.js';
  * isolated-vm would be the stronger boundary, but no single release builds on every Node line we run:
  * 5.x fails to compile against Node 24's headers (C++20), 6.x+ fails against Node 20's V8, and on
  * Node 20 it also needs `--no-node-snapshot`. Until Node 20 is dropped, each call runs in its own
- * child process (heap capped by `--max-old-space-size`, killed at the deadline), and the code runs
- * there through `vm` in a context that holds only the ECMAScript built-ins.
+ * child process (`src/sandbox/child-process.ts`: heap capped, killed at the deadline, and with a deadline
+ * of its own, vm's `timeout` plus RLIMIT_CPU, so it stops even when the worker was SIGKILLed), and the code
+ * runs there through `vm` in a context that holds only the ECMAScript built-ins. Results are capped at
+ * {@link MAX_RESULT_BYTES} in the child, and the worker reads no more than that.
  *
  * A process rather than a worker thread: V8 treats some out-of-memory failures (e.g. in the RegExp
  * compiler's zone) as fatal for the whole process, so a memory hog in a worker thread could take the
@@ -18,13 +20,15 @@ import { ToolError, type ResolvedTool, type ToolRunner } from '../types.js';
 const DEFAULT_MEMORY_MB = 32;
 const MIN_MEMORY_MB = 8;
 const MAX_MEMORY_MB = 1024;
+/** The largest result a tool may return, in bytes of JSON; the worker never holds more of it than this. */
+export const MAX_RESULT_BYTES = 1024 * 1024;
 
 interface JavascriptConfig {
   code: string;
   memoryMb: number;
 }
 
-type Outcome = { ok: true; json: string } | { ok: false; kind: 'invalid_input' | 'client_error'; message: string };
+type Outcome = { ok: true; json: string } | { ok: false; kind: 'invalid_input' | 'client_error' | 'timeout'; message: string };
 
 /**
  * Evaluated inside the vm context before the user's code. Typed arrays, ArrayBuffers and WebAssembly
@@ -63,15 +67,13 @@ function buildScript(code: string, args: Record<string, unknown>): string {
 }
 
 /**
- * Runs inside the child process. Plain JavaScript in a string rather than a compiled module, so it does not
- * depend on how the host loads TypeScript (tsx, vitest, or compiled output). With
- * `microtaskMode: 'afterEvaluate'` every promise job the code queued has run when `runInContext`
- * returns; the context has no timers or I/O, so a promise still pending then will never settle.
+ * The body of the function the sandbox child runs (`src/sandbox/child-process.ts`). With
+ * `microtaskMode: 'afterEvaluate'` every promise job the code queued has run when `runInContext` returns, and
+ * vm's `timeout` covers those jobs too: it interrupts synchronous loops, so the child stops at the deadline on
+ * its own even when the worker that started it was killed. The context has no timers or I/O, so a promise
+ * still pending then will never settle. A result over `maxResultBytes` is refused here, before it is sent.
  */
-const CHILD_SOURCE = `'use strict';
-const vm = require('node:vm');
-const parentPort = { postMessage: (outcome) => process.send(outcome, () => process.exit(0)) };
-process.once('message', (request) => {
+const CHILD_SOURCE = `const vm = require('node:vm');
 const context = vm.createContext(Object.create(null), {
   name: 'javascript-tool',
   codeGeneration: { strings: false, wasm: false },
@@ -80,22 +82,26 @@ const context = vm.createContext(Object.create(null), {
 vm.runInContext(${JSON.stringify(STRIP_OFF_HEAP)}, context);
 let script;
 try {
-  script = new vm.Script(request.source, { filename: 'tool.js' });
+  script = new vm.Script(input.source, { filename: 'tool.js' });
 } catch (error) {
-  parentPort.postMessage({ ok: false, kind: 'invalid_input', message: String(error) });
+  return { ok: false, kind: 'invalid_input', message: String(error) };
 }
-if (script) {
-  const report = script.runInContext(context)();
-  const settled = typeof report === 'string' && report !== 'pending' ? JSON.parse(report) : null;
-  if (!Array.isArray(settled) || typeof settled[1] !== 'string') {
-    parentPort.postMessage({ ok: false, kind: 'client_error', message: 'the code returned a promise that never settles' });
-  } else if (settled[0] === true) {
-    parentPort.postMessage({ ok: true, json: settled[1] });
-  } else {
-    parentPort.postMessage({ ok: false, kind: 'client_error', message: settled[1] });
-  }
+let report;
+try {
+  report = script.runInContext(context, { timeout: input.timeoutMs })();
+} catch (error) {
+  if (error && error.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return { ok: false, kind: 'timeout', message: 'the code ran longer than ' + input.timeoutMs + ' ms' };
+  throw error;
 }
-});`;
+const settled = typeof report === 'string' && report !== 'pending' ? JSON.parse(report) : null;
+if (!Array.isArray(settled) || typeof settled[1] !== 'string') {
+  return { ok: false, kind: 'client_error', message: 'the code returned a promise that never settles' };
+}
+if (settled[0] !== true) return { ok: false, kind: 'client_error', message: settled[1] };
+const bytes = Buffer.byteLength(settled[1]);
+if (bytes > input.maxResultBytes) return { ok: false, kind: 'client_error', message: tooLarge(input.maxResultBytes) };
+return { ok: true, json: settled[1] };
+function tooLarge(max) { return 'the result is larger than ' + max + ' bytes of JSON'; }`;
 
 function parseConfig(config: Record<string, unknown>): JavascriptConfig {
   const { code, memoryMb = DEFAULT_MEMORY_MB } = config;
@@ -108,45 +114,25 @@ function parseConfig(config: Record<string, unknown>): JavascriptConfig {
   return { code, memoryMb };
 }
 
-/** One sandboxed evaluation in its own process; settles exactly once and always kills the process. */
-function runInChild(source: string, memoryMb: number, timeoutMs: number, signal: AbortSignal): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new ToolError('timeout', 'the tool call was cancelled before it started'));
-    // Nothing of the host leaks in: no environment, no inherited flags, no stdin/stdout.
-    const child = spawn(process.execPath, [`--max-old-space-size=${memoryMb}`, '--max-semi-space-size=1', '--stack-size=4000', '-e', CHILD_SOURCE], {
-      env: {},
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      if (stderr.length < 4096) stderr += chunk.toString('utf8');
-    });
-    let settled = false;
-    const finish = (settle: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      if (child.exitCode === null) child.kill('SIGKILL');
-      settle();
-    };
-    const timer = setTimeout(
-      () => finish(() => reject(new ToolError('timeout', `the code ran longer than ${timeoutMs} ms`))),
-      timeoutMs,
-    );
-    const onAbort = () => finish(() => reject(new ToolError('timeout', 'the tool call was cancelled')));
-    signal.addEventListener('abort', onAbort, { once: true });
-    child.once('message', (outcome: Outcome) => finish(() => resolve(outcome)));
-    child.once('error', (error) => finish(() => reject(new ToolError('server_error', `the sandbox failed: ${error.message}`))));
-    child.once('exit', (code, sig) =>
-      finish(() => {
-        if (/out of memory|Allocation failed|heap limit/i.test(stderr)) reject(new ToolError('forbidden', `memory limit of ${memoryMb} MB exceeded`));
-        else reject(new ToolError('server_error', `the sandbox exited (${sig ?? code}) without a result`));
-      }),
-    );
-    child.send({ source });
-  });
+/** The child's CPU time: the deadline plus a second of start-up; the kernel's backstop if vm's timeout fails. */
+const cpuSeconds = (timeoutMs: number) => Math.ceil(timeoutMs / 1000) + 1;
+
+/** Maps why the sandbox gave no result to the tool-call error kinds. */
+function toToolError(err: unknown, memoryMb: number, timeoutMs: number): unknown {
+  if (!(err instanceof SandboxError)) return err;
+  switch (err.reason) {
+    case 'timeout':
+    case 'cpu_limit':
+      return new ToolError('timeout', `the code ran longer than ${timeoutMs} ms`);
+    case 'cancelled':
+      return new ToolError('timeout', 'the tool call was cancelled');
+    case 'memory_limit':
+      return new ToolError('forbidden', `memory limit of ${memoryMb} MB exceeded`);
+    case 'output_limit':
+      return new ToolError('client_error', `the result is larger than ${MAX_RESULT_BYTES} bytes of JSON`);
+    default:
+      return new ToolError('server_error', `the sandbox failed: ${err.message}`);
+  }
 }
 
 /**
@@ -157,7 +143,11 @@ function runInChild(source: string, memoryMb: number, timeoutMs: number, signal:
  */
 export const runJavascriptTool: ToolRunner = async (tool: ResolvedTool, args, ctx) => {
   const { code, memoryMb } = parseConfig(tool.config);
-  const outcome = await runInChild(buildScript(code, args), memoryMb, tool.timeoutMs, ctx.signal);
+  const input = { source: buildScript(code, args), timeoutMs: tool.timeoutMs, maxResultBytes: MAX_RESULT_BYTES };
+  // The envelope quotes the result's JSON once more (at most doubling it), hence the parent's larger cap.
+  const limits = { memoryMb, cpuSeconds: cpuSeconds(tool.timeoutMs), timeoutMs: tool.timeoutMs, maxOutputBytes: 2 * MAX_RESULT_BYTES + 4096 };
+  const outcome = await runInSandbox<Outcome>({ source: CHILD_SOURCE }, input, limits, { signal: ctx.signal })
+    .catch((err: unknown) => { throw toToolError(err, memoryMb, tool.timeoutMs); });
   if (!outcome.ok) throw new ToolError(outcome.kind, outcome.message);
   return JSON.parse(outcome.json) as unknown;
 };
