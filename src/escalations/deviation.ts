@@ -1,9 +1,9 @@
-import vm from 'node:vm';
 import { and, eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { agentExecutionHistory } from '../db/schema/index.js';
 import type { EscalationInput, FiredTrigger } from '../../workflows/escalation-types.js';
 import { activeRules, openEscalations } from './events.js';
+import { compileTenantRegex, keywordRegex, MAX_MATCHED_CHARS, tenantRegexFinds } from '../tenant-expressions/regex.js';
 import { deviationCondition, type DeviationCondition } from './model.js';
 
 /** What a finished turn tells the deviation rules. */
@@ -22,30 +22,25 @@ export interface TurnFacts {
 const ASK_HUMAN =
   /\b(?:(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|some\s*one|some\s*body|your\s+)?(?:human|real\s+person|person|agent|representative|manager|operator|someone|somebody)|human\s+(?:agent|being|please)|real\s+(?:person|human)|live\s+(?:agent|person|support)|customer\s+service\s+representative)\b/i;
 
-/** A user-supplied regex runs under a deadline, so a catastrophic pattern cannot stall the worker. */
-const REGEX_DEADLINE_MS = 50;
-const MAX_SCANNED_CHARS = 20_000;
-
-function safeTest(pattern: RegExp, text: string): boolean {
+/**
+ * A rule's regex and keywords run on RE2 (linear time, see `tenant-expressions/regex.ts`). A pattern saved
+ * before RE2 was required and that RE2 refuses (a backreference, a lookaround) never matches.
+ */
+function regexMatches(pattern: string, text: string): boolean {
   try {
-    return vm.runInNewContext('pattern.test(text)', { pattern, text: text.slice(0, MAX_SCANNED_CHARS) }, { timeout: REGEX_DEADLINE_MS }) === true;
+    return tenantRegexFinds(compileTenantRegex(pattern, { ignoreCase: true }), text);
   } catch {
-    return false; // timed out: treated as no match (and never as a crash of the turn)
+    return false;
   }
-}
-
-function keywordPattern(keyword: string): RegExp {
-  const escaped = keyword.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'iu');
 }
 
 /** Every condition of one rule that holds for the turn, in words; empty when the rule does not fire. */
 export function deviationReasons(condition: DeviationCondition, facts: TurnFacts): string[] {
   const reasons: string[] = [];
-  const matched = (condition.keywords ?? []).filter((k) => keywordPattern(k).test(facts.userMessage.slice(0, MAX_SCANNED_CHARS)));
+  const matched = (condition.keywords ?? []).filter((k) => tenantRegexFinds(keywordRegex(k), facts.userMessage));
   if (matched.length) reasons.push(`message mentions ${matched.map((k) => `"${k}"`).join(', ')}`);
-  if (condition.regex && safeTest(new RegExp(condition.regex, 'iu'), facts.userMessage)) reasons.push(`message matches /${condition.regex}/`);
-  if (condition.askHuman && ASK_HUMAN.test(facts.userMessage.slice(0, MAX_SCANNED_CHARS))) reasons.push('the user asked for a human');
+  if (condition.regex && regexMatches(condition.regex, facts.userMessage)) reasons.push(`message matches /${condition.regex}/`);
+  if (condition.askHuman && ASK_HUMAN.test(facts.userMessage.slice(0, MAX_MATCHED_CHARS))) reasons.push('the user asked for a human');
   if (condition.escalateTool && facts.escalateToolReasons.length) {
     reasons.push(`the agent escalated: ${facts.escalateToolReasons.join('; ')}`.slice(0, 1000));
   }

@@ -1,4 +1,5 @@
 import { z } from '../gateway/openapi.js';
+import { tenantRegexProblem } from '../tenant-expressions/regex.js';
 import { checkTemplate, TemplateSyntaxError } from './templates.js';
 import {
   channels,
@@ -14,20 +15,17 @@ import {
 const MAX_SECONDS = 30 * 24 * 3600;
 const seconds = z.number().int().min(1).max(MAX_SECONDS);
 
-function validRegex(pattern: string): boolean {
-  try {
-    new RegExp(pattern, 'iu');
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** A rule's regex must run on RE2 (linear time): the 400 says what RE2 refused. */
+const re2Pattern = z.string().min(1).max(500).superRefine((pattern, ctx) => {
+  const problem = tenantRegexProblem(pattern);
+  if (problem) ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${problem}` });
+});
 
 /** deviation: evaluated after every turn; fires when any of the given conditions holds. */
 export const deviationCondition = z
   .object({
     keywords: z.array(z.string().trim().min(1).max(100)).min(1).max(50).optional(),
-    regex: z.string().min(1).max(500).refine(validRegex, 'not a valid regular expression').optional(),
+    regex: re2Pattern.optional(),
     /** The user asks for a human ("talk to a person", "human agent", …). */
     askHuman: z.boolean().optional(),
     /** Offer the model the built-in `escalate_to_human` tool; fires when it calls it. */

@@ -1,7 +1,9 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { ajvTenantRegExp } from '../tenant-expressions/regex.js';
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+// `pattern` in a tenant's schema runs on RE2, not V8's backtracking engine (see tenant-expressions/regex.ts).
+const ajv = new Ajv({ allErrors: true, strict: false, code: { regExp: ajvTenantRegExp } });
 addFormats(ajv);
 const cache = new Map<string, ValidateFunction>();
 
