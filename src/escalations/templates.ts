@@ -1,6 +1,6 @@
-import {
-  analyzeSync, Context, LiquidError, toPromise, toValue, type Emitter, type Template,
-} from 'liquidjs';
+import { analyzeSync, Context, LiquidError, toPromise, type Template } from 'liquidjs';
+import { CappedEmitter } from '../tenant-expressions/liquid-engine.js';
+import { liquidShapeProblem } from '../tenant-expressions/liquid-shape.js';
 import { engine, FilterLimitError, templateLimits } from './template-engine.js';
 import { variableNames, type NotificationVariables, type TemplateSource } from './template-vars.js';
 
@@ -74,6 +74,9 @@ function describeParseFailure(err: Error): string {
 }
 
 function parseField(field: TemplateField, text: string): Template[] {
+  // Before parsing: liquidjs parses nesting by recursion, and running out of stack can be fatal.
+  const tooDeep = text.length <= templateLimits.parseChars ? liquidShapeProblem(engine, text) : null;
+  if (tooDeep) throw new TemplateSyntaxError(field, tooDeep.line, tooDeep.column, tooDeep.message);
   let templates: Template[];
   try {
     templates = engine.parse(text);
@@ -104,26 +107,6 @@ function checkNames(field: TemplateField, templates: Template[]): void {
 export function checkTemplate(source: TemplateSource): void {
   if (source.subject !== undefined && source.subject !== null) checkNames('subject', parseField('subject', source.subject));
   checkNames('body', parseField('body', source.body));
-}
-
-/** liquidjs' own output stringification (nil → '', arrays joined), with a running size check. */
-function outputText(value: unknown): string {
-  const v: unknown = toValue(value);
-  if (typeof v === 'string') return v;
-  if (v === null || v === undefined) return '';
-  if (Array.isArray(v)) return v.map(outputText).join('');
-  return String(v);
-}
-
-class CappedEmitter implements Emitter {
-  buffer = '';
-  constructor(private readonly field: TemplateField, private readonly maxBytes: number) {}
-
-  write(html: unknown): void {
-    this.buffer += outputText(html);
-    // UTF-16 length never exceeds UTF-8 size: stops runaway output early without measuring every write.
-    if (this.buffer.length > this.maxBytes) throw tooLarge(this.field, this.maxBytes);
-  }
 }
 
 const tooLarge = (field: TemplateField, maxBytes: number) =>
@@ -159,7 +142,8 @@ async function renderField(field: TemplateField, text: string, vars: Notificatio
   const templates = parseField(field, text);
   const remainingMs = Math.max(1, budget.deadline - performance.now());
   const ctx = new Context(vars, engine.options, { renderLimit: remainingMs }, { liquid: engine });
-  const out = new CappedEmitter(field, budget.maxBytes);
+  // UTF-16 length never exceeds UTF-8 size: stops runaway output early without measuring every write.
+  const out = new CappedEmitter(budget.maxBytes, () => tooLarge(field, budget.maxBytes));
   try {
     await toPromise(engine.renderer.renderTemplates(templates, ctx, out));
   } catch (err) {

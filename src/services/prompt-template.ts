@@ -1,35 +1,57 @@
-import { Liquid } from 'liquidjs';
+import { Context, toPromise } from 'liquidjs';
+import { CappedEmitter, createTenantLiquid } from '../tenant-expressions/liquid-engine.js';
+import { liquidShapeProblem } from '../tenant-expressions/liquid-shape.js';
 
 /**
- * System prompts and first messages are Liquid templates. Rendering is bounded (time, output size) so a
- * template cannot hang a worker, and a template that fails renders as its raw text rather than failing
- * the turn.
+ * System prompts and first messages are Liquid templates written by a tenant and rendered in the worker
+ * and the gateway. Rendering is bounded (time, memory, output size, nesting; no file system: before,
+ * `{% include '.env' %}` put the worker's own files in the prompt), and a template that fails renders as
+ * its raw text rather than failing the turn.
  */
-const engine = new Liquid({ strictFilters: true, renderLimit: 200, memoryLimit: 1_000_000, parseLimit: 100_000 });
+export const promptLimits = {
+  renderMs: 200,
+  parseChars: 100_000,
+  memoryUnits: 1_000_000,
+  filterItems: 10_000,
+  /** Longest rendered prompt, in UTF-16 units. */
+  outputChars: 200_000,
+} as const;
+
+const engine = createTenantLiquid(promptLimits);
 
 export interface PromptContext {
   agent: { name: string; goal: string; language: string };
   conversation: { id: string; title: string | null; externalUserId: string | null; variables: Record<string, unknown>; context: Record<string, unknown>; metadata: Record<string, unknown> } | null;
 }
 
+/** Parses after the nesting check, which liquidjs' recursive parser needs to survive hostile text. */
+function parse(template: string) {
+  const tooDeep = template.length <= promptLimits.parseChars ? liquidShapeProblem(engine, template) : null;
+  if (tooDeep) throw new Error(`${tooDeep.message}, line:${tooDeep.line}, col:${tooDeep.column}`);
+  return engine.parse(template);
+}
+
 export async function renderPrompt(template: string, ctx: PromptContext): Promise<string> {
   if (!template.includes('{{') && !template.includes('{%')) return template;
+  const scope = {
+    agent: ctx.agent,
+    conversation: ctx.conversation ?? {},
+    variables: ctx.conversation?.variables ?? {},
+    user: { id: ctx.conversation?.externalUserId ?? null, ...(ctx.conversation?.context ?? {}) },
+  };
   try {
-    return await engine.parseAndRender(template, {
-      agent: ctx.agent,
-      conversation: ctx.conversation ?? {},
-      variables: ctx.conversation?.variables ?? {},
-      user: { id: ctx.conversation?.externalUserId ?? null, ...(ctx.conversation?.context ?? {}) },
-    });
+    const out = new CappedEmitter(promptLimits.outputChars, () => new Error('rendered prompt too large'));
+    await toPromise(engine.renderer.renderTemplates(parse(template), new Context(scope, engine.options, {}, { liquid: engine }), out));
+    return out.buffer;
   } catch {
     return template;
   }
 }
 
-/** A template that does not parse: the message says where, for a 400 at save time. */
+/** A template that does not parse or nests too deeply: the message says where, for a 400 at save time. */
 export function templateError(template: string): string | null {
   try {
-    engine.parse(template);
+    parse(template);
     return null;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
