@@ -65,6 +65,7 @@ describe('a worker killed during a tool call', () => {
     expect(await db.db.select().from(agentExecutionHistory).where(eq(agentExecutionHistory.conversationId, conv.id))).toHaveLength(1);
     const logs = await db.db.select().from(toolExecutionLog).where(eq(toolExecutionLog.toolId, tool.id));
     expect(logs.filter((l) => l.status === 'success')).toHaveLength(1);
+    expect(logs.filter((l) => l.status === 'running')).toEqual([]); // the killed attempt's reservation row is closed
     expect(llm.failures).toEqual([]);
   });
 });
