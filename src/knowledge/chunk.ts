@@ -57,7 +57,18 @@ export function chunkText(text: string, opts: ChunkOptions = {}): Chunk[] {
   return chunks;
 }
 
-const HEADING = /^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$/;
+// Linear on any line: the lazy `(.+?)(?:[ \t]+#+)?[ \t]*$` it replaces was quadratic in a line's trailing
+// spaces ('# a' + 80,000 spaces + 'b' held the worker 9 s); the closing #s are cut by `headingTitle`.
+const HEADING = /^ {0,3}(#{1,6})[ \t]+(.+)$/;
+
+/** A heading's text without its optional closing sequence (`## Title ##`; `# C#` keeps its #). */
+function headingTitle(raw: string): string {
+  const text = raw.trimEnd();
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '#') end--;
+  const closed = end > 0 && end < text.length && (text[end - 1] === ' ' || text[end - 1] === '\t');
+  return (closed ? text.slice(0, end) : text).trim();
+}
 const FENCE = /^ {0,3}(```|~~~)/;
 
 /** ATX headings start sections; a `#` line inside a fenced code block is code, not a heading. */
@@ -82,7 +93,7 @@ function splitSections(text: string): Array<{ heading: string | null; body: stri
     close();
     const level = m[1]!.length;
     while (path.length > 0 && path[path.length - 1]!.level >= level) path.pop();
-    path.push({ level, title: m[2]!.trim() });
+    path.push({ level, title: headingTitle(m[2]!) });
     heading = path.map((h) => h.title).join(' > ');
   }
   close();
