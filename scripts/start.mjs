@@ -1,11 +1,12 @@
 // `npm start`: the whole product on one machine (Temporal dev server, migrations, demo model, worker,
 // gateway), started in dependency order and stopped in reverse order.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureTemporalCli } from './ensure-temporal.mjs';
 import { canConnect, capture, ensureNodeModules, projectRoot, run, spawnService, waitForHttp, waitForTcp } from './lib/project.mjs';
 import { devServerDynamicConfigArgs } from './lib/dev-server.mjs';
+import { ensurePrivateDir, withUmask } from './lib/private-data.mjs';
 import { searchAttributeDefinitions } from './lib/search-attributes.mjs';
 
 const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
@@ -60,7 +61,9 @@ async function startTemporal() {
   await ensurePortFree(uiPort, 'Temporal UI', '; set TEMPORAL_UI_PORT');
   const cli = await ensureTemporalCli();
   const dataDir = path.join(projectRoot, '.data');
-  mkdirSync(dataDir, { recursive: true });
+  // temporal.db holds every workflow's history: tool outputs, prompts, answers. Owner-only, and so are the
+  // files the server creates later (umask 077 is inherited).
+  ensurePrivateDir(dataDir, ['temporal.db', 'temporal.db-wal', 'temporal.db-shm']);
   // Re-registering the search attributes on every start is harmless with a persistent DB (same types).
   const args = [
     'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(grpcPort), '--ui-port', String(uiPort),
@@ -69,7 +72,7 @@ async function startTemporal() {
     ...searchAttributeDefinitions.flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
   say(`starting the Temporal dev server on 127.0.0.1:${grpcPort} (state in .data/temporal.db)`);
-  start('temporal', args, cli);
+  withUmask(0o077, () => start('temporal', args, cli));
   await waitForTcp('127.0.0.1', grpcPort, 60_000);
   env.TEMPORAL_ADDRESS = `127.0.0.1:${grpcPort}`;
   temporalUiUrl = `http://localhost:${uiPort}`;
@@ -145,7 +148,7 @@ function banner({ boot, demo }) {
 function ensureCredentialKey() {
   if (env.TOOL_CREDENTIALS_KEYS) return;
   const file = path.join(projectRoot, '.data', 'tool-credentials.key');
-  mkdirSync(path.dirname(file), { recursive: true });
+  ensurePrivateDir(path.dirname(file));
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
   env.TOOL_CREDENTIALS_KEYS = `local:${readFileSync(file, 'utf8').trim()}`;
   say('tool credentials are sealed with the local key in .data/tool-credentials.key (set TOOL_CREDENTIALS_KEYS in production)');
@@ -159,7 +162,7 @@ function ensureEscalationLinks() {
   env.PUBLIC_BASE_URL ||= `http://localhost:${port}`;
   if (env.ESCALATION_LINK_SECRET) return;
   const file = path.join(projectRoot, '.data', 'escalation-link.key');
-  mkdirSync(path.dirname(file), { recursive: true });
+  ensurePrivateDir(path.dirname(file));
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
   env.ESCALATION_LINK_SECRET = readFileSync(file, 'utf8').trim();
 }
@@ -180,8 +183,9 @@ async function main() {
     say('******************************************************************************');
   }
   await ensurePortFree(port, 'gateway', '; set PORT');
-  start('worker', ['src/worker.ts']);
-  start('gateway', ['src/server.ts']);
+  // Node itself with tsx as a loader, not the tsx CLI: that CLI is a second process that can die alone.
+  start('worker', ['--import', 'tsx', 'src/worker.ts'], process.execPath);
+  start('gateway', ['--import', 'tsx', 'src/server.ts'], process.execPath);
   await waitForHttp(`http://127.0.0.1:${port}/healthz`, 90_000);
   banner({ boot, demo });
 }

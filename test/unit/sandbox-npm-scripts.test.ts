@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = path.join(__dirname, '../..');
+const scripts = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+
+function stat(pid: number): { ppid: number; state: string } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, ppid] = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: state!, ppid: Number(ppid) };
+  } catch {
+    return null;
+  }
+}
+
+/** The live process whose command line mentions `needle` (a file only this test uses). */
+function find(needle: string): number | undefined {
+  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(needle) && stat(pid)?.state !== 'Z';
+    } catch {
+      return false;
+    }
+  });
+}
+
+const gone = (pid: number) => stat(pid) === null || stat(pid)!.state === 'Z';
+
+describe.runIf(process.platform === 'linux').each(['worker', 'gateway'])('npm run %s', (name) => {
+  it('stops the service when whatever started it is SIGKILLed, and has no wrapper process in between', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'npm-script-'));
+    const entry = path.join(dir, 'service.ts');
+    const ready = path.join(dir, 'ready');
+    // Preloads run before the entry, so once `ready` exists the parent watch is armed.
+    writeFileSync(entry, `setInterval(() => {}, 1000);\nprocess.on('SIGTERM', () => process.exit(0));\nrequire('node:fs').writeFileSync(${JSON.stringify(ready)}, '');\n`);
+    const command = scripts[name]!.replace(/src\/(worker|server)\.ts/, entry);
+    expect(command).toContain(entry);
+    // Stands in for npm: it runs the script with `sh -c`, as npm does, and is then killed.
+    const npm = spawn(process.execPath, ['-e', `require('node:child_process').spawn('sh', ['-c', ${JSON.stringify(command)}], { stdio: 'inherit' }); setInterval(() => {}, 1000);`], { cwd: root, stdio: 'ignore' });
+    await expect.poll(() => existsSync(ready), { timeout: 30_000, interval: 100 }).toBe(true);
+    const service = find(entry);
+    expect(service).toBeDefined();
+    // The process that runs the file is node itself, started by the shell: no tsx CLI that can die alone.
+    const shell = stat(service!)!.ppid;
+    expect(readFileSync(`/proc/${shell}/cmdline`, 'utf8').split('\0')[0]).toBe('sh');
+    npm.kill('SIGKILL');
+    try {
+      await expect.poll(() => gone(service!), { timeout: 15_000, interval: 100 }).toBe(true);
+    } finally {
+      if (!gone(service!)) process.kill(service!, 'SIGKILL');
+    }
+  });
+});
