@@ -55,6 +55,18 @@ export function deviationReasons(condition: DeviationCondition, facts: TurnFacts
   return reasons;
 }
 
+/**
+ * A stored rule's condition. A regex saved before RE2 was required and that RE2 refuses no longer passes
+ * the schema; the rule keeps its other conditions (the regex alone never matches) instead of going silent.
+ */
+export function storedDeviationCondition(raw: unknown): DeviationCondition | null {
+  const parsed = deviationCondition.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  if (raw === null || typeof raw !== 'object' || !('regex' in raw)) return null;
+  const withoutRegex = deviationCondition.safeParse({ ...raw, regex: undefined });
+  return withoutRegex.success ? withoutRegex.data : null;
+}
+
 const priorityOrder: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 
 /**
@@ -67,9 +79,9 @@ export async function escalateTurn(db: DbOrTx, facts: TurnFacts): Promise<Escala
   const fired: FiredTrigger[] = [];
   const firing: { ruleId: string; target: string | null; reason: string }[] = [];
   for (const rule of rules) {
-    const condition = deviationCondition.safeParse(rule.triggerCondition);
-    if (!condition.success) continue;
-    const reasons = deviationReasons(condition.data, facts);
+    const condition = storedDeviationCondition(rule.triggerCondition);
+    if (!condition) continue;
+    const reasons = deviationReasons(condition, facts);
     if (reasons.length === 0) continue;
     const reason = reasons.join('; ');
     firing.push({ ruleId: rule.id, target: rule.escalationTarget, reason });
