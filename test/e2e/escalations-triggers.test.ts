@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../src/escalations/delivery';
 import { createPeople, createRule, getEscalation, kinds, waitForEscalations, waitForTimeline } from '../support/escalations';
+import { historyText } from '../support/history';
 import { recordHistory } from '../support/histories';
 import { apiClient, type ApiCall } from '../support/http';
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from '../support/receivers';
@@ -131,8 +132,11 @@ describe('deviation rules', () => {
 
     // Secrets and signed links stay out of workflow history: activities pass ids, not bodies or settings.
     const token = link.split('/').at(-1)!;
-    for (const id of [`escalation:${event!.id}`, `turn:${conversationId}:2`]) {
-      const history = JSON.stringify((await stack.temporal.client.workflow.getHandle(id).fetchHistory()).events);
+    // Each history must show what is known to be in its payloads (the user's words; who acted through the link), so the search really reads them.
+    const known = { [`escalation:${event!.id}`]: `user:${people.oncall}`, [`turn:${conversationId}:2`]: 'I want a REFUND for order 42' };
+    for (const [id, inPayloads] of Object.entries(known)) {
+      const history = await historyText(stack.temporal.client, id);
+      expect(history, id).toContain(inPayloads);
       for (const secret of ['mail-pass', WEBHOOK_SECRET, SMS_TOKEN, 'link-secret-for-tests-only', token]) expect(history, id).not.toContain(secret);
     }
     expect(done.deliveries.map((d) => `${d.channel}:${d.status}`).sort()).toEqual(['email:sent', 'in_app:sent', 'sms:sent', 'webhook:sent']);

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentToolAssignment, message } from '../../src/db/schema';
+import { historyText } from '../support/history';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { startStack, testProject, type Stack } from '../support/stack';
@@ -57,12 +58,6 @@ async function turn(api: ApiCall, conversationId: string) {
   const res = await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'look it up' });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body.turn as { workflowId: string; toolsUsed: Array<{ status: string; error?: string }> };
-}
-
-/** Workflow history with every payload decoded (the proto JSON holds them as base64), so a search finds a secret in any payload. */
-async function historyText(workflowId: string): Promise<string> {
-  const history = await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory();
-  return JSON.stringify(history, (k, v: unknown) => (k === 'data' && typeof v === 'string' ? `${v} ${Buffer.from(v, 'base64').toString('utf8')}` : v));
 }
 
 describe('a credential is bound to the destination it was created for (#4)', () => {
@@ -138,10 +133,10 @@ describe("a tool's secrets echoed in a successful response are redacted everywhe
       const apiMessages = (await admin('GET', `/v1/conversations/${conversationId}/messages`)).body;
       const turnRow = (await admin('GET', `/v1/conversations/${conversationId}/turns/1`)).body;
       const prompt = llm.requests.at(-1)!;
-      const everything = [JSON.stringify([logs, messages, apiMessages, turnRow, done, prompt]), await historyText(done.workflowId)].join('\n');
+      const everything = [JSON.stringify([logs, messages, apiMessages, turnRow, done, prompt]), await historyText(stack.temporal.client, done.workflowId)].join('\n');
       for (const secret of c.secrets) expect(everything).not.toContain(secret);
       expect(JSON.stringify(prompt)).toContain('[redacted]'); // the echo reached the model, blanked
-      expect(await historyText(done.workflowId)).toContain('as a key too'); // payloads really are searched
+      expect(await historyText(stack.temporal.client, done.workflowId)).toContain('as a key too'); // payloads really are searched
     });
   }
 });

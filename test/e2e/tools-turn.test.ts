@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { verifyWebhookSignature } from '../../src/tools/runners/http';
 import { createToolDatabase } from '../support/database-guard-fixture';
+import { historyText } from '../support/history';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject, workerLogs } from '../support/stack';
@@ -81,10 +82,6 @@ async function turnWithToolCall(api: ApiCall, conversationId: string, args: Reco
   const toolMessage = llm.requests.at(-1)!.messages.find((m) => m.role === 'tool');
   return { turn: res.body.turn, toolMessage: JSON.parse(toolMessage!.content!) };
 }
-
-/** A turn's history with its payloads decoded: the proto JSON holds each payload as base64 of the whole document, where no secret could be found. */
-const historyText = async (workflowId: string) =>
-  JSON.stringify(await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory(), (k, v: unknown) => (k === 'data' && typeof v === 'string' ? `${v} ${Buffer.from(v, 'base64').toString('utf8')}` : v));
 
 const executions = async (api: ApiCall, toolId: string) => (await api('GET', `/v1/tools/${toolId}/executions`)).body.items;
 
@@ -184,8 +181,9 @@ describe('tools in the turn (real local servers, real Temporal)', () => {
     expect(toolMessage.body).toEqual({ secret: 'accepted' });
     const everything = JSON.stringify([tool, (await api('GET', `/v1/tools/${tool.id}`)).body, await executions(api, tool.id), turn]);
     expect(everything).not.toContain(TOKEN);
-    const history = await historyText(turn.workflowId);
-    expect(history).toContain('accepted'); // the payloads really are searched
+    const history = await historyText(stack.temporal.client, turn.workflowId);
+    expect(history).toContain('Weather in Paris?'); // the payloads really are searched: the user's words are in them
+    expect(history).toContain('accepted'); // and so is the tool's answer
     expect(history).not.toContain(TOKEN);
     expect(history).not.toContain(Buffer.from(TOKEN).toString('base64'));
   });
@@ -201,8 +199,9 @@ describe('tools in the turn (real local servers, real Temporal)', () => {
     const logRows = await executions(api, tool.id);
     expect(logRows).toHaveLength(2);
     expect(logRows[0].errorMessage).toContain('[redacted]'); // the echo reached us, and was blanked
-    const history = await historyText(turn.workflowId);
-    expect(history).toContain('[redacted]');
+    const history = await historyText(stack.temporal.client, turn.workflowId);
+    expect(history).toContain('[redacted]'); // a failure message: plain text in the proto, found by any search
+    expect(history).toContain('Weather in Paris?'); // in a payload: found only because payloads are decoded
     const everything = JSON.stringify([toolMessage, turn, logRows, history, workerLogs]);
     expect(workerLogs.length).toBeGreaterThan(0);
     expect(everything).not.toContain(TOKEN);
