@@ -22,14 +22,18 @@ export function buildMcpServer(): McpServer {
   return mcp;
 }
 
-/** Stateless mode: a fresh server and transport per POST, as the SDK's stateless examples do. */
-export function startMcpServer(TOKEN: string): Promise<Server> {
+/**
+ * Stateless mode: a fresh server and transport per POST, as the SDK's stateless examples do. `extend`
+ * registers a test's own tools next to the standard ones.
+ */
+export function startMcpServer(TOKEN: string, extend?: (mcp: McpServer) => void): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === '/broken') return void res.writeHead(500).end('boom');
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(401).end('{"error":"unauthorized"}');
     // No standalone SSE stream or sessions to end in stateless mode.
     if (req.method !== 'POST') return void res.writeHead(405).end();
     const mcp = buildMcpServer();
+    extend?.(mcp);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => void mcp.close());
     mcp

@@ -1,8 +1,9 @@
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetGuard } from '../../src/tools/net-guard.js';
+import { createNetGuard } from '../../src/net/net-guard.js';
 import { createMcpRunner, listMcpTools } from '../../src/tools/runners/mcp.js';
+import { startHoldingMcpServer } from '../support/mcp-holding-server.js';
 import { startMcpServer } from '../support/mcp-server.js';
 import { retryableKinds, ToolError, type ResolvedTool, type ToolCallContext } from '../../src/tools/types.js';
 
@@ -80,14 +81,23 @@ describe('MCP runner', () => {
     expect(err.kind).toBe('network');
   });
 
-  it('maps an aborted attempt to timeout', async () => {
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
-    const started = Date.now();
-    const err = await toolError(run(mcpTool({ url: `${baseUrl}/mcp`, tool: 'slow' }), {}, ctx(controller.signal)));
-    expect(err.kind).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(1_500);
-  });
+  it('maps an aborted attempt to timeout, and gives up the call the server is still running', async () => {
+    // The server's `hold` tool never answers, and the tool's own timeout (the SDK's request timeout) is
+    // far beyond this test's: only the abort can end the call. Without it, this test times out.
+    const held = await startHoldingMcpServer(TOKEN);
+    try {
+      const controller = new AbortController();
+      held.started.then(() => controller.abort(), () => undefined);
+      const holding = { ...mcpTool({ url: `${held.url}/mcp`, tool: 'hold' }), timeoutMs: 600_000 };
+      const err = await toolError(run(holding, {}, ctx(controller.signal)));
+      expect(err.kind).toBe('timeout');
+      expect(err.message).toMatch(/^MCP call aborted/);
+      // The abort reached the server: the tool's request was cancelled, not left running with nobody waiting.
+      expect(await held.cancelled).toBe(true);
+    } finally {
+      await held.close();
+    }
+  }, 15_000);
 
   it('rejects a config without a tool name or a valid URL as invalid_input', async () => {
     expect((await toolError(run(mcpTool({ url: `${baseUrl}/mcp` }), {}, ctx()))).kind).toBe('invalid_input');
