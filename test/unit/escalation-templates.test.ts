@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import {
   checkTemplate,
   defaultTemplate,
@@ -8,6 +8,7 @@ import {
   TemplateRenderError,
   TemplateSyntaxError,
   templateLimits,
+  type NotificationVariables,
   type RenderLimits,
   type TemplateSource,
 } from '../../src/escalations/templates';
@@ -29,13 +30,12 @@ function syntaxError(source: TemplateSource): TemplateSyntaxError {
 }
 
 async function renderError(body: string, limits?: RenderLimits, variables = vars) {
-  const started = performance.now();
   const err = await renderTemplate({ body }, variables, limits).then(
     () => { throw new Error('the render succeeded'); },
     (e: unknown) => e,
   );
   if (!(err instanceof TemplateRenderError)) throw err;
-  return { err, ms: performance.now() - started };
+  return { err };
 }
 
 describe('save-time check', () => {
@@ -114,36 +114,76 @@ describe('rendering', () => {
   });
 });
 
+/**
+ * `probe.tick` in a template counts how often the render got there, so a limit test asserts where the render
+ * stopped instead of how long it took. With `stepMs`, each tick also moves the fake `performance.now()`
+ * (the clock renderTemplate and liquidjs read) by that much: a time limit of N ms then allows N ms of
+ * ticks however fast or loaded the machine is.
+ */
+function probed(stepMs = 0) {
+  let ticks = 0;
+  const probe = {
+    get tick() {
+      ticks++;
+      if (stepMs) vi.advanceTimersByTime(stepMs);
+      return '';
+    },
+  };
+  return { variables: { ...vars, probe } as NotificationVariables, ticks: () => ticks };
+}
+
+function useSteppedClock() {
+  vi.useFakeTimers({ toFake: ['performance'] });
+  onTestFinished(() => void vi.useRealTimers());
+}
+
 describe('limits', () => {
+  it('counts template reads of probe.tick', async () => {
+    const { variables, ticks } = probed();
+    expect((await renderTemplate({ body: '{% for i in (1..10) %}{{ probe.tick }}{% endfor %}' }, variables)).body).toBe('');
+    expect(ticks()).toBe(10);
+  });
+
+  // The memory tests keep the real clock with a time limit far beyond the test's, so only the memory limit
+  // can stop them (a missing one fails on the message, not by a hang).
   it('cuts a loop over a huge range at once (memory limit)', async () => {
-    // A generous time limit, so only the memory limit can stop it however loaded the machine is.
-    const { err, ms } = await renderError('{% for i in (1..100000000) %}{{ i }}{% endfor %}', { renderMs: 10_000 });
+    const { variables, ticks } = probed();
+    const { err } = await renderError('{% for i in (1..100000000) %}{{ i }}{{ probe.tick }}{% endfor %}', { renderMs: 10_000 }, variables);
     expect(err.code).toBe('render_limit');
     expect(err.message).toContain('more memory than allowed');
-    expect(ms).toBeLessThan(2000);
+    expect(ticks()).toBe(0); // refused when the range was built, before the first iteration
   });
 
   it('cuts nested loops that allocate little by time', async () => {
-    const body = '{% assign r = (1..1000) %}{% for a in r %}{% for b in r %}{% for c in r %}{% endfor %}{% endfor %}{% endfor %}';
-    const { err, ms } = await renderError(body);
-    expect(err).toMatchObject({ code: 'render_limit', message: expect.stringContaining(`longer than ${templateLimits.renderMs} ms`) });
-    expect(ms).toBeGreaterThanOrEqual(templateLimits.renderMs - 5);
-    expect(ms).toBeLessThan(2000);
-    const short = await renderError(body, { renderMs: 50 });
-    expect(short.ms).toBeLessThan(templateLimits.renderMs);
+    useSteppedClock();
+    // A million ticks: without the limit the render ends (and this test fails) instead of hanging it.
+    const body = '{% assign r = (1..100) %}{% for a in r %}{% for b in r %}{% for c in r %}{{ probe.tick }}{% endfor %}{% endfor %}{% endfor %}';
+    for (const renderMs of [templateLimits.renderMs, 50]) {
+      const { variables, ticks } = probed(1);
+      const { err } = await renderError(body, renderMs === templateLimits.renderMs ? undefined : { renderMs }, variables);
+      expect(err).toMatchObject({ code: 'render_limit', message: expect.stringContaining(`longer than ${renderMs} ms`) });
+      // Ran until the deadline (nothing else stopped it) and no further than the next check after it.
+      expect(ticks()).toBeGreaterThanOrEqual(renderMs);
+      expect(ticks()).toBeLessThanOrEqual(renderMs + 2);
+    }
   });
 
   it('cuts nested loops over ranges by memory', async () => {
-    const { err, ms } = await renderError('{% for i in (1..600000) %}{% for j in (1..600000) %}{{ j }}{% endfor %}{% endfor %}', { renderMs: 10_000 });
+    const { variables, ticks } = probed();
+    const { err } = await renderError('{% for i in (1..600000) %}{% for j in (1..600000) %}{{ j }}{{ probe.tick }}{% endfor %}{% endfor %}', { renderMs: 10_000 }, variables);
     expect(err).toMatchObject({ code: 'render_limit', message: expect.stringContaining('more memory than allowed') });
-    expect(ms).toBeLessThan(2000);
+    expect(ticks()).toBe(0);
   });
 
   it('cuts a long chain of filters inside one output, where liquidjs itself does not check the time', async () => {
-    const chain = Array.from({ length: 200 }, () => 'find_exp: "x", "x == 0" | default: r').join(' | ');
-    const { err, ms } = await renderError(`{% assign r = (1..10000) %}{{ r | ${chain} }}`);
-    expect(err.code).toBe('render_limit');
-    expect(ms).toBeLessThan(2000);
+    useSteppedClock();
+    // Each find_exp evaluates its expression on all 1,000 items, moving the clock 1 s: the chain must stop
+    // at the next filter, not run all 200 and end without liquidjs ever checking the time again.
+    const { variables, ticks } = probed(1);
+    const chain = Array.from({ length: 200 }, () => 'find_exp: "x", "probe.tick == 0" | default: r').join(' | ');
+    const { err } = await renderError(`{% assign r = (1..1000) %}{{ r | ${chain} }}`, undefined, variables);
+    expect(err).toMatchObject({ code: 'render_limit', message: expect.stringContaining('longer than') });
+    expect(ticks()).toBe(1000);
   });
 
   it('refuses arrays too large for one uninterruptible filter call', async () => {
@@ -152,10 +192,11 @@ describe('limits', () => {
   });
 
   it('stops output larger than the cap while rendering, not after', async () => {
-    // A million writes take seconds; stopping at the cap takes a few thousand.
-    const { err, ms } = await renderError('{% for i in (1..1000000) %}{{ agent.name }}{% endfor %}', { renderMs: 10_000 });
+    const { variables, ticks } = probed();
+    const { err } = await renderError('{% for i in (1..1000000) %}{{ agent.name }}{{ probe.tick }}{% endfor %}', { renderMs: 10_000 }, variables);
     expect(err).toMatchObject({ code: 'output_too_large', field: 'body' });
-    expect(ms).toBeLessThan(1000);
+    // Stopped at the write that crossed the cap, not after a million.
+    expect(ticks()).toBeLessThanOrEqual(Math.ceil(templateLimits.outputBytes / vars.agent.name.length));
   });
 
   it('measures the cap in UTF-8 bytes', async () => {
