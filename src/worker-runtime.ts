@@ -13,7 +13,7 @@ import { expandMcpTools } from './tools/expand-mcp.js';
 import { closeDatabasePools } from './tools/runners/database.js';
 import { createToolRunners, type ToolRunners } from './tools/runners/index.js';
 import { createDeliverer } from './escalations/delivery.js';
-import { createNetGuard } from './tools/net-guard.js';
+import { createNetGuard } from './net/net-guard.js';
 
 /** `workflows/index` next to this file's folder: `.js` when built into dist/, `.ts` when run from source. */
 export const workflowsPath = ['.js', '.ts']

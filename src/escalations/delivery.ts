@@ -1,4 +1,4 @@
-import type { NetGuard } from '../tools/net-guard.js';
+import type { NetGuard } from '../net/net-guard.js';
 import { createEmailChannel } from './channels/email.js';
 import { DeliveryError, type DeliveryReceipt, type OutgoingNotification } from './channels/shared.js';
 import { sendSms } from './channels/sms.js';

@@ -1,4 +1,4 @@
-import { z } from '../gateway/openapi.js';
+import { z } from '../zod.js';
 import { tenantRegexProblem } from '../tenant-expressions/regex.js';
 import { checkTemplate, TemplateSyntaxError } from './templates.js';
 import {

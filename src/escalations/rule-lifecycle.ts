@@ -7,7 +7,7 @@ import {
 } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Db, Tx } from '../db/client.js';
-import { AppError } from '../gateway/errors.js';
+import { AppError } from '../errors.js';
 import type { RuleRow } from '../services/escalation-rules.js';
 import { ruleScheduleId, thresholdMonitorWorkflowId, type RuleRunInput } from '../../workflows/escalation-types.js';
 import { searchAttributes } from '../../workflows/shared.js';

@@ -1,7 +1,7 @@
 import { and, desc, lt, or, eq, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
-import { ValidationError } from './errors.js';
-import { z } from './openapi.js';
+import { ValidationError } from '../errors.js';
+import { z } from '../zod.js';
 
 export const idParams = z.object({ id: z.string().uuid().openapi({ description: 'Resource id' }) });
 

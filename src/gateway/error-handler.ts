@@ -3,7 +3,7 @@ import { ServiceError } from '@temporalio/client';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { answerForDatabaseError } from './db-errors.js';
-import { AppError } from './errors.js';
+import { AppError } from '../errors.js';
 
 /** Body-parser and router errors carry a `type` and a `status`; a 4xx status is the client's fault, not ours. */
 interface HttpError {

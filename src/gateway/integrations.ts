@@ -2,8 +2,8 @@ import { and, desc, eq } from 'drizzle-orm';
 import { integrationConnection, integrationEvent } from '../db/schema/index.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from './common.js';
 import type { RouteContext } from './deps.js';
-import { NotFoundError } from './errors.js';
-import { z } from './openapi.js';
+import { NotFoundError } from '../errors.js';
+import { z } from '../zod.js';
 import { defineRoute } from './route.js';
 import { toIso } from './serialize.js';
 

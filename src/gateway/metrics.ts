@@ -1,7 +1,7 @@
 import { aggregateMetrics, metricNames } from '../services/metrics.js';
 import { isoDateTime } from './common.js';
 import type { RouteContext } from './deps.js';
-import { z } from './openapi.js';
+import { z } from '../zod.js';
 import { defineRoute } from './route.js';
 
 const query = z

@@ -3,8 +3,8 @@ import type { DbOrTx } from '../db/client.js';
 import { subscription } from '../db/schema/index.js';
 import { checkPlanLimit, type Limited } from '../services/plans.js';
 import type { RouteContext } from './deps.js';
-import { AppError } from './errors.js';
-import { z } from './openapi.js';
+import { AppError } from '../errors.js';
+import { z } from '../zod.js';
 import { defineRoute } from './route.js';
 import { toIso } from './serialize.js';
 

@@ -2,8 +2,8 @@ import { appUser } from '../db/schema/index.js';
 import * as users from '../services/users.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from './common.js';
 import type { RouteContext } from './deps.js';
-import { ConflictError, NotFoundError } from './errors.js';
-import { z } from './openapi.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { z } from '../zod.js';
 import { defineRoute } from './route.js';
 import { toIso } from './serialize.js';
 

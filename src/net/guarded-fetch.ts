@@ -6,7 +6,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import zlib from 'node:zlib';
 import type { NetGuard } from './net-guard.js';
-import { ToolError } from './types.js';
+import { ToolError } from '../tools/types.js';
 
 const maxRedirects = 5;
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);

@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { ToolError } from './types.js';
+import { ToolError } from '../tools/types.js';
 
 /** Resolves a host to every address it has, like `dns.lookup(host, { all: true })`. */
 export type ResolveAll = (host: string) => Promise<LookupAddress[]>;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNetGuard, guardedFetch, parseAllowList, type NetGuard } from '../../src/tools/net-guard';
+import { createNetGuard, guardedFetch, parseAllowList, type NetGuard } from '../../src/net/net-guard';
 import { ToolError } from '../../src/tools/types';
 
 interface TestServer {

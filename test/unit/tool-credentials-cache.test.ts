@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetGuard } from '../../src/tools/net-guard';
+import { createNetGuard } from '../../src/net/net-guard';
 import { createHttpRunners } from '../../src/tools/runners/http';
 import { ToolError, type ResolvedTool, type ToolCredentials } from '../../src/tools/types';
 import { ToolServer } from '../support/tool-server';

@@ -1,5 +1,5 @@
 import type { Channel } from '../../../workflows/escalation-types.js';
-import { guardedFetch, type GuardedResponse, type NetGuard } from '../../tools/net-guard.js';
+import { guardedFetch, type GuardedResponse, type NetGuard } from '../../net/net-guard.js';
 import { parseRetryAfter } from '../../tools/runners/http-response.js';
 import { ToolError } from '../../tools/types.js';
 

@@ -1,4 +1,4 @@
-import type { NetGuard } from '../../tools/net-guard.js';
+import type { NetGuard } from '../../net/net-guard.js';
 import { DeliveryError, parseTargetUrl, postJson, type DeliveryReceipt, type OutgoingNotification } from './shared.js';
 
 export interface SmsChannelOptions {

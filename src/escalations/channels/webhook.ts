@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { NetGuard } from '../../tools/net-guard.js';
+import type { NetGuard } from '../../net/net-guard.js';
 import { parseTargetUrl, postJson, type DeliveryReceipt, type OutgoingNotification } from './shared.js';
 
 export interface WebhookChannelOptions {

@@ -3,7 +3,7 @@ import { smartAgent } from '../../db/schema/index.js';
 import { findAgent } from '../../services/agents.js';
 import { idParams } from '../common.js';
 import type { RouteContext } from '../deps.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
 import { defineRoute } from '../route.js';
 import { agentSchema } from './schemas.js';
 import { agentView } from './routes.js';

@@ -4,8 +4,8 @@ import { createApiKey } from '../../services/projects.js';
 import { permissions } from '../../services/api-keys.js';
 import { idParams, isoDateTime, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
-import { NotFoundError } from '../errors.js';
-import { z } from '../openapi.js';
+import { NotFoundError } from '../../errors.js';
+import { z } from '../../zod.js';
 import { defineRoute } from '../route.js';
 
 const createBody = z

@@ -5,7 +5,7 @@ import * as conversations from '../../services/conversations.js';
 import { renderPrompt } from '../../services/prompt-template.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { GatewayDeps, RouteContext } from '../deps.js';
-import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import * as s from './schemas.js';

@@ -1,5 +1,5 @@
 import { jsonObject } from '../common.js';
-import { z } from '../openapi.js';
+import { z } from '../../zod.js';
 
 export const createConversationBody = z
   .object({

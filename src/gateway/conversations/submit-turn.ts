@@ -6,7 +6,7 @@ import type { Db } from '../../db/client.js';
 import { agentConfig, conversation, smartAgent, turnRequest } from '../../db/schema/index.js';
 import { findTurn } from '../../services/conversations.js';
 import { searchAttributes, turnWorkflowId, type TurnInput } from '../../../workflows/shared.js';
-import { AppError, ConflictError, NotFoundError } from '../errors.js';
+import { AppError, ConflictError, NotFoundError } from '../../errors.js';
 import { enforcePlanLimit } from '../plans.js';
 
 export interface SubmittedTurn {

@@ -4,8 +4,8 @@ import { EscalationCommandRefusedError, sendEscalationCommand, startManualEscala
 import { escalationStatuses, type EscalationUpdateName } from '../../../workflows/escalation-types.js';
 import { idParams, isoDateTime, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
-import { AppError, ConflictError, NotFoundError } from '../errors.js';
-import { z } from '../openapi.js';
+import { AppError, ConflictError, NotFoundError } from '../../errors.js';
+import { z } from '../../zod.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import { registerNotificationRoutes } from './notifications.js';

@@ -3,8 +3,8 @@ import { notification } from '../../db/schema/index.js';
 import { channels } from '../../../workflows/escalation-types.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
-import { NotFoundError } from '../errors.js';
-import { z } from '../openapi.js';
+import { NotFoundError } from '../../errors.js';
+import { z } from '../../zod.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 

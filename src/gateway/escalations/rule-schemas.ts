@@ -1,6 +1,6 @@
 import { priorities, ruleTypes } from '../../../workflows/escalation-types.js';
 import { actionConfigSchema, defaultPolicy, policySchema, ruleFields } from '../../escalations/model.js';
-import { z } from '../openapi.js';
+import { z } from '../../zod.js';
 
 /**
  * Optional on create, with these defaults. `triggerCondition` is checked against `ruleType` after

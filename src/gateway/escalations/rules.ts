@@ -6,7 +6,7 @@ import * as rules from '../../services/escalation-rules.js';
 import type { RuleType } from '../../../workflows/escalation-types.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
-import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import { createRuleBody, listRulesQuery, ruleSchema, updateRuleBody, type UpdateRuleBody } from './rule-schemas.js';

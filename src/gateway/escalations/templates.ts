@@ -6,8 +6,8 @@ import {
 import { channels } from '../../../workflows/escalation-types.js';
 import { idParams, jsonObject, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
-import { AppError, NotFoundError, ValidationError } from '../errors.js';
-import { z } from '../openapi.js';
+import { AppError, NotFoundError, ValidationError } from '../../errors.js';
+import { z } from '../../zod.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 

@@ -3,8 +3,8 @@ import { agentKnowledgeAssignment, knowledgeBase } from '../../db/schema/index.j
 import { findAgent } from '../../services/agents.js';
 import { idParams } from '../common.js';
 import type { RouteContext } from '../deps.js';
-import { ConflictError, NotFoundError } from '../errors.js';
-import { z } from '../openapi.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
+import { z } from '../../zod.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 

@@ -1,6 +1,6 @@
 import busboy from 'busboy';
 import type { Request } from 'express';
-import { AppError, ValidationError } from '../errors.js';
+import { AppError, ValidationError } from '../../errors.js';
 import { findUnsafeText } from '../text-safety.js';
 
 export interface Upload {

@@ -6,8 +6,8 @@ import type { AgentTaskInput } from '../../../workflows/agent-task.js';
 import { searchAttributes } from '../../../workflows/shared.js';
 import { idParams, jsonObject, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
-import { ConflictError, NotFoundError } from '../errors.js';
-import { z } from '../openapi.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
+import { z } from '../../zod.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 

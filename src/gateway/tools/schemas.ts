@@ -1,5 +1,5 @@
 import { jsonObject } from '../common.js';
-import { z } from '../openapi.js';
+import { z } from '../../zod.js';
 import { TOOL_NAME } from '../../tools/schema-check.js';
 
 export const toolTypes = ['api', 'webhook', 'javascript', 'database', 'mcp'] as const;

@@ -1,7 +1,7 @@
 import type { LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import postgres from 'postgres';
-import type { NetGuard } from '../net-guard.js';
+import type { NetGuard } from '../../net/net-guard.js';
 import { ToolError } from '../types.js';
 
 /** Where a database tool connects, read from its `connection_string` credential. */

@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import type { NetGuard } from '../net-guard.js';
+import type { NetGuard } from '../../net/net-guard.js';
 import { ToolError, type ResolvedTool, type ToolCallContext, type ToolErrorKind, type ToolRunner } from '../types.js';
 import { checkTarget, openPinned, parseConnectionString, withoutPassword, type DatabaseTarget } from './database-connect.js';
 import { ownIdentityReader, vetSession } from './database-identity.js';

@@ -1,4 +1,4 @@
-import type { GuardedResponse } from '../net-guard.js';
+import type { GuardedResponse } from '../../net/net-guard.js';
 import { ToolError } from '../types.js';
 
 /** What the api and webhook runners hand back to the model for a 2xx answer. */

@@ -1,4 +1,4 @@
-import { createNetGuard, guardedFetch } from '../net-guard.js';
+import { createNetGuard, guardedFetch } from '../../net/net-guard.js';
 import type { ResolvedTool, ToolCredentials, ToolRunner } from '../types.js';
 import { createDatabaseRunner } from './database.js';
 import { createHttpRunners } from './http.js';

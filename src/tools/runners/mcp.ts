@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { NetGuard } from '../net-guard.js';
-import { createPinnedFetch } from '../pinned-fetch.js';
+import type { NetGuard } from '../../net/net-guard.js';
+import { createPinnedFetch } from '../../net/pinned-fetch.js';
 import { ToolError, type ToolCredentials, type ToolErrorKind, type ToolRunner } from '../types.js';
 
 const mcpConfigSchema = z.object({
