@@ -252,8 +252,9 @@ describe('tools in the turn (real local servers, real Temporal)', () => {
   });
 
   it('runs JavaScript tools in a sandbox: results come back, endless loops and fs/process access are contained', async () => {
+    // Each call starts a sandbox process; under a loaded CI machine that alone can take most of a second.
     const js = (code: string) => agentWithTool({
-      toolType: 'javascript', name: 'calc', category: 'processor', timeoutMs: 500, retryPolicy: { ...fast, maximumAttempts: 1 },
+      toolType: 'javascript', name: 'calc', category: 'processor', timeoutMs: 5000, retryPolicy: { ...fast, maximumAttempts: 1 },
       inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } }, config: { code },
     });
     const sum = await js('return { sum: args.a + args.b };');
