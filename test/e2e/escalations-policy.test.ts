@@ -162,8 +162,12 @@ describe('threshold and scheduled rules', () => {
     const [event] = await waitForEscalations(api, `ruleId=${ruleId}`);
     expect(event).toMatchObject({ status: 'pending' });
     expect((event as unknown as { conversationId: string }).conversationId).toBe(conversationId);
+    // The schedule skips a trigger while its previous run is still going (the default overlap policy), so
+    // the second trigger waits for the first run to finish: under load it can outlive the event it opened.
+    const [firstRun] = (await schedule.describe()).info.recentActions;
+    await stack.temporal.client.workflow.getHandle(firstRun!.action.workflow.workflowId).result();
     await schedule.trigger();
-    await expect.poll(async () => (await schedule.describe()).info.recentActions.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(async () => (await schedule.describe()).info.recentActions.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
     await sleep(1000);
     expect((await api('GET', `/v1/escalations?ruleId=${ruleId}`)).body.items).toHaveLength(1);
   });
