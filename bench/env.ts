@@ -21,10 +21,10 @@ import { createDb, type DbHandle } from '../src/db/client';
 import { ensureDatabase, runMigrations } from '../src/db/migrate';
 import { createApp } from '../src/gateway/app';
 import { createLogger } from '../src/logger';
-import { createProject } from '../src/services/projects';
+import { createProject } from '../src/tenancy/projects-store';
 import { temporalConnectionOptions } from '../src/temporal/connection';
 import { createWorkerRuntime } from '../src/worker-runtime';
-import { searchAttributes } from '../workflows/shared';
+import { searchAttributes } from '../workflows/contracts/index';
 import { round } from './load';
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -16,7 +16,7 @@ import { knowledgeBase, knowledgeDocument } from '../src/db/schema/index';
 import { countTokens } from '../src/knowledge/chunk';
 import { ingestDocument } from '../src/knowledge/ingest';
 import { searchChunks } from '../src/knowledge/search';
-import { createProject } from '../src/services/projects';
+import { createProject } from '../src/tenancy/projects-store';
 import { formatTable, round } from './load';
 
 function intEnv(name: string, fallback: number, min: number): number {

@@ -25,12 +25,12 @@ import { agentExecutionHistory } from '../src/db/schema/index';
 import { createApp } from '../src/gateway/app';
 import { createLlmClient } from '../src/llm/client';
 import { createLogger } from '../src/logger';
-import { createProject } from '../src/services/projects';
+import { createProject } from '../src/tenancy/projects-store';
 import { temporalConnectionOptions } from '../src/temporal/connection';
 import { createWorkerRuntime } from '../src/worker-runtime';
 import { ScriptedLlm, type Step } from '../test/support/scripted-llm';
 import { createToolApp } from './tool-app';
-import { searchAttributes } from '../workflows/shared';
+import { searchAttributes } from '../workflows/contracts/index';
 import { createBaselineApp } from './baseline-app';
 import { describeNonOk, formatTable, round, runClosedLoop, type PhaseStats } from './load';
 

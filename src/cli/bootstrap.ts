@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.js';
 import { createDb } from '../db/client.js';
-import { ensureDefaultProject } from '../services/projects.js';
+import { ensureDefaultProject } from '../tenancy/projects-store.js';
 
 /**
  * Creates the default project and its admin key on first start. Prints one JSON line for

@@ -1,7 +1,7 @@
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Request, Response, Router } from 'express';
 import type { z } from 'zod';
-import { hasPermission, type AuthContext, type Permission } from '../services/api-keys.js';
+import { hasPermission, type AuthContext, type Permission } from '../tenancy/api-keys.js';
 import { ForbiddenError, UnauthorizedError, ValidationError } from '../errors.js';
 import { errorResponseSchema } from './openapi.js';
 import { findUnsafeText } from './text-safety.js';

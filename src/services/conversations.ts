@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { agentExecutionHistory, artifact, conversation, message } from '../db/schema/index.js';
-import { recordMetrics } from './metrics.js';
+import { recordMetrics } from '../metrics/store.js';
 import { ASSISTANT_POSITION } from './turn-store.js';
 
 export type ConversationRow = typeof conversation.$inferSelect;

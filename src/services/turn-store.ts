@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { recordMetrics } from './metrics.js';
+import { recordMetrics } from '../metrics/store.js';
 import { agentConfig, agentExecutionHistory, artifact, conversation, message, smartAgent, type KnowledgeSource, type ToolUse } from '../db/schema/index.js';
 
 /** Fixed message positions inside a turn, so every write has a natural unique key. */

@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { agentToolAssignment, tool, toolExecutionLog } from '../db/schema/index.js';
 import { recordIntegrationEvent } from '../services/integrations.js';
-import { recordMetrics } from '../services/metrics.js';
+import { recordMetrics } from '../metrics/store.js';
 import { closeAbandonedAttempts, reserveRateLimitedCall } from './attempt-log.js';
 import { openBoundCredentials } from './bound-credentials.js';
 import type { CredentialKeyring } from './credentials.js';

@@ -7,10 +7,11 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config';
 import { createDb, type DbHandle } from '../../src/db/client';
 import { createApp } from '../../src/gateway/app';
+import { createGatewayServer } from '../../src/gateway/http-server';
 import { embeddingsFromConfig } from '../../src/knowledge/embeddings';
 import type { LlmClient } from '../../src/llm/client';
 import { createLogger } from '../../src/logger';
-import { createApiKey, createProject } from '../../src/services/projects';
+import { createApiKey, createProject } from '../../src/tenancy/projects-store';
 import { createWorkerRuntime } from '../../src/worker-runtime';
 import { parseKeyring } from '../../src/tools/credentials';
 
@@ -91,7 +92,7 @@ export async function startGateway(config: Config, db: DbHandle, client: Client,
     },
   });
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = createGatewayServer(app).listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateApiKey, hashApiKey, hasPermission } from '../../src/services/api-keys';
+import { generateApiKey, hashApiKey, hasPermission } from '../../src/tenancy/api-keys';
 import { loadConfig } from '../../src/config';
 
 describe('API keys', () => {

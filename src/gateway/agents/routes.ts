@@ -5,7 +5,7 @@ import { templateError } from '../../services/prompt-template.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
-import { enforcePlanLimit } from '../plans.js';
+import { enforcePlanLimit } from '../tenancy/plans.js';
 import { defineRoute } from '../route.js';
 import { smartAgent } from '../../db/schema/index.js';
 import {

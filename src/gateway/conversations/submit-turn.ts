@@ -7,7 +7,7 @@ import { agentConfig, conversation, smartAgent, turnRequest } from '../../db/sch
 import { findTurn } from '../../services/conversations.js';
 import { searchAttributes, turnWorkflowId, type TurnInput } from '../../../workflows/shared.js';
 import { AppError, ConflictError, NotFoundError } from '../../errors.js';
-import { enforcePlanLimit } from '../plans.js';
+import { enforcePlanLimit } from '../tenancy/plans.js';
 
 export interface SubmittedTurn {
   turnIndex: number;

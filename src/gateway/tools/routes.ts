@@ -11,7 +11,7 @@ import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { GatewayDeps, RouteContext } from '../deps.js';
 import { AppError, NotFoundError, ValidationError } from '../../errors.js';
 import { z } from '../../zod.js';
-import { enforcePlanLimit } from '../plans.js';
+import { enforcePlanLimit } from '../tenancy/plans.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import { bindingFor, checkDestinationChange } from './credential-binding.js';

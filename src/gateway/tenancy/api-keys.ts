@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { apiKey } from '../../db/schema/index.js';
-import { createApiKey } from '../../services/projects.js';
-import { permissions } from '../../services/api-keys.js';
+import { createApiKey } from '../../tenancy/projects-store.js';
+import { permissions } from '../../tenancy/api-keys.js';
 import { idParams, isoDateTime, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { NotFoundError } from '../../errors.js';

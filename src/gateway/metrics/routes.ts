@@ -1,8 +1,8 @@
-import { aggregateMetrics, metricNames } from '../services/metrics.js';
-import { isoDateTime } from './common.js';
-import type { RouteContext } from './deps.js';
-import { z } from '../zod.js';
-import { defineRoute } from './route.js';
+import { aggregateMetrics, metricNames } from '../../metrics/store.js';
+import { isoDateTime } from '../common.js';
+import type { RouteContext } from '../deps.js';
+import { z } from '../../zod.js';
+import { defineRoute } from '../route.js';
 
 const query = z
   .object({

@@ -1,11 +1,11 @@
-import { appUser } from '../db/schema/index.js';
-import * as users from '../services/users.js';
-import { idParams, keyset, pageQuery, pageSchema, toPage } from './common.js';
-import type { RouteContext } from './deps.js';
-import { ConflictError, NotFoundError } from '../errors.js';
-import { z } from '../zod.js';
-import { defineRoute } from './route.js';
-import { toIso } from './serialize.js';
+import { appUser } from '../../db/schema/index.js';
+import * as users from '../../tenancy/users-store.js';
+import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
+import type { RouteContext } from '../deps.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
+import { z } from '../../zod.js';
+import { defineRoute } from '../route.js';
+import { toIso } from '../serialize.js';
 
 /** E.164: a plus, a country code that does not start with 0, at most 15 digits in all. */
 const E164 = /^\+[1-9]\d{6,14}$/;

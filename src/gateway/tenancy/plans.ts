@@ -1,12 +1,12 @@
 import { eq } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
-import { subscription } from '../db/schema/index.js';
-import { checkPlanLimit, type Limited } from '../services/plans.js';
-import type { RouteContext } from './deps.js';
-import { AppError } from '../errors.js';
-import { z } from '../zod.js';
-import { defineRoute } from './route.js';
-import { toIso } from './serialize.js';
+import type { DbOrTx } from '../../db/client.js';
+import { subscription } from '../../db/schema/index.js';
+import { checkPlanLimit, type Limited } from '../../tenancy/plans-store.js';
+import type { RouteContext } from '../deps.js';
+import { AppError } from '../../errors.js';
+import { z } from '../../zod.js';
+import { defineRoute } from '../route.js';
+import { toIso } from '../serialize.js';
 
 const names: Record<Limited, string> = { agents: 'agents', tools: 'tools', monthly_turns: 'turns this month' };
 
