@@ -6,7 +6,7 @@ import { ingestDocument, markDocumentFailed, noteEmbeddingsOutcome, type FetchDo
 import { searchChunks, type ChunkHit } from '../src/knowledge/search.js';
 import { chunksToEmbed, ensureVectorStore, saveEmbeddings } from '../src/knowledge/vector-store.js';
 import { retryableKinds, ToolError } from '../src/tools/types.js';
-import { loadAgentKnowledgeBases } from '../src/services/knowledge.js';
+import { loadAgentKnowledgeBases } from '../src/knowledge/store.js';
 
 export interface KnowledgeActivityDeps {
   db: Db;

@@ -1,4 +1,4 @@
-import type { ToolRow } from '../services/tool-registry.js';
+import type { ToolRow } from './store.js';
 import { credentialVersion, openSealedCredentials, type CredentialKeyring } from './credentials.js';
 import { toolDestinations, withinOrigins } from './destinations.js';
 import { credentialSecrets } from './redact-secrets.js';

@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { agentToolAssignment, tool, toolExecutionLog } from '../db/schema/index.js';
-import { recordIntegrationEvent } from '../services/integrations.js';
+import { recordIntegrationEvent } from './integrations-store.js';
 import { recordMetrics } from '../metrics/store.js';
 import { closeAbandonedAttempts, reserveRateLimitedCall } from './attempt-log.js';
 import { openBoundCredentials } from './bound-credentials.js';

@@ -1,7 +1,7 @@
 import { inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { tool } from '../db/schema/index.js';
-import type { TurnTool } from '../services/tools.js';
+import type { TurnTool } from './turn-tools.js';
 import { openBoundCredentials } from './bound-credentials.js';
 import type { CredentialKeyring } from './credentials.js';
 import { redactSecrets } from './redact-secrets.js';

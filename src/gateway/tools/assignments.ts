@@ -1,15 +1,15 @@
 import { and, eq } from 'drizzle-orm';
 import { agentToolAssignment } from '../../db/schema/index.js';
-import { findAgent } from '../../services/agents.js';
-import { findAssignment, findTool } from '../../services/tool-registry.js';
+import { findAgent } from '../../agents/store.js';
+import { findAssignment, findTool } from '../../tools/store.js';
 import { idParams } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import { z } from '../../zod.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
-import { checkOverride } from './credential-binding.js';
-import { assignmentBody, assignmentSchema, assignmentUpdateBody } from './schemas.js';
+import { checkOverride } from '../../tools/credential-binding.js';
+import { assignmentBody, assignmentSchema, assignmentUpdateBody } from '../../tools/contracts.js';
 
 const assignmentParams = z.object({ id: z.string().uuid(), toolId: z.string().uuid() });
 

@@ -1,21 +1,21 @@
 import { eq } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { toolExecutionLog, tool } from '../../db/schema/index.js';
-import { connectIntegration, disconnectIntegration, integrationKind } from '../../services/integrations.js';
-import * as registry from '../../services/tool-registry.js';
+import { connectIntegration, disconnectIntegration, integrationKind } from '../../tools/integrations-store.js';
+import * as registry from '../../tools/store.js';
 import { sealCredentials } from '../../tools/credentials.js';
 import { checkJsonSchema, isFunctionCallingCompatible } from '../../tools/schema-check.js';
 import type { ToolCredentials } from '../../tools/types.js';
-import type { ToolTestInput, ToolTestResult } from '../../../workflows/tool-test.js';
+import type { ToolTestInput, ToolTestResult } from '../../../workflows/contracts/index.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { GatewayDeps, RouteContext } from '../deps.js';
 import { AppError, NotFoundError, ValidationError } from '../../errors.js';
 import { z } from '../../zod.js';
-import { enforcePlanLimit } from '../tenancy/plans.js';
+import { enforcePlanLimit } from '../../tenancy/plan-limits.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
-import { bindingFor, checkDestinationChange } from './credential-binding.js';
-import * as s from './schemas.js';
+import { bindingFor, checkDestinationChange } from '../../tools/credential-binding.js';
+import * as s from '../../tools/contracts.js';
 
 /** Never includes the sealed credentials or their key id; only whether there are any. */
 export function toolView(row: registry.ToolRow) {

@@ -1,6 +1,6 @@
-import { jsonObject } from '../common.js';
-import { z } from '../../zod.js';
-import { TOOL_NAME } from '../../tools/schema-check.js';
+import { jsonObject } from '../gateway/common.js';
+import { z } from '../zod.js';
+import { TOOL_NAME } from './schema-check.js';
 
 export const toolTypes = ['api', 'webhook', 'javascript', 'database', 'mcp'] as const;
 export const toolCategories = ['data_source', 'processor', 'visualization', 'action', 'integration'] as const;

@@ -1,6 +1,6 @@
-import type { ToolRow } from '../../services/tool-registry.js';
-import { toolDestinations, withinOrigins } from '../../tools/destinations.js';
-import { AppError, ValidationError } from '../../errors.js';
+import type { ToolRow } from './store.js';
+import { toolDestinations, withinOrigins } from './destinations.js';
+import { AppError, ValidationError } from '../errors.js';
 
 /**
  * Save-time half of binding credentials to a destination (the worker checks again at every call, see

@@ -1,11 +1,11 @@
 import { and, desc, eq } from 'drizzle-orm';
-import { integrationConnection, integrationEvent } from '../db/schema/index.js';
-import { idParams, keyset, pageQuery, pageSchema, toPage } from './common.js';
-import type { RouteContext } from './deps.js';
-import { NotFoundError } from '../errors.js';
-import { z } from '../zod.js';
-import { defineRoute } from './route.js';
-import { toIso } from './serialize.js';
+import { integrationConnection, integrationEvent } from '../../db/schema/index.js';
+import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
+import type { RouteContext } from '../deps.js';
+import { NotFoundError } from '../../errors.js';
+import { z } from '../../zod.js';
+import { defineRoute } from '../route.js';
+import { toIso } from '../serialize.js';
 
 type ConnectionRow = typeof integrationConnection.$inferSelect;
 /** Never shows the sealed credentials of a connection. */
