@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../src/db/client.js';
 import { agentTask } from '../src/db/schema/index.js';
-import { buildModelRequest } from '../src/services/model-request.js';
+import { buildModelRequest } from '../src/conversations/model-request.js';
 import type { TurnPlan } from './turn.js';
 
 export interface TaskActivityDeps {

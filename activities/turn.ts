@@ -2,10 +2,10 @@ import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity'
 import { OpenAI } from 'openai';
 import type { Db } from '../src/db/client.js';
 import type { ChatRequest, ChatResponse, LlmClient } from '../src/llm/client.js';
-import { buildModelRequest } from '../src/services/model-request.js';
-import type { TurnTool } from '../src/services/tools.js';
-import * as store from '../src/services/turn-store.js';
-import { failureTypes, type TurnInput, type TurnResult } from '../workflows/shared.js';
+import { buildModelRequest } from '../src/conversations/model-request.js';
+import type { TurnTool } from '../src/tools/turn-tools.js';
+import * as store from '../src/conversations/turn-store.js';
+import { failureTypes, type TurnInput, type TurnResult } from '../workflows/contracts/index.js';
 
 export interface TurnActivityDeps {
   db: Db;

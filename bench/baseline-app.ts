@@ -3,8 +3,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../src/db/client';
 import { conversation } from '../src/db/schema/index';
 import type { LlmClient } from '../src/llm/client';
-import { buildModelRequest } from '../src/services/model-request';
-import { beginTurn, completeTurn, failTurn } from '../src/services/turn-store';
+import { buildModelRequest } from '../src/conversations/model-request';
+import { beginTurn, completeTurn, failTurn } from '../src/conversations/turn-store';
 
 /**
  * The comparison point for the turn benchmark: the same turn (record the user message, load agent and

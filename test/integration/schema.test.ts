@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../../src/services/agents';
+import { createAgent } from '../../src/agents/store';
 import { testConfig, testDb, testProject } from '../support/stack';
 
 let db: ReturnType<typeof testDb>;

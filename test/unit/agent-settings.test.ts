@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configKeySchema, resolveAgentSettings, validateConfigValue } from '../../src/services/agent-settings';
+import { configKeySchema, resolveAgentSettings, validateConfigValue } from '../../src/agents/settings';
 
 describe('agent settings', () => {
   const columns = { model: 'gpt-4o', temperature: 0.2, maxTokens: null };

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkTemplate, renderTemplate, sampleVariables, TemplateRenderError, TemplateSyntaxError } from '../../src/escalations/templates';
-import { deviationReasons } from '../../src/escalations/deviation';
-import { deviationCondition } from '../../src/escalations/model';
-import { promptLimits, renderPrompt, templateError } from '../../src/services/prompt-template';
+import { checkTemplate, renderTemplate, sampleVariables, TemplateRenderError, TemplateSyntaxError } from '../../src/escalations/notifications/template-render';
+import { deviationReasons } from '../../src/escalations/rules/deviation-checks';
+import { deviationCondition } from '../../src/escalations/contracts/rule-fields';
+import { promptLimits, renderPrompt, templateError } from '../../src/agents/prompt-template';
 import { checkJsonSchema } from '../../src/tools/schema-check';
 import { liquidShapeLimits } from '../../src/tenant-expressions/liquid-shape';
 
@@ -50,7 +50,7 @@ describe('Liquid nesting', () => {
       let n = 0;
       Error.prepareStackTrace = (err, frames) => String(err) + frames.map((f) => String(f.getFileName()).replace(new RegExp('^file:///(\\\\w:)?' + n++), (p) => p)).join('');
       const { checkTemplate } = await load('./src/escalations/templates.ts');
-      const { templateError } = await load('./src/services/prompt-template.ts');
+      const { templateError } = await load('./src/agents/prompt-template.ts');
       for (const depth of [3000, 3900]) {
         const t = '{% if agent %}'.repeat(depth) + 'x' + '{% endif %}'.repeat(depth);
         try { checkTemplate({ body: t }); console.log('accepted'); } catch (e) { console.log(e.message); }

@@ -1,11 +1,11 @@
 import { and, eq } from 'drizzle-orm';
 import { smartAgent } from '../../db/schema/index.js';
-import { findAgent } from '../../services/agents.js';
+import { findAgent } from '../../agents/store.js';
 import { idParams } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import { defineRoute } from '../route.js';
-import { agentSchema } from './schemas.js';
+import { agentSchema } from '../../agents/contracts.js';
 import { agentView } from './routes.js';
 
 /**

@@ -1,11 +1,11 @@
 import { toIso } from '../serialize.js';
-import * as agents from '../../services/agents.js';
-import { validateConfigValue, configKeySchema } from '../../services/agent-settings.js';
-import { templateError } from '../../services/prompt-template.js';
+import * as agents from '../../agents/store.js';
+import { validateConfigValue, configKeySchema } from '../../agents/settings.js';
+import { templateError } from '../../agents/prompt-template.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
-import { enforcePlanLimit } from '../tenancy/plans.js';
+import { enforcePlanLimit } from '../../tenancy/plan-limits.js';
 import { defineRoute } from '../route.js';
 import { smartAgent } from '../../db/schema/index.js';
 import {
@@ -17,7 +17,7 @@ import {
   createAgentBody,
   listAgentsQuery,
   updateAgentBody,
-} from './schemas.js';
+} from '../../agents/contracts.js';
 
 export const agentView = (row: agents.AgentRow) => toIso(row);
 

@@ -1,16 +1,16 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { conversation } from '../../db/schema/index.js';
-import * as agents from '../../services/agents.js';
-import * as conversations from '../../services/conversations.js';
-import { renderPrompt } from '../../services/prompt-template.js';
+import * as agents from '../../agents/store.js';
+import * as conversations from '../../conversations/store.js';
+import { renderPrompt } from '../../agents/prompt-template.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { GatewayDeps, RouteContext } from '../deps.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
-import * as s from './schemas.js';
-import { startSession } from './session.js';
-import { submitTurn } from './submit-turn.js';
+import * as s from '../../conversations/contracts.js';
+import { startSession } from '../../conversations/session-start.js';
+import { submitTurn } from '../../conversations/submit-turn.js';
 import { conversationView, messageView, turnView } from './views.js';
 
 export function registerConversationRoutes({ router, registry, deps }: RouteContext): void {

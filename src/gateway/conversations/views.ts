@@ -1,5 +1,5 @@
-import type { ConversationRow, MessageRow, TurnRow } from '../../services/conversations.js';
-import { turnWorkflowId } from '../../../workflows/shared.js';
+import type { ConversationRow, MessageRow, TurnRow } from '../../conversations/store.js';
+import { turnWorkflowId } from '../../../workflows/contracts/index.js';
 import { toIso } from '../serialize.js';
 
 export const conversationView = (row: ConversationRow) => toIso(row);

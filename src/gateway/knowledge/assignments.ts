@@ -1,6 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { agentKnowledgeAssignment, knowledgeBase } from '../../db/schema/index.js';
-import { findAgent } from '../../services/agents.js';
+import { findAgent } from '../../agents/store.js';
 import { idParams } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError } from '../../errors.js';

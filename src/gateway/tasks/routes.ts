@@ -1,9 +1,9 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { agentTask } from '../../db/schema/index.js';
-import { findAgent } from '../../services/agents.js';
-import type { AgentTaskInput } from '../../../workflows/agent-task.js';
-import { searchAttributes } from '../../../workflows/shared.js';
+import { findAgent } from '../../agents/store.js';
+import type { AgentTaskInput } from '../../../workflows/contracts/index.js';
+import { searchAttributes } from '../../../workflows/contracts/index.js';
 import { idParams, jsonObject, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError } from '../../errors.js';

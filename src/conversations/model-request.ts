@@ -1,12 +1,12 @@
 import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { conversation } from '../db/schema/index.js';
-import { renderPrompt } from './prompt-template.js';
+import { renderPrompt } from '../agents/prompt-template.js';
 import type { ChatMessage, ChatRequest } from '../llm/client.js';
-import { resolveAgentSettings } from './agent-settings.js';
-import { loadAgentKnowledgeBases } from './knowledge.js';
-import { escalateToHumanTool, loadAgentTools, setVariableTool, type TurnTool } from './tools.js';
-import { activeRules } from '../escalations/events.js';
+import { resolveAgentSettings } from '../agents/settings.js';
+import { loadAgentKnowledgeBases } from '../knowledge/store.js';
+import { escalateToHumanTool, loadAgentTools, setVariableTool, type TurnTool } from '../tools/turn-tools.js';
+import { activeRules } from '../escalations/events/open-escalations.js';
 import { loadHistory, loadTurnContext } from './turn-store.js';
 
 /**

@@ -1,5 +1,5 @@
-import { jsonObject } from '../common.js';
-import { z } from '../../zod.js';
+import { jsonObject } from '../gateway/common.js';
+import { z } from '../zod.js';
 
 export const createConversationBody = z
   .object({

@@ -1,5 +1,5 @@
-import { jsonObject } from '../common.js';
-import { z } from '../../zod.js';
+import { jsonObject } from '../gateway/common.js';
+import { z } from '../zod.js';
 
 const agentFields = {
   name: z.string().trim().min(1).max(200),

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { and, eq } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
-import { agentConfig, conversation, smartAgent, turnRequest } from '../../db/schema/index.js';
-import { findTurn } from '../../services/conversations.js';
-import { searchAttributes, turnWorkflowId, type TurnInput } from '../../../workflows/shared.js';
-import { AppError, ConflictError, NotFoundError } from '../../errors.js';
-import { enforcePlanLimit } from '../tenancy/plans.js';
+import type { Db } from '../db/client.js';
+import { agentConfig, conversation, smartAgent, turnRequest } from '../db/schema/index.js';
+import { findTurn } from './store.js';
+import { searchAttributes, turnWorkflowId, type TurnInput } from '../../workflows/contracts/index.js';
+import { AppError, ConflictError, NotFoundError } from '../errors.js';
+import { enforcePlanLimit } from '../tenancy/plan-limits.js';
 
 export interface SubmittedTurn {
   turnIndex: number;

@@ -1,10 +1,10 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
-import { agentConfig } from '../../db/schema/index.js';
-import { knownConfigKeys } from '../../services/agent-settings.js';
-import type { SessionInput } from '../../../workflows/conversation-session.js';
-import { searchAttributes } from '../../../workflows/shared.js';
-import type { GatewayDeps } from '../deps.js';
+import { agentConfig } from '../db/schema/index.js';
+import { knownConfigKeys } from '../agents/settings.js';
+import type { SessionInput } from '../../workflows/contracts/index.js';
+import { searchAttributes } from '../../workflows/contracts/index.js';
+import type { GatewayDeps } from '../gateway/deps.js';
 
 /** Idle conversations close after a day unless the agent's `idle_timeout_seconds` says otherwise. */
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 86_400;
