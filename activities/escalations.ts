@@ -2,14 +2,14 @@ import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity'
 import { eq } from 'drizzle-orm';
 import type { Db } from '../src/db/client.js';
 import { escalationEvent } from '../src/db/schema/index.js';
-import { DeliveryError, type Deliverer } from '../src/escalations/delivery.js';
-import { deliverStoredNotification, markNotificationFailed } from '../src/escalations/deliver.js';
-import { escalateTurn, type TurnFacts } from '../src/escalations/deviation.js';
-import * as lifecycle from '../src/escalations/lifecycle.js';
-import { baseVariables, prepareNotifications, type LinkSettings } from '../src/escalations/notify.js';
-import { checkThreshold, runScheduledCheck } from '../src/escalations/rule-checks.js';
-import { renderTemplate } from '../src/escalations/templates.js';
-import { escalationFailureTypes, type EscalationSnapshot } from '../workflows/escalation-types.js';
+import { DeliveryError, type Deliverer } from '../src/escalations/notifications/deliverer.js';
+import { deliverStoredNotification, markNotificationFailed } from '../src/escalations/notifications/send-notification.js';
+import { escalateTurn, type TurnFacts } from '../src/escalations/rules/deviation-checks.js';
+import * as lifecycle from '../src/escalations/events/event-lifecycle.js';
+import { baseVariables, prepareNotifications, type LinkSettings } from '../src/escalations/notifications/prepare-notifications.js';
+import { checkThreshold, runScheduledCheck } from '../src/escalations/rules/rule-run-checks.js';
+import { renderTemplate } from '../src/escalations/notifications/template-render.js';
+import { escalationFailureTypes, type EscalationSnapshot } from '../workflows/contracts/index.js';
 
 export interface EscalationActivityDeps {
   db: Db;

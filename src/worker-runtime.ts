@@ -12,7 +12,7 @@ import { parseKeyring } from './tools/credentials.js';
 import { expandMcpTools } from './tools/expand-mcp.js';
 import { closeDatabasePools } from './tools/runners/database.js';
 import { createToolRunners, type ToolRunners } from './tools/runners/index.js';
-import { createDeliverer } from './escalations/delivery.js';
+import { createDeliverer } from './escalations/notifications/deliverer.js';
 import { createNetGuard } from './net/net-guard.js';
 
 /** `workflows/index` next to this file's folder: `.js` when built into dist/, `.ts` when run from source. */

@@ -3,8 +3,8 @@ import { Client, Connection, ScheduleNotFoundError, WorkflowNotFoundError } from
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escalationEvent, escalationRule, escalationTemplate } from '../../src/db/schema';
-import { syncRuleRuntime } from '../../src/escalations/rule-lifecycle';
-import { searchAttributes } from '../../workflows/shared';
+import { syncRuleRuntime } from '../../src/escalations/rules/rule-runtime';
+import { searchAttributes } from '../../workflows/contracts/index';
 import { apiClient } from '../support/http';
 import { startGateway, startStack, testProject, type Stack } from '../support/stack';
 

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escalationRule, escalationTemplate } from '../../src/db/schema';
-import { templateLimits } from '../../src/escalations/templates';
+import { templateLimits } from '../../src/escalations/notifications/template-render';
 import { apiClient } from '../support/http';
 import { startStack, testProject, type Stack } from '../support/stack';
 

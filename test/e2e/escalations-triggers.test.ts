@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { verifyWebhookSignature } from '../../src/escalations/delivery';
+import { verifyWebhookSignature } from '../../src/escalations/notifications/deliverer';
 import { createPeople, createRule, getEscalation, kinds, waitForEscalations, waitForTimeline } from '../support/escalations';
 import { historyText } from '../support/history';
 import { recordHistory } from '../support/histories';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deviationReasons, storedDeviationCondition, type TurnFacts } from '../../src/escalations/deviation';
+import { deviationReasons, storedDeviationCondition, type TurnFacts } from '../../src/escalations/rules/deviation-checks';
 
 const facts: TurnFacts = {
   conversationId: 'c', agentId: 'a', turnIndex: 0, userMessage: 'I want a refund, aa', toolFailures: 0, escalateToolReasons: [], responseTimeMs: 10,

@@ -7,8 +7,8 @@ import {
   verifyWebhookSignature,
   type DeliveryConfig,
   type OutgoingNotification,
-} from '../../src/escalations/delivery';
-import { createNetGuard } from '../../src/tools/net-guard';
+} from '../../src/escalations/notifications/deliverer';
+import { createNetGuard } from '../../src/net/net-guard';
 import { startHttpReceiver, startSmtpReceiver } from '../support/receivers';
 
 const smtpPass = 'smtp-pa$$word-9f2';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { deviationReasons, type TurnFacts } from '../../src/escalations/deviation';
-import { checkRule, defaultPolicy, deviationCondition, policySchema } from '../../src/escalations/model';
+import { deviationReasons, type TurnFacts } from '../../src/escalations/rules/deviation-checks';
+import { checkRule, defaultPolicy, deviationCondition, policySchema } from '../../src/escalations/contracts/rule-fields';
 import { nextDeadline } from '../../workflows/escalation-timers';
-import type { EscalationState } from '../../workflows/escalation-types';
+import type { EscalationState } from '../../workflows/contracts/index';
 import { callInChild } from '../support/call-in-child';
 
 const facts = (over: Partial<TurnFacts> = {}): TurnFacts => ({
@@ -27,7 +27,7 @@ describe('deviation conditions', () => {
     // child, so a backtracking engine fails this test at the deadline instead of freezing the test run.
     const catastrophic = deviationCondition.parse({ regex: '^(a+)+$|!b' });
     const answers = await Promise.all(
-      ['a'.repeat(40) + '!', 'a'.repeat(40) + '!b'].map((userMessage) => callInChild('src/escalations/deviation.ts', 'deviationReasons', [catastrophic, facts({ userMessage })])),
+      ['a'.repeat(40) + '!', 'a'.repeat(40) + '!b'].map((userMessage) => callInChild('src/escalations/rules/deviation-checks.ts', 'deviationReasons', [catastrophic, facts({ userMessage })])),
     );
     expect(answers).toEqual([[], ['message matches /^(a+)+$|!b/']]);
   }, 60_000);

@@ -11,8 +11,8 @@ import {
   type NotificationVariables,
   type RenderLimits,
   type TemplateSource,
-} from '../../src/escalations/templates';
-import { channels } from '../../workflows/escalation-types';
+} from '../../src/escalations/notifications/template-render';
+import { channels } from '../../workflows/contracts/index';
 
 const vars = sampleVariables();
 const withoutContext = mergeVariables(vars, {

@@ -49,7 +49,7 @@ describe('Liquid nesting', () => {
     const run = runChild(`
       let n = 0;
       Error.prepareStackTrace = (err, frames) => String(err) + frames.map((f) => String(f.getFileName()).replace(new RegExp('^file:///(\\\\w:)?' + n++), (p) => p)).join('');
-      const { checkTemplate } = await load('./src/escalations/templates.ts');
+      const { checkTemplate } = await load('./src/escalations/notifications/template-render.ts');
       const { templateError } = await load('./src/agents/prompt-template.ts');
       for (const depth of [3000, 3900]) {
         const t = '{% if agent %}'.repeat(depth) + 'x' + '{% endif %}'.repeat(depth);

@@ -1,9 +1,9 @@
 import { eq } from 'drizzle-orm';
 import type { Express, Request, Response } from 'express';
 import { escalationEvent } from '../../db/schema/index.js';
-import { EscalationCommandRefusedError, sendEscalationCommand } from '../../escalations/commands.js';
+import { EscalationCommandRefusedError, sendEscalationCommand } from '../../escalations/events/event-commands.js';
 import { LinkTokenError, verifyLinkToken, type LinkClaims } from '../../escalations/links.js';
-import type { EscalationSnapshot } from '../../../workflows/escalation-types.js';
+import type { EscalationSnapshot } from '../../../workflows/contracts/index.js';
 import type { GatewayDeps } from '../deps.js';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

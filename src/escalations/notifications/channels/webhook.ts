@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { NetGuard } from '../../net/net-guard.js';
-import { parseTargetUrl, postJson, type DeliveryReceipt, type OutgoingNotification } from './shared.js';
+import type { NetGuard } from '../../../net/net-guard.js';
+import { parseTargetUrl, postJson, type DeliveryReceipt, type OutgoingNotification } from './channel-common.js';
 
 export interface WebhookChannelOptions {
   guard: NetGuard;

@@ -1,5 +1,5 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
+import type { DbOrTx } from '../../db/client.js';
 import {
   agentExecutionHistory,
   appUser,
@@ -8,10 +8,10 @@ import {
   escalationTemplate,
   notification,
   smartAgent,
-} from '../db/schema/index.js';
-import type { Channel, EscalationSnapshot } from '../../workflows/escalation-types.js';
-import { escalationLinks } from './links.js';
-import { defaultTemplate, renderTemplate, type NotificationVariables, type TemplateSource } from './templates.js';
+} from '../../db/schema/index.js';
+import type { Channel, EscalationSnapshot } from '../../../workflows/contracts/index.js';
+import { escalationLinks } from '../links.js';
+import { defaultTemplate, renderTemplate, type NotificationVariables, type TemplateSource } from './template-render.js';
 
 export interface LinkSettings {
   secret: string | null;

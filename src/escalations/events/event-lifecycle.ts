@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
-import { agentTask, escalationEvent, smartAgent } from '../db/schema/index.js';
-import type { EscalationSnapshot, EscalationStatus } from '../../workflows/escalation-types.js';
+import type { DbOrTx } from '../../db/client.js';
+import { agentTask, escalationEvent, smartAgent } from '../../db/schema/index.js';
+import type { EscalationSnapshot, EscalationStatus } from '../../../workflows/contracts/index.js';
 
 /** One entry of an event's timeline; `seq` is the workflow's step number, which makes appends idempotent. */
 export interface TimelineEntry {

@@ -1,14 +1,14 @@
 import { analyzeSync, Context, LiquidError, toPromise, type Template } from 'liquidjs';
-import { CappedEmitter } from '../tenant-expressions/liquid-engine.js';
-import { liquidShapeProblem } from '../tenant-expressions/liquid-shape.js';
+import { CappedEmitter } from '../../tenant-expressions/liquid-engine.js';
+import { liquidShapeProblem } from '../../tenant-expressions/liquid-shape.js';
 import { engine, FilterLimitError, templateLimits } from './template-engine.js';
-import { variableNames, type NotificationVariables, type TemplateSource } from './template-vars.js';
+import { variableNames, type NotificationVariables, type TemplateSource } from './template-variables.js';
 
 export { templateLimits } from './template-engine.js';
 
 export {
   defaultTemplate, mergeVariables, sampleVariables, variableNames, type NotificationVariables, type TemplateSource,
-} from './template-vars.js';
+} from './template-variables.js';
 
 export type TemplateField = 'subject' | 'body';
 

@@ -1,7 +1,7 @@
 import { and, count, eq, inArray, type SQL } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
-import { appUser, escalationEvent, escalationRule, escalationTemplate, smartAgent } from '../db/schema/index.js';
-import { escalationStatuses } from '../../workflows/escalation-types.js';
+import type { DbOrTx } from '../../db/client.js';
+import { appUser, escalationEvent, escalationRule, escalationTemplate, smartAgent } from '../../db/schema/index.js';
+import { escalationStatuses } from '../../../workflows/contracts/index.js';
 
 export type RuleRow = typeof escalationRule.$inferSelect;
 export type RuleFields = Omit<typeof escalationRule.$inferInsert, 'id' | 'projectId' | 'createdAt' | 'updatedAt'>;

@@ -1,6 +1,6 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
-import { escalationEvent, escalationRule, escalationTemplate } from '../db/schema/index.js';
+import type { DbOrTx } from '../../db/client.js';
+import { escalationEvent, escalationRule, escalationTemplate } from '../../db/schema/index.js';
 import type {
   ActionConfig,
   Channel,
@@ -11,8 +11,8 @@ import type {
   Priority,
   RuleType,
   EscalationAction,
-} from '../../workflows/escalation-types.js';
-import { defaultPolicy, policySchema } from './model.js';
+} from '../../../workflows/contracts/index.js';
+import { defaultPolicy, policySchema } from '../contracts/rule-fields.js';
 
 type RuleRow = typeof escalationRule.$inferSelect;
 

@@ -1,6 +1,6 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { notification } from '../../db/schema/index.js';
-import { channels } from '../../../workflows/escalation-types.js';
+import { channels } from '../../../workflows/contracts/index.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { NotFoundError } from '../../errors.js';

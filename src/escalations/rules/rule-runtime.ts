@@ -6,12 +6,12 @@ import {
   type ScheduleUpdateOptions,
 } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { Db, Tx } from '../db/client.js';
-import { AppError } from '../errors.js';
-import type { RuleRow } from '../services/escalation-rules.js';
-import { ruleScheduleId, thresholdMonitorWorkflowId, type RuleRunInput } from '../../workflows/escalation-types.js';
-import { searchAttributes } from '../../workflows/shared.js';
-import { scheduledCondition } from './model.js';
+import type { Db, Tx } from '../../db/client.js';
+import { AppError } from '../../errors.js';
+import type { RuleRow } from './rule-store.js';
+import { ruleScheduleId, thresholdMonitorWorkflowId, type RuleRunInput } from '../../../workflows/contracts/index.js';
+import { searchAttributes } from '../../../workflows/contracts/index.js';
+import { scheduledCondition } from '../contracts/rule-fields.js';
 
 /** Thrown when Temporal refuses a scheduled rule's spec (a cron our syntax check let through, a zone it lacks). */
 export class InvalidScheduleError extends AppError {

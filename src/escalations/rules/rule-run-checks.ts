@@ -1,9 +1,9 @@
 import { and, count, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
-import { conversation, escalationEvent, escalationRule, metric } from '../db/schema/index.js';
-import type { EscalationInput, FiredTrigger } from '../../workflows/escalation-types.js';
-import { openEscalations, ruleCanFire } from './events.js';
-import { scheduledCondition, thresholdCondition, type ThresholdCondition } from './model.js';
+import type { DbOrTx } from '../../db/client.js';
+import { conversation, escalationEvent, escalationRule, metric } from '../../db/schema/index.js';
+import type { EscalationInput, FiredTrigger } from '../../../workflows/contracts/index.js';
+import { openEscalations, ruleCanFire } from '../events/open-escalations.js';
+import { scheduledCondition, thresholdCondition, type ThresholdCondition } from '../contracts/rule-fields.js';
 
 type RuleRow = typeof escalationRule.$inferSelect;
 

@@ -1,4 +1,4 @@
-import type { Channel, Priority, RuleType } from '../../workflows/escalation-types.js';
+import type { Channel, Priority, RuleType } from '../../../workflows/contracts/index.js';
 
 /**
  * What a notification template can use. Every name below exists in every render (strict variables): a

@@ -1,10 +1,10 @@
 import { and, eq } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
-import { agentExecutionHistory } from '../db/schema/index.js';
-import type { EscalationInput, FiredTrigger } from '../../workflows/escalation-types.js';
-import { activeRules, openEscalations } from './events.js';
-import { compileTenantRegex, keywordRegex, MAX_MATCHED_CHARS, tenantRegexFinds } from '../tenant-expressions/regex.js';
-import { deviationCondition, type DeviationCondition } from './model.js';
+import type { DbOrTx } from '../../db/client.js';
+import { agentExecutionHistory } from '../../db/schema/index.js';
+import type { EscalationInput, FiredTrigger } from '../../../workflows/contracts/index.js';
+import { activeRules, openEscalations } from '../events/open-escalations.js';
+import { compileTenantRegex, keywordRegex, MAX_MATCHED_CHARS, tenantRegexFinds } from '../../tenant-expressions/regex.js';
+import { deviationCondition, type DeviationCondition } from '../contracts/rule-fields.js';
 
 /** What a finished turn tells the deviation rules. */
 export interface TurnFacts {

@@ -1,6 +1,6 @@
-import { z } from '../zod.js';
-import { tenantRegexProblem } from '../tenant-expressions/regex.js';
-import { checkTemplate, TemplateSyntaxError } from './templates.js';
+import { z } from '../../zod.js';
+import { tenantRegexProblem } from '../../tenant-expressions/regex.js';
+import { checkTemplate, TemplateSyntaxError } from '../notifications/template-render.js';
 import {
   channels,
   escalationActions,
@@ -9,7 +9,7 @@ import {
   thresholdMetrics,
   type EscalationPolicy,
   type RuleType,
-} from '../../workflows/escalation-types.js';
+} from '../../../workflows/contracts/index.js';
 
 /** Longest duration any timer of a rule may take: 30 days. Shortest: 1 second, so tests run fast. */
 const MAX_SECONDS = 30 * 24 * 3600;

@@ -1,14 +1,14 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { conversation, escalationEvent, escalationRule, notification } from '../../db/schema/index.js';
-import { EscalationCommandRefusedError, sendEscalationCommand, startManualEscalation } from '../../escalations/commands.js';
-import { escalationStatuses, type EscalationUpdateName } from '../../../workflows/escalation-types.js';
+import { EscalationCommandRefusedError, sendEscalationCommand, startManualEscalation } from '../../escalations/events/event-commands.js';
+import { escalationStatuses, type EscalationUpdateName } from '../../../workflows/contracts/index.js';
 import { idParams, isoDateTime, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { AppError, ConflictError, NotFoundError } from '../../errors.js';
 import { z } from '../../zod.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
-import { registerNotificationRoutes } from './notifications.js';
+import { registerNotificationRoutes } from './notification-routes.js';
 
 type EventRow = typeof escalationEvent.$inferSelect;
 type NotificationRow = typeof notification.$inferSelect;

@@ -1,7 +1,7 @@
-import type { Channel } from '../../../workflows/escalation-types.js';
-import { guardedFetch, type GuardedResponse, type NetGuard } from '../../net/net-guard.js';
-import { parseRetryAfter } from '../../tools/runners/http-response.js';
-import { ToolError } from '../../tools/types.js';
+import type { Channel } from '../../../../workflows/contracts/index.js';
+import { guardedFetch, type GuardedResponse, type NetGuard } from '../../../net/net-guard.js';
+import { parseRetryAfter } from '../../../tools/runners/http-response.js';
+import { ToolError } from '../../../tools/types.js';
 
 /** One notification to send on one external channel; built by the delivery activity from the stored row. */
 export interface OutgoingNotification {

@@ -1,15 +1,15 @@
 import { escalationRule } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
-import { checkRule, policySchema } from '../../escalations/model.js';
-import { describeRuleRuntime, writeRuleWithRuntime } from '../../escalations/rule-lifecycle.js';
-import * as rules from '../../services/escalation-rules.js';
-import type { RuleType } from '../../../workflows/escalation-types.js';
+import { checkRule, policySchema } from '../../escalations/contracts/rule-fields.js';
+import { describeRuleRuntime, writeRuleWithRuntime } from '../../escalations/rules/rule-runtime.js';
+import * as rules from '../../escalations/rules/rule-store.js';
+import type { RuleType } from '../../../workflows/contracts/index.js';
 import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
-import { createRuleBody, listRulesQuery, ruleSchema, updateRuleBody, type UpdateRuleBody } from './rule-schemas.js';
+import { createRuleBody, listRulesQuery, ruleSchema, updateRuleBody, type UpdateRuleBody } from '../../escalations/contracts/rule-api.js';
 
 /** Thrown when a rule names an agent, user or template that is not in the caller's project. */
 export class InvalidReferenceError extends AppError {

@@ -2,8 +2,8 @@ import { and, eq } from 'drizzle-orm';
 import { escalationTemplate } from '../../db/schema/index.js';
 import {
   checkTemplate, mergeVariables, renderTemplate, sampleVariables, TemplateRenderError, TemplateSyntaxError, type TemplateSource,
-} from '../../escalations/templates.js';
-import { channels } from '../../../workflows/escalation-types.js';
+} from '../../escalations/notifications/template-render.js';
+import { channels } from '../../../workflows/contracts/index.js';
 import { idParams, jsonObject, keyset, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { AppError, NotFoundError, ValidationError } from '../../errors.js';

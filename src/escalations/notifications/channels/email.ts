@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
-import { DeliveryError, redact, type DeliveryReceipt, type OutgoingNotification } from './shared.js';
+import { DeliveryError, redact, type DeliveryReceipt, type OutgoingNotification } from './channel-common.js';
 
 export interface EmailChannelOptions {
   /** `smtp://user:pass@host:port` or `smtps://…` (user and password URL-encoded). */

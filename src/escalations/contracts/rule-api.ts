@@ -1,5 +1,5 @@
-import { priorities, ruleTypes } from '../../../workflows/escalation-types.js';
-import { actionConfigSchema, defaultPolicy, policySchema, ruleFields } from '../../escalations/model.js';
+import { priorities, ruleTypes } from '../../../workflows/contracts/index.js';
+import { actionConfigSchema, defaultPolicy, policySchema, ruleFields } from './rule-fields.js';
 import { z } from '../../zod.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { NetGuard } from '../../net/net-guard.js';
-import { DeliveryError, parseTargetUrl, postJson, type DeliveryReceipt, type OutgoingNotification } from './shared.js';
+import type { NetGuard } from '../../../net/net-guard.js';
+import { DeliveryError, parseTargetUrl, postJson, type DeliveryReceipt, type OutgoingNotification } from './channel-common.js';
 
 export interface SmsChannelOptions {
   guard: NetGuard;

@@ -1,10 +1,10 @@
-import type { NetGuard } from '../net/net-guard.js';
+import type { NetGuard } from '../../net/net-guard.js';
 import { createEmailChannel } from './channels/email.js';
-import { DeliveryError, type DeliveryReceipt, type OutgoingNotification } from './channels/shared.js';
+import { DeliveryError, type DeliveryReceipt, type OutgoingNotification } from './channels/channel-common.js';
 import { sendSms } from './channels/sms.js';
 import { sendWebhook } from './channels/webhook.js';
 
-export { DeliveryError, type DeliveryReceipt, type OutgoingNotification } from './channels/shared.js';
+export { DeliveryError, type DeliveryReceipt, type OutgoingNotification } from './channels/channel-common.js';
 export { signWebhookPayload, verifyWebhookSignature, type VerifyWebhookOptions } from './channels/webhook.js';
 export { messageIdFor } from './channels/email.js';
 

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { escalationEvent } from '../db/schema/index.js';
-import { escalationSearchAttributes, escalationSummary } from '../../workflows/escalation-start.js';
-import { escalationWorkflowId, type EscalationCommand, type EscalationInput, type EscalationUpdateName, type FiredTrigger } from '../../workflows/escalation-types.js';
-import { openEscalations } from './events.js';
+import type { Db } from '../../db/client.js';
+import { escalationEvent } from '../../db/schema/index.js';
+import { escalationSearchAttributes, escalationSummary } from '../../../workflows/contracts/index.js';
+import { escalationWorkflowId, type EscalationCommand, type EscalationInput, type EscalationUpdateName, type FiredTrigger } from '../../../workflows/contracts/index.js';
+import { openEscalations } from './open-escalations.js';
 
 type EventRow = typeof escalationEvent.$inferSelect;
 

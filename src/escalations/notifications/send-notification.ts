@@ -1,8 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
-import { escalationEvent, notification } from '../db/schema/index.js';
-import type { Channel, EscalationSnapshot } from '../../workflows/escalation-types.js';
-import { DeliveryError, type Deliverer } from './delivery.js';
+import type { DbOrTx } from '../../db/client.js';
+import { escalationEvent, notification } from '../../db/schema/index.js';
+import type { Channel, EscalationSnapshot } from '../../../workflows/contracts/index.js';
+import { DeliveryError, type Deliverer } from './deliverer.js';
 
 /** Thrown when a notification row is missing or cannot be sent at all; the workflow records it as failed. */
 export class NotificationUndeliverableError extends Error {}

@@ -1,12 +1,12 @@
 import type { Liquid } from 'liquidjs';
-import { createTenantLiquid } from '../tenant-expressions/liquid-engine.js';
+import { createTenantLiquid } from '../../tenant-expressions/liquid-engine.js';
 
 /*
  * The Liquid engine of notification templates, with its limits: what a template may do and for how long.
  * `templates.ts` parses, checks and renders with it.
  */
 
-export { FilterLimitError } from '../tenant-expressions/liquid-engine.js';
+export { FilterLimitError } from '../../tenant-expressions/liquid-engine.js';
 
 /**
  * A template must not hang or bloat the process rendering it (a gateway preview, a worker sending
