@@ -1,7 +1,8 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
-import { type AuthContext, checkApiKey, touchApiKey } from '../tenancy/api-keys.js';
+import type { AuthContext } from '../tenancy/api-keys.js';
+import { checkApiKey, touchApiKey } from '../tenancy/api-keys-store.js';
 import { UnauthorizedError } from '../errors.js';
 
 declare module 'express-serve-static-core' {

@@ -1,3 +1,4 @@
+// Tenant isolation for metrics lives here: every read is filtered by project; every point carries one.
 import { and, eq, gte, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { metric } from '../db/schema/index.js';
@@ -22,6 +23,7 @@ export interface MetricPoint {
   tags?: Record<string, unknown>;
 }
 
+/** Stores points in one insert; the runtime calls it after turns and tool calls. */
 export async function recordMetrics(db: DbOrTx, points: MetricPoint[]): Promise<void> {
   if (points.length === 0) return;
   await db.insert(metric).values(

@@ -1,8 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
-import { apiKey } from '../db/schema/index.js';
 
+/** What a key may be granted; `admin` implies every other permission. */
 export const permissions = [
   'admin',
   'agents:read',
@@ -21,7 +19,7 @@ export const permissions = [
 ] as const;
 export type Permission = (typeof permissions)[number];
 
-const KEY_PREFIX = 'sao_';
+export const KEY_PREFIX = 'sao_';
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /**
@@ -40,6 +38,7 @@ export function hashApiKey(plaintext: string): string {
   return createHash('sha256').update(plaintext).digest('hex');
 }
 
+/** Who is calling: the key, its project and what it may do. */
 export interface AuthContext {
   keyId: string;
   projectId: string;
@@ -48,24 +47,6 @@ export interface AuthContext {
 
 export type KeyCheck = { ok: true; auth: AuthContext } | { ok: false; reason: 'unknown' | 'revoked' | 'expired' };
 
-/** Looks a presented key up by its hash and says whether it may be used now. */
-export async function checkApiKey(db: DbOrTx, plaintext: string, now = new Date()): Promise<KeyCheck> {
-  if (!plaintext.startsWith(KEY_PREFIX) || plaintext.length > 200) return { ok: false, reason: 'unknown' };
-  const [row] = await db.select().from(apiKey).where(eq(apiKey.keyHash, hashApiKey(plaintext)));
-  if (!row) return { ok: false, reason: 'unknown' };
-  if (!row.isActive || row.revokedAt) return { ok: false, reason: 'revoked' };
-  if (row.expiresAt && row.expiresAt <= now) return { ok: false, reason: 'expired' };
-  return { ok: true, auth: { keyId: row.id, projectId: row.projectId, permissions: row.permissions } };
-}
-
 export function hasPermission(auth: AuthContext, needed: Permission): boolean {
   return auth.permissions.includes('admin') || auth.permissions.includes(needed);
-}
-
-/** Moves `last_used_at` at most once a minute per key, so authentication adds no write to most requests. */
-export async function touchApiKey(db: DbOrTx, keyId: string): Promise<void> {
-  await db
-    .update(apiKey)
-    .set({ lastUsedAt: sql`now()` })
-    .where(and(eq(apiKey.id, keyId), or(isNull(apiKey.lastUsedAt), lt(apiKey.lastUsedAt, sql`now() - interval '1 minute'`))));
 }

@@ -1,8 +1,11 @@
+// Tenant isolation for plans lives here: each project has one plan row, and every query names the project.
 import { and, count, eq, gte, isNull, ne, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { agentExecutionHistory, smartAgent, subscription, tool } from '../db/schema/index.js';
 
 export type Limited = 'agents' | 'tools' | 'monthly_turns';
+export type PlanRow = typeof subscription.$inferSelect;
+export type PlanChanges = Partial<Pick<PlanRow, 'plan' | 'agentLimit' | 'toolLimit' | 'monthlyTurnLimit'>>;
 
 export interface LimitCheck {
   ok: boolean;
@@ -29,4 +32,17 @@ export async function checkPlanLimit(db: DbOrTx, projectId: string, what: Limite
             .where(and(eq(agentExecutionHistory.projectId, projectId), gte(agentExecutionHistory.startedAt, sql`date_trunc('month', now())`)));
   const used = row?.n ?? 0;
   return { ok: used < limit, limit, used };
+}
+
+/** The project's plan, created with the defaults (unlimited) when the project has none yet. */
+export async function ensurePlan(db: DbOrTx, projectId: string): Promise<PlanRow> {
+  const [row] = await db.insert(subscription).values({ projectId }).onConflictDoNothing().returning();
+  return row ?? (await db.select().from(subscription).where(eq(subscription.projectId, projectId)))[0]!;
+}
+
+/** Changes the project's plan or limits, creating the plan first if needed. */
+export async function updatePlan(db: DbOrTx, projectId: string, changes: PlanChanges): Promise<PlanRow> {
+  await ensurePlan(db, projectId);
+  const [row] = await db.update(subscription).set(changes).where(eq(subscription.projectId, projectId)).returning();
+  return row!;
 }

@@ -1,20 +1,8 @@
+// Projects are the tenants: creating one also creates its plan and first key, in one transaction.
 import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { apiKey, project, subscription } from '../db/schema/index.js';
-import { generateApiKey } from './api-keys.js';
-
-export async function createApiKey(
-  db: DbOrTx,
-  projectId: string,
-  p: { name: string; permissions: string[]; expiresAt?: Date | null },
-) {
-  const key = generateApiKey();
-  const [row] = await db
-    .insert(apiKey)
-    .values({ projectId, name: p.name, prefix: key.prefix, keyHash: key.hash, permissions: p.permissions, expiresAt: p.expiresAt ?? null })
-    .returning();
-  return { row: row!, plaintext: key.plaintext };
-}
+import { project, subscription } from '../db/schema/index.js';
+import { createApiKey } from './api-keys-store.js';
 
 /**
  * Creates a project with its plan and a first admin key. Returns the key's plaintext, which is not

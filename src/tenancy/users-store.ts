@@ -1,12 +1,15 @@
-import { and, eq, or, sql, type SQL } from 'drizzle-orm';
+// Tenant isolation for users (escalation targets) lives here: every query is filtered by project.
+import { and, eq, or, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../db/client.js';
+import { keyset, type PageRequest } from '../db/pagination.js';
 import { appUser, escalationRule } from '../db/schema/index.js';
+import { ConflictError } from '../errors.js';
 
 export type UserRow = typeof appUser.$inferSelect;
 export type UserFields = Omit<typeof appUser.$inferInsert, 'id' | 'projectId' | 'createdAt' | 'updatedAt'>;
 
 /** The SQLSTATE of a failed query; Drizzle wraps the driver's error in `cause`. */
-export function postgresErrorCode(err: unknown): string | undefined {
+function postgresErrorCode(err: unknown): string | undefined {
   for (let e = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
@@ -14,8 +17,20 @@ export function postgresErrorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-export const UNIQUE_VIOLATION = '23505';
-export const FOREIGN_KEY_VIOLATION = '23503';
+const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/** Runs a write that may hit the (project, email) unique index and throws 409 `user_exists` for it. */
+async function uniqueEmail<T>(email: string | undefined, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (postgresErrorCode(err) === UNIQUE_VIOLATION) {
+      throw new ConflictError('user_exists', `a user with email ${email ?? 'this'} already exists in this project`);
+    }
+    throw err;
+  }
+}
 
 /** The user if it belongs to the project; another project's user is indistinguishable from none. */
 export async function findUser(db: DbOrTx, projectId: string, id: string): Promise<UserRow | undefined> {
@@ -23,28 +38,35 @@ export async function findUser(db: DbOrTx, projectId: string, id: string): Promi
   return row;
 }
 
-export function listUsers(db: DbOrTx, projectId: string, page: { where?: SQL; orderBy: SQL[]; limit: number }) {
+/** The project's users, newest first: `limit + 1` rows so the caller can tell whether there is more. */
+export function listUsers(db: DbOrTx, projectId: string, page: PageRequest): Promise<UserRow[]> {
+  const { where, orderBy } = keyset(appUser, page.cursor);
   return db
     .select()
     .from(appUser)
-    .where(and(eq(appUser.projectId, projectId), page.where))
-    .orderBy(...page.orderBy)
+    .where(and(eq(appUser.projectId, projectId), where))
+    .orderBy(...orderBy)
     .limit(page.limit + 1);
 }
 
-/** Throws a unique violation (23505) when the email is taken in the project; see {@link postgresErrorCode}. */
-export async function createUser(db: DbOrTx, projectId: string, values: UserFields): Promise<UserRow> {
-  const [row] = await db.insert(appUser).values({ ...values, projectId }).returning();
-  return row!;
+/** Throws {@link ConflictError} `user_exists` when the email is taken in the project. */
+export function createUser(db: DbOrTx, projectId: string, values: UserFields): Promise<UserRow> {
+  return uniqueEmail(values.email, async () => {
+    const [row] = await db.insert(appUser).values({ ...values, projectId }).returning();
+    return row!;
+  });
 }
 
-export async function updateUser(db: DbOrTx, projectId: string, id: string, values: Partial<UserFields>): Promise<UserRow | undefined> {
-  const [row] = await db
-    .update(appUser)
-    .set(values)
-    .where(and(eq(appUser.id, id), eq(appUser.projectId, projectId)))
-    .returning();
-  return row;
+/** Undefined when the project has no such user; throws {@link ConflictError} `user_exists` for a taken email. */
+export function updateUser(db: DbOrTx, projectId: string, id: string, values: Partial<UserFields>): Promise<UserRow | undefined> {
+  return uniqueEmail(values.email, async () => {
+    const [row] = await db
+      .update(appUser)
+      .set(values)
+      .where(and(eq(appUser.id, id), eq(appUser.projectId, projectId)))
+      .returning();
+    return row;
+  });
 }
 
 /**

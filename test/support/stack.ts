@@ -11,7 +11,8 @@ import { createGatewayServer } from '../../src/gateway/http-server';
 import { embeddingsFromConfig } from '../../src/knowledge/embeddings';
 import type { LlmClient } from '../../src/llm/client';
 import { createLogger } from '../../src/logger';
-import { createApiKey, createProject } from '../../src/tenancy/projects-store';
+import { createApiKey } from '../../src/tenancy/api-keys-store';
+import { createProject } from '../../src/tenancy/projects-store';
 import { createWorkerRuntime } from '../../src/worker-runtime';
 import { parseKeyring } from '../../src/tools/credentials';
 
