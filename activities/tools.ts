@@ -1,6 +1,7 @@
 import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
 import { executeToolCall, type ToolCallParams, type ToolExecutionDeps } from '../src/tools/execute.js';
-import { retryableKinds, ToolError } from '../src/tools/types.js';
+import { ToolError } from '../src/tools/types.js';
+import { toolFailures } from '../workflows/contracts/index.js';
 
 export type RunToolInput = Omit<ToolCallParams, 'attempt' | 'signal' | 'workflowId'> & { timeoutMs: number };
 
@@ -8,11 +9,6 @@ export interface RunToolResult {
   output: unknown;
   executionTimeMs: number;
   logId: string;
-}
-
-/** `ApplicationFailure` type of a tool error, e.g. `ToolClientError`; workflows match on these. */
-export function toolFailureType(kind: ToolError['kind']): string {
-  return `Tool${kind.replace(/(^|_)([a-z])/g, (_m, _s, c: string) => c.toUpperCase())}`;
 }
 
 export function createToolActivities(deps: ToolExecutionDeps) {
@@ -29,9 +25,9 @@ export function createToolActivities(deps: ToolExecutionDeps) {
       } catch (err) {
         if (!(err instanceof ToolError)) throw err;
         throw ApplicationFailure.create({
-          type: toolFailureType(err.kind),
+          type: toolFailures[err.kind].type,
           message: err.message,
-          nonRetryable: !retryableKinds.has(err.kind),
+          nonRetryable: !toolFailures[err.kind].retryable,
           ...(err.details.retryAfterMs ? { nextRetryDelay: err.details.retryAfterMs } : {}),
         });
       }

@@ -1,5 +1,6 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { permanentToolFailureTypes } from './contracts/index.js';
 import { db } from './proxies.js';
 
 type Plan = Awaited<ReturnType<Activities['startTurn']>>;
@@ -42,9 +43,6 @@ function escalateToHuman(base: Omit<ToolUseRecord, 'status'>): ToolUseRecord {
   return { ...base, inputParams: { reason }, status: 'success', outputResult: { ok: true, message: 'A human colleague will be notified after this reply and will follow up.' } };
 }
 
-/** Errors no retry can fix: the model gets the message at once. */
-const permanentToolFailures = ['ToolInvalidInput', 'ToolClientError', 'ToolForbidden'];
-
 /** One activity proxy per tool: its own timeout and retry policy, and a summary naming it in the UI. */
 function toolActivity(tool: TurnTool) {
   return proxyActivities<Activities>({
@@ -55,7 +53,7 @@ function toolActivity(tool: TurnTool) {
       initialInterval: tool.retry.initialIntervalMs,
       backoffCoefficient: tool.retry.backoffCoefficient,
       maximumInterval: tool.retry.maximumIntervalMs,
-      nonRetryableErrorTypes: permanentToolFailures,
+      nonRetryableErrorTypes: permanentToolFailureTypes,
     },
   }).runTool;
 }

@@ -1,20 +1,14 @@
 import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import { runAgentLoop } from './agent-loop.js';
 import { withKnowledge } from './knowledge-prompt.js';
+import { failureTypes, type AgentTaskInput, type AgentTaskResult } from './contracts/index.js';
 import { db, llm } from './proxies.js';
-
-export interface AgentTaskInput {
-  taskId: string;
-  projectId: string;
-  agentId: string;
-  input: string;
-}
 
 /**
  * A one-off run of an agent without a conversation (`POST /v1/agents/:id/tasks`): the same knowledge
  * retrieval and tool-calling loop as a turn. Cancelling the workflow marks the task canceled.
  */
-export async function runAgentTask(p: AgentTaskInput): Promise<{ output: string }> {
+export async function runAgentTask(p: AgentTaskInput): Promise<AgentTaskResult> {
   try {
     let plan = await db.startAgentTask(p.taskId);
     if (plan.knowledgeBases.length) plan = withKnowledge(plan, await db.retrieveKnowledge({ agentId: p.agentId, query: p.input }));
@@ -29,6 +23,9 @@ export async function runAgentTask(p: AgentTaskInput): Promise<{ output: string 
     }
     const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
     await db.finishAgentTask({ taskId: p.taskId, status: 'failed', error: reason });
-    throw ApplicationFailure.create({ type: 'TaskFailed', message: reason, nonRetryable: true });
+    throw ApplicationFailure.create({ type: failureTypes.taskFailed, message: reason, nonRetryable: true });
   }
 }
+
+/** Moved to `workflows/contracts` (issue 10); re-exported until every importer has moved. */
+export type { AgentTaskInput } from './contracts/index.js';

@@ -1,10 +1,6 @@
 import { continueAsNew, sleep } from '@temporalio/workflow';
+import type { SessionInput } from './contracts/index.js';
 import { db } from './proxies.js';
-
-export interface SessionInput {
-  conversationId: string;
-  idleTimeoutMs: number;
-}
 
 /** Checks per run before continuing as new, so the history of a long conversation stays short. */
 const CHECKS_PER_RUN = 100;
@@ -22,3 +18,6 @@ export async function conversationSession(input: SessionInput): Promise<void> {
   }
   await continueAsNew<typeof conversationSession>(input);
 }
+
+/** Moved to `workflows/contracts` (issue 10); re-exported until every importer has moved. */
+export type { SessionInput } from './contracts/index.js';

@@ -5,7 +5,7 @@ import { collectArtifacts } from './artifacts.js';
 import { knowledgeSources, withKnowledge } from './knowledge-prompt.js';
 import { db, llm } from './proxies.js';
 import { startEscalations } from './escalation-start.js';
-import { failureTypes, type TurnInput, type TurnResult } from './shared.js';
+import { failureTypes, type TurnInput, type TurnResult } from './contracts/index.js';
 
 /** Waiting for the previous turn of the conversation (enqueue policy): as long as that turn takes. */
 const queue = proxyActivities<Activities>({

@@ -1,9 +1,9 @@
 import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
-import type { EscalationInput, EscalationSnapshot } from './escalation-types.js';
+import type { EscalationInput, EscalationSnapshot } from './contracts/index.js';
 import { db } from './proxies.js';
-import { searchAttributes } from './shared.js';
+import { searchAttributes } from './contracts/index.js';
 
 const followUp = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

@@ -1,6 +1,6 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { escalationFailureTypes, type EscalationState } from './escalation-types.js';
+import { escalationFailureTypes, type EscalationState } from './contracts/index.js';
 
 /** Rendering and storing a level's notifications: DB work plus Liquid with its own render limits. */
 const prepare = proxyActivities<Activities>({

@@ -1,23 +1,6 @@
 import { ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { escalationWorkflowId, type EscalationInput } from './escalation-types.js';
-import { searchAttributes } from './shared.js';
-
-/** Search attributes of an escalation workflow, so operators can filter by project, agent, rule and status. */
-export function escalationSearchAttributes(e: EscalationInput) {
-  return [
-    { key: searchAttributes.projectId, value: e.projectId },
-    { key: searchAttributes.agentId, value: e.agentId },
-    { key: searchAttributes.ruleId, value: e.ruleId },
-    { key: searchAttributes.escalationStatus, value: 'pending' },
-    { key: searchAttributes.escalationLevel, value: 1 },
-    ...(e.conversationId ? [{ key: searchAttributes.conversationId, value: e.conversationId }] : []),
-  ];
-}
-
-export function escalationSummary(e: EscalationInput): string {
-  return `Escalation (${e.priority ?? 'medium'}) of rule "${e.ruleName ?? e.ruleId}"${e.conversationId ? ` for conversation ${e.conversationId}` : ''}`;
-}
+import { escalationSearchAttributes, escalationSummary, escalationWorkflowId, type EscalationInput } from './contracts/index.js';
 
 /**
  * Starts one escalation workflow per opened event and does not wait for them: the turn (or monitor tick)
@@ -39,3 +22,6 @@ export async function startEscalations(opened: EscalationInput[]): Promise<void>
     }
   }
 }
+
+/** Moved to `workflows/contracts` (issue 10); re-exported until every importer has moved. */
+export { escalationSearchAttributes, escalationSummary } from './contracts/index.js';

@@ -1,4 +1,4 @@
-import type { EscalationPolicy, EscalationSnapshot, EscalationState } from './escalation-types.js';
+import type { EscalationPolicy, EscalationSnapshot, EscalationState } from './contracts/index.js';
 
 export interface Deadline {
   kind: 'level_timeout' | 'retrigger' | 'snooze_end' | 'auto_resolve';

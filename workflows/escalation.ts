@@ -1,11 +1,11 @@
 import { allHandlersFinished, condition, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { runEscalationAction } from './escalation-action.js';
-import { acknowledgeUpdate, escalationStateQuery, ignoreUpdate, resolveUpdate, snoozeUpdate } from './escalation-messages.js';
+import { acknowledgeUpdate, escalationStateQuery, ignoreUpdate, resolveUpdate, snoozeUpdate } from './contracts/index.js';
 import { notifyLevel } from './escalation-notify.js';
 import { describeState, nextDeadline, type Deadline } from './escalation-timers.js';
-import type { EscalationCommand, EscalationInput, EscalationSnapshot, EscalationState, EscalationStatus } from './escalation-types.js';
+import type { EscalationCommand, EscalationInput, EscalationSnapshot, EscalationState, EscalationStatus } from './contracts/index.js';
 import { db } from './proxies.js';
-import { searchAttributes } from './shared.js';
+import { searchAttributes } from './contracts/index.js';
 
 const closed = (s: EscalationStatus) => s === 'resolved' || s === 'ignored';
 

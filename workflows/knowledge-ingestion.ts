@@ -1,10 +1,11 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { failureTypes, type IngestionInput, type IngestionResult } from './contracts/index.js';
 
 const { ingestKnowledgeDocument } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
-  retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: ['DocumentUnreadable'] },
+  retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: [failureTypes.documentUnreadable] },
 });
 /** Calls the embeddings endpoint in batches, heartbeating; a short outage is retried, a long one gives up. */
 const { embedKnowledgeDocument } = proxyActivities<Activities>({
@@ -25,7 +26,7 @@ const reasonOf = (err: ActivityFailure) => err.cause?.message ?? err.message;
  * `processingError` says the embeddings failed. When indexing cannot finish, the document is failed and can
  * be retried.
  */
-export async function ingestKnowledgeDocumentWorkflow(input: { documentId: string }): Promise<{ chunks: number; embedded?: number }> {
+export async function ingestKnowledgeDocumentWorkflow(input: IngestionInput): Promise<IngestionResult> {
   let indexed: Awaited<ReturnType<typeof ingestKnowledgeDocument>>;
   try {
     indexed = await ingestKnowledgeDocument(input.documentId);

@@ -1,6 +1,6 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { failureTypes } from './shared.js';
+import { failureTypes } from './contracts/index.js';
 
 /**
  * Short Postgres work, as local activities: they run in the worker that holds the workflow task, so a turn

@@ -1,7 +1,7 @@
 import { continueAsNew, proxyActivities, setCurrentDetails, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { startEscalations } from './escalation-start.js';
-import type { RuleRunInput } from './escalation-types.js';
+import type { RuleRunInput } from './contracts/index.js';
 
 /** Rule checks read metrics and events: short DB work, retried quietly. */
 const checks = proxyActivities<Activities>({

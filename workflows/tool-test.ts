@@ -1,16 +1,6 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-
-export interface ToolTestInput {
-  projectId: string;
-  toolId: string;
-  toolName: string;
-  toolCallId: string;
-  arguments: Record<string, unknown>;
-  timeoutMs: number;
-}
-
-export type ToolTestResult = { ok: true; output: unknown; executionTimeMs: number } | { ok: false; error: string };
+import type { ToolTestInput, ToolTestResult } from './contracts/index.js';
 
 /**
  * `POST /v1/tools/:id/test`: one attempt of a tool through the same activity the turn uses (execution
@@ -37,3 +27,6 @@ export async function testTool(input: ToolTestInput): Promise<ToolTestResult> {
     return { ok: false, error: err.cause?.message ?? err.message };
   }
 }
+
+/** Moved to `workflows/contracts` (issue 10); re-exported until every importer has moved. */
+export type { ToolTestInput, ToolTestResult } from './contracts/index.js';

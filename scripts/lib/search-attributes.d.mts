@@ -1,2 +1,2 @@
-/** Custom search attributes as `[name, type]`; mirrors workflows/shared.ts. */
+/** Custom search attributes as `[name, type]`; mirrors workflows/contracts/temporal.ts. */
 export const searchAttributeDefinitions: ReadonlyArray<readonly [string, 'Keyword' | 'Int']>;

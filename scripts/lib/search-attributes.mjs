@@ -1,6 +1,6 @@
 /**
  * Custom search attributes every workflow carries, as `[name, type]`. Mirrors `searchAttributeDefinitions`
- * in workflows/shared.ts (plain JS here because scripts run before node_modules exists); the unit test for
+ * in workflows/contracts/temporal.ts (plain JS here because scripts run before node_modules exists); the unit test for
  * docker-compose.yml checks that the two lists and the compose setup agree.
  */
 export const searchAttributeDefinitions = [

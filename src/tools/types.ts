@@ -3,6 +3,7 @@
  * database, mcp). Runners do one attempt; retries, timeouts and logging belong to the activity and
  * Temporal's retry policy.
  */
+import { toolFailures } from '../../workflows/contracts/index.js';
 
 /** Decrypted credentials of a tool; they exist only inside the activity, never in workflow history. */
 export type ToolCredentials =
@@ -67,7 +68,10 @@ export class ToolError extends Error {
   }
 }
 
-export const retryableKinds: ReadonlySet<ToolErrorKind> = new Set(['rate_limited', 'server_error', 'timeout', 'network']);
+/** Kinds another attempt can help with; defined once with their failure types in the workflow contracts. */
+export const retryableKinds: ReadonlySet<ToolErrorKind> = new Set(
+  (Object.keys(toolFailures) as ToolErrorKind[]).filter((kind) => toolFailures[kind].retryable),
+);
 
 /** One attempt of one tool call; returns a JSON-serialisable result. */
 export type ToolRunner = (tool: ResolvedTool, args: Record<string, unknown>, ctx: ToolCallContext) => Promise<unknown>;

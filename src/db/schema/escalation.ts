@@ -52,7 +52,7 @@ export const escalationRule = pgTable(
       onDelete: 'set null',
     }),
     policy: jsonb('policy').$type<Record<string, unknown>>().notNull().default({}),
-    /** execute_workflow: what to start (see ActionConfig in workflows/escalation-types.ts). */
+    /** execute_workflow: what to start (see ActionConfig in workflows/contracts/escalation.ts). */
     actionConfig: jsonb('action_config').$type<Record<string, unknown>>(),
     priority: text('priority').notNull().default('medium'), // low | medium | high | critical
     status: text('status').notNull().default('active'), // active | inactive
