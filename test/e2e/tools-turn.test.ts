@@ -8,6 +8,7 @@ import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { startGateway, startWorker, temporalClient, testConfig, testDb, testProject, workerLogs } from '../support/stack';
 import { startMcpServer } from '../support/mcp-server';
+import { startBarrierServer, type BarrierServer } from '../support/barrier-server';
 import { ToolServer } from '../support/tool-server';
 
 const SECRET = 'whsec-test-signing-secret-123';
@@ -30,13 +31,16 @@ const tools = new ToolServer({
 const outside = new ToolServer({ '/': () => ({ status: 200, body: { leaked: true } }) });
 const MCP_TOKEN = 'mcp-token-for-tests';
 let mcp: Server;
+/** Answers only once three calls are open at the same time. */
+let together: BarrierServer;
 let stack: Awaited<ReturnType<typeof start>>;
 
 async function start() {
   await Promise.all([llm.start(), tools.start(), outside.start()]);
   mcp = await startMcpServer(MCP_TOKEN);
+  together = await startBarrierServer(3);
   const mcpPort = (mcp.address() as AddressInfo).port;
-  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl, TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${tools.port},127.0.0.1:${mcpPort},127.0.0.1:5432`, TURN_WAIT_MS: '30000' });
+  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl, TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${tools.port},127.0.0.1:${together.port},127.0.0.1:${mcpPort},127.0.0.1:5432`, TURN_WAIT_MS: '30000' });
   const db = testDb(config);
   const temporal = await temporalClient(config);
   const worker = await startWorker(config, db);
@@ -53,7 +57,7 @@ afterAll(async () => {
   await stack.worker.stop();
   await stack.temporal.close();
   await stack.db.close();
-  await Promise.all([llm.stop(), tools.stop(), outside.stop()]);
+  await Promise.all([llm.stop(), tools.stop(), outside.stop(), together.close()]);
   mcp.closeAllConnections();
   await new Promise((resolve) => mcp.close(resolve));
 });
@@ -164,12 +168,13 @@ describe('tools in the turn (real local servers, real Temporal)', () => {
   });
 
   it('runs parallel tool calls of one model response concurrently', async () => {
-    const { api, conversationId } = await agentWithTool({ timeoutMs: 1500, retryPolicy: { ...fast, maximumAttempts: 1 }, config: { method: 'GET', url: tools.url('/hang') } });
+    // The server answers only when all three calls are open at once; calls in series would each wait there
+    // until their timeout and fail.
+    const { api, conversationId } = await agentWithTool({ timeoutMs: 10_000, retryPolicy: { ...fast, maximumAttempts: 1 }, config: { method: 'GET', url: together.url } });
     llm.script({ toolCalls: [{ name: 'get_weather', arguments: { city: 'A' } }, { name: 'get_weather', arguments: { city: 'B' } }, { name: 'get_weather', arguments: { city: 'C' } }] }, { reply: 'Done.' });
-    const started = Date.now();
     const res = await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'three cities' });
-    expect(res.body.turn.toolsUsed).toHaveLength(3);
-    expect(Date.now() - started).toBeLessThan(4000); // three 1.5 s timeouts in series would take 4.5 s
+    expect(res.body.turn.toolsUsed.map((t: { status: string }) => t.status)).toEqual(['success', 'success', 'success']);
+    expect(together.maxOpen()).toBe(3);
   });
 
   it('keeps credentials out of API responses, logs rows and workflow history', async () => {
