@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from './config.js';
 import { createDb } from './db/client.js';
 import { createApp } from './gateway/app.js';
+import { createGatewayServer } from './gateway/http-server.js';
 import { embeddingsFromConfig } from './knowledge/embeddings.js';
 import { createLogger } from './logger.js';
 import { temporalConnectionOptions } from './temporal/connection.js';
@@ -27,10 +28,9 @@ async function main(): Promise<void> {
       escalationLinks: { linkSecret: config.ESCALATION_LINK_SECRET ?? null, publicBaseUrl: config.PUBLIC_BASE_URL, ttlSeconds: config.ESCALATION_LINK_TTL_SECONDS },
     },
   });
-  const server: Server = app.listen(config.PORT, config.HOST, () => {
+  const server: Server = createGatewayServer(app).listen(config.PORT, config.HOST, () => {
     logger.info({ port: config.PORT, host: config.HOST }, 'gateway listening');
   });
-  server.keepAliveTimeout = 65_000;
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   // A throw outside any request leaves unknown state: Node still exits, but the reason reaches the log first.
   process.on('uncaughtExceptionMonitor', (err) => logger.fatal({ err }, 'uncaught exception; the gateway exits'));
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
