@@ -6,7 +6,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import zlib from 'node:zlib';
 import type { NetGuard } from './net-guard.js';
-import { ToolError } from '../tools/types.js';
+import { OutboundError } from './outbound-error.js';
 
 const maxRedirects = 5;
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
@@ -17,7 +17,7 @@ export interface GuardedFetchInit {
   method?: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
-  /** Aborts DNS, connect and body reading; an abort surfaces as ToolError `timeout`. */
+  /** Aborts DNS, connect and body reading; an abort surfaces as OutboundError `timeout`. */
   signal: AbortSignal;
   /** Bytes of (decompressed) body kept; the rest is never read. */
   maxResponseBytes: number;
@@ -40,14 +40,14 @@ export interface GuardedResponse {
  * checked before any socket opens and then connected to the checked address itself (the Host header and
  * TLS SNI keep the name), so neither a DNS rebind nor a redirect can steer it to an internal service.
  * Redirects are followed by hand, at most five, each re-checked.
- * @throws ToolError `forbidden` (guard), `timeout` (signal), `network` (DNS, connect, reset), `client_error` (too many redirects).
+ * @throws OutboundError `forbidden` (guard), `timeout` (signal), `network` (DNS, connect, reset), `client_error` (too many redirects).
  */
 export async function guardedFetch(guard: NetGuard, url: string | URL, init: GuardedFetchInit): Promise<GuardedResponse> {
   let current: URL;
   try {
     current = new URL(url);
   } catch {
-    throw new ToolError('invalid_input', 'invalid URL'); // the URL itself is not echoed: it may carry a key
+    throw new OutboundError('invalid_input', 'invalid URL'); // the URL itself is not echoed: it may carry a key
   }
   let method = (init.method ?? 'GET').toUpperCase();
   let body = init.body;
@@ -59,7 +59,7 @@ export async function guardedFetch(guard: NetGuard, url: string | URL, init: Gua
       const response = await requestOnce(current, addresses, { method, headers, body, signal: init.signal, maxResponseBytes: init.maxResponseBytes });
       const location = redirectStatuses.has(response.status) ? response.headers.get('location') : null;
       if (location === null) return response;
-      if (hop === maxRedirects) throw new ToolError('client_error', `more than ${maxRedirects} redirects`);
+      if (hop === maxRedirects) throw new OutboundError('client_error', `more than ${maxRedirects} redirects`);
       const next = new URL(location, current);
       // Fetch semantics: 303 always becomes GET; 301/302 turn a POST into a GET; 307/308 replay method and body.
       if ((response.status === 303 && method !== 'HEAD') || ((response.status === 301 || response.status === 302) && method === 'POST')) {
@@ -71,7 +71,7 @@ export async function guardedFetch(guard: NetGuard, url: string | URL, init: Gua
       current = next;
     }
   } catch (err) {
-    throw toToolError(err, init.signal);
+    throw toOutboundError(err, init.signal);
   }
 }
 
@@ -95,7 +95,7 @@ function requestOnce(url: URL, addresses: LookupAddress[], opts: OnceOptions): P
       opts.signal.removeEventListener('abort', onAbort);
       fn();
     };
-    const fail = (err: unknown) => settle(() => reject(toToolError(err, opts.signal)));
+    const fail = (err: unknown) => settle(() => reject(toOutboundError(err, opts.signal)));
     const onAbort = () => {
       req?.destroy();
       source?.destroy();
@@ -114,7 +114,7 @@ function requestOnce(url: URL, addresses: LookupAddress[], opts: OnceOptions): P
       });
     } catch (err) {
       // Synchronous refusals are bad input, e.g. a header value with a newline.
-      return settle(() => reject(new ToolError('invalid_input', `invalid request: ${(err as Error).message}`)));
+      return settle(() => reject(new OutboundError('invalid_input', `invalid request: ${(err as Error).message}`)));
     }
     req.on('error', fail);
     req.on('response', (res) => {
@@ -183,9 +183,9 @@ function omit(headers: Record<string, string>, names: Set<string>): Record<strin
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !names.has(name.toLowerCase())));
 }
 
-function toToolError(err: unknown, signal: AbortSignal): ToolError {
-  if (err instanceof ToolError) return err;
-  if (signal.aborted) return new ToolError('timeout', 'the request was aborted (tool timeout or cancellation)');
+function toOutboundError(err: unknown, signal: AbortSignal): OutboundError {
+  if (err instanceof OutboundError) return err;
+  if (signal.aborted) return new OutboundError('timeout', 'the request was aborted (tool timeout or cancellation)');
   const code = (err as NodeJS.ErrnoException).code;
-  return new ToolError('network', `request failed: ${code ?? (err as Error).message}`);
+  return new OutboundError('network', `request failed: ${code ?? (err as Error).message}`);
 }

@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { ToolError } from '../tools/types.js';
+import { OutboundError } from './outbound-error.js';
 
 /** Resolves a host to every address it has, like `dns.lookup(host, { all: true })`. */
 export type ResolveAll = (host: string) => Promise<LookupAddress[]>;
@@ -22,13 +22,13 @@ export interface NetGuard {
   /**
    * Resolves `url`'s host and checks every address. Returns the checked addresses so the caller connects
    * to exactly these (no second DNS query a rebinding server could answer differently).
-   * @throws ToolError `forbidden` for refused addresses or schemes, `network` when the name does not resolve.
+   * @throws OutboundError `forbidden` for refused addresses or schemes, `network` when the name does not resolve.
    */
   resolve(url: URL, signal?: AbortSignal): Promise<LookupAddress[]>;
   /**
    * The same policy for a host and port reached by another protocol (a database): resolves `host` and
    * checks every address for `port`. Returns the checked addresses to connect to.
-   * @throws ToolError `forbidden` for refused addresses, `network` when the name does not resolve.
+   * @throws OutboundError `forbidden` for refused addresses, `network` when the name does not resolve.
    */
   check(host: string, port: string, signal?: AbortSignal): Promise<LookupAddress[]>;
 }
@@ -52,10 +52,10 @@ export function createNetGuard(options: NetGuardOptions): NetGuard {
     const host = bareHost(rawHost);
     const hostAllowed = rules.some((r) => r.kind === 'host' && r.host === host.toLowerCase() && portMatches(r.port, port));
     const addresses = isIP(host) ? [literal(host)] : await resolveWithSignal(resolveAll, host, signal);
-    if (addresses.length === 0) throw new ToolError('network', `${host} did not resolve`);
+    if (addresses.length === 0) throw new OutboundError('network', `${host} did not resolve`);
     for (const { address } of addresses) {
       if (!hostAllowed && !addressAllowed(rules, address, port)) {
-        throw new ToolError('forbidden', `${host} resolves to a non-public address (${address}) that is not allow-listed`);
+        throw new OutboundError('forbidden', `${host} resolves to a non-public address (${address}) that is not allow-listed`);
       }
     }
     return addresses;
@@ -65,7 +65,7 @@ export function createNetGuard(options: NetGuardOptions): NetGuard {
     check,
     async resolve(url, signal) {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new ToolError('forbidden', `scheme ${url.protocol} is not allowed; use http or https`);
+        throw new OutboundError('forbidden', `scheme ${url.protocol} is not allowed; use http or https`);
       }
       return check(url.hostname, url.port || (url.protocol === 'https:' ? '443' : '80'), signal);
     },
@@ -133,7 +133,7 @@ async function resolveWithSignal(resolveAll: ResolveAll, host: string, signal?: 
     return await Promise.race([resolveAll(host), aborted]);
   } catch (err) {
     if (signal?.aborted) throw err;
-    throw new ToolError('network', `could not resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? 'lookup failed'}`);
+    throw new OutboundError('network', `could not resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? 'lookup failed'}`);
   } finally {
     if (onAbort) signal?.removeEventListener('abort', onAbort);
   }

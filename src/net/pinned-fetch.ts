@@ -12,7 +12,7 @@ const nullBodyStatuses = new Set([101, 204, 205, 304]);
  * then connected to the checked address itself (no second DNS query a rebinding server could answer
  * differently). Redirects are never followed: the 3xx is handed back as it is, and the client treats it
  * as an error, so a server cannot walk the client to an address the guard did not judge.
- * @throws ToolError `forbidden` when the guard refuses; the request's own errors otherwise.
+ * @throws OutboundError `forbidden` when the guard refuses; the request's own errors otherwise.
  */
 export function createPinnedFetch(guard: NetGuard): typeof fetch {
   return async (input, init) => {

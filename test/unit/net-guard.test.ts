@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNetGuard, guardedFetch, parseAllowList, type NetGuard } from '../../src/net/net-guard';
-import { ToolError } from '../../src/tools/types';
+import { OutboundError } from '../../src/net/outbound-error';
 
 interface TestServer {
   url: string;
@@ -33,10 +33,10 @@ const ok = (_req: http.IncomingMessage, res: http.ServerResponse) => res.end('he
 const fetchText = (guard: NetGuard, url: string, init: Partial<Parameters<typeof guardedFetch>[2]> = {}) =>
   guardedFetch(guard, url, { signal: AbortSignal.timeout(5000), maxResponseBytes: 10_000, ...init });
 
-async function rejection(promise: Promise<unknown>): Promise<ToolError> {
+async function rejection(promise: Promise<unknown>): Promise<OutboundError> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ToolError);
-  return err as ToolError;
+  expect(err).toBeInstanceOf(OutboundError);
+  return err as OutboundError;
 }
 
 describe('net guard', () => {

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { guardedFetch, type NetGuard } from '../../net/net-guard.js';
+import type { NetGuard } from '../../net/net-guard.js';
+import { guardedFetch } from '../outbound.js';
 import { ToolError, type ResolvedTool, type ToolCredentials } from '../types.js';
 import { toToolResult } from './http-response.js';
 

@@ -1,7 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { credentialRefusal } from '../destinations.js';
-import { guardedFetch, type NetGuard } from '../../net/net-guard.js';
+import type { NetGuard } from '../../net/net-guard.js';
+import { guardedFetch } from '../outbound.js';
 import { ToolError, type ResolvedTool, type ToolCallContext, type ToolRunner } from '../types.js';
 import { createCredentialApplier, type AppliedAuth } from './http-auth.js';
 import { toToolResult } from './http-response.js';

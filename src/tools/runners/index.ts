@@ -1,4 +1,5 @@
-import { createNetGuard, guardedFetch } from '../../net/net-guard.js';
+import { createNetGuard } from '../../net/net-guard.js';
+import { guardedFetch, toolGuard } from '../outbound.js';
 import type { ResolvedTool, ToolCredentials, ToolRunner } from '../types.js';
 import { createDatabaseRunner } from './database.js';
 import { createHttpRunners } from './http.js';
@@ -14,7 +15,8 @@ export type ToolRunners = Partial<Record<ResolvedTool['toolType'], ToolRunner>>;
  * database (`ownDatabaseUrl`) is never a database tool's target, and without it there is no database runner.
  */
 export function createToolRunners(options: { allowList: string[]; ownDatabaseUrl?: string }) {
-  const guard = createNetGuard({ allow: options.allowList });
+  // Refusals surface as ToolErrors in every runner, whichever way it connects.
+  const guard = toolGuard(createNetGuard({ allow: options.allowList }));
   const http = createHttpRunners({ guard });
   const mcpDeps: McpRunnerDeps = { guard };
   const runners: ToolRunners = {

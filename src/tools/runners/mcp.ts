@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { NetGuard } from '../../net/net-guard.js';
-import { createPinnedFetch } from '../../net/pinned-fetch.js';
+import { createPinnedFetch } from '../outbound.js';
 import { ToolError, type ToolCredentials, type ToolErrorKind, type ToolRunner } from '../types.js';
 
 const mcpConfigSchema = z.object({
