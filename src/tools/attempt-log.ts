@@ -1,8 +1,13 @@
-import { and, eq, gt, lt, or, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+// The tool execution log: one row per attempt of a tool call, its rate-limit reservations, and reading it
+// back. Rows are reached through their tool, which the caller has loaded from the project.
+import { and, desc, eq, gt, lt, or, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../db/client.js';
+import { keyset, type PageRequest } from '../db/pagination.js';
 import { toolExecutionLog } from '../db/schema/index.js';
 import type { ToolCallParams } from './execute.js';
 import { ToolError } from './types.js';
+
+export type ExecutionLogRow = typeof toolExecutionLog.$inferSelect;
 
 /**
  * No attempt can still run this long after its row was written: tools time out after at most 300 s
@@ -63,4 +68,55 @@ export async function reserveRateLimitedCall(db: Db, p: ToolCallParams, limit: n
       })
       .onConflictDoNothing();
   });
+}
+
+/** How one attempt ended, as its log row records it. */
+export interface AttemptOutcome {
+  status: string;
+  input: Record<string, unknown> | undefined;
+  output: unknown;
+  error: string | null;
+  executionTimeMs: number;
+}
+
+/**
+ * Writes the attempt's log row, or completes the `running` row its rate-limit reservation wrote. Returns
+ * the row's id.
+ */
+export async function writeAttemptLog(db: DbOrTx, p: Omit<ToolCallParams, 'signal' | 'arguments'>, o: AttemptOutcome): Promise<string> {
+  const [logged] = await db
+    .insert(toolExecutionLog)
+    .values({
+      toolId: p.toolId, agentId: p.agentId ?? null, conversationId: p.conversationId ?? null, workflowId: p.workflowId ?? null,
+      toolCallId: p.toolCallId, attempt: p.attempt, status: o.status, inputParams: o.input ?? null, outputResult: o.output ?? null,
+      errorMessage: o.error, executionTimeMs: o.executionTimeMs, executionType: p.executionType,
+    })
+    .onConflictDoUpdate({
+      target: [toolExecutionLog.workflowId, toolExecutionLog.toolCallId, toolExecutionLog.attempt],
+      set: { status: o.status, outputResult: o.output ?? null, errorMessage: o.error, executionTimeMs: o.executionTimeMs },
+    })
+    .returning({ id: toolExecutionLog.id });
+  return logged!.id;
+}
+
+/** A page (`limit + 1` rows, newest first) of a tool's log. */
+export function listExecutions(db: DbOrTx, toolId: string, page: PageRequest): Promise<ExecutionLogRow[]> {
+  const { where } = keyset(toolExecutionLog, page.cursor);
+  return db
+    .select()
+    .from(toolExecutionLog)
+    .where(and(eq(toolExecutionLog.toolId, toolId), where))
+    .orderBy(desc(toolExecutionLog.createdAt), desc(toolExecutionLog.id))
+    .limit(page.limit + 1);
+}
+
+/** The latest log row of one call of a tool (a test call has one attempt). */
+export async function findCallLog(db: DbOrTx, toolId: string, toolCallId: string): Promise<ExecutionLogRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(toolExecutionLog)
+    .where(and(eq(toolExecutionLog.toolId, toolId), eq(toolExecutionLog.toolCallId, toolCallId)))
+    .orderBy(desc(toolExecutionLog.createdAt), desc(toolExecutionLog.id))
+    .limit(1);
+  return row;
 }

@@ -1,5 +1,5 @@
-import { jsonObject } from '../gateway/common.js';
-import { z } from '../zod.js';
+// The zod schemas of the tools API (bodies, queries, views); the gateway routes and the OpenAPI document use them.
+import { jsonObject, z } from '../zod.js';
 import { TOOL_NAME } from './schema-check.js';
 
 export const toolTypes = ['api', 'webhook', 'javascript', 'database', 'mcp'] as const;

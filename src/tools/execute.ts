@@ -1,13 +1,13 @@
-import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { agentToolAssignment, tool, toolExecutionLog } from '../db/schema/index.js';
-import { recordIntegrationEvent } from './integrations-store.js';
 import { recordMetrics } from '../metrics/store.js';
-import { closeAbandonedAttempts, reserveRateLimitedCall } from './attempt-log.js';
+import { findAssignment } from './assignment-store.js';
+import { closeAbandonedAttempts, reserveRateLimitedCall, writeAttemptLog } from './attempt-log.js';
 import { openBoundCredentials } from './bound-credentials.js';
 import type { CredentialKeyring } from './credentials.js';
+import { recordIntegrationEvent } from './integrations-store.js';
 import { redactSecrets, redactText } from './redact-secrets.js';
 import { validateArguments } from './schema-check.js';
+import { findTool, type ToolRow } from './store.js';
 import { ToolError, type ResolvedTool, type ToolRunner } from './types.js';
 
 export interface ToolExecutionDeps {
@@ -67,78 +67,86 @@ const logStatus = (err: ToolError) => (err.kind === 'timeout' ? 'timeout' : err.
  */
 export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams): Promise<ToolCallOutcome> {
   const started = Date.now();
-  let input: Record<string, unknown> | undefined;
-  const secrets = new Set<string>();
-  const [row] = await deps.db.select().from(tool).where(and(eq(tool.id, p.toolId), eq(tool.projectId, p.projectId)));
+  const row = await findTool(deps.db, p.projectId, p.toolId);
   if (!row) throw new ToolError('invalid_input', 'the tool no longer exists');
-  // The log row, its integration event and its metrics are one transaction: an attempt is counted whole or not at all.
-  const log = (status: string, output: unknown, error: string | null) => deps.db.transaction(async (tx) => {
-    const [logged] = await tx
-      .insert(toolExecutionLog)
-      .values({
-        toolId: p.toolId, agentId: p.agentId ?? null, conversationId: p.conversationId ?? null, workflowId: p.workflowId ?? null,
-        toolCallId: p.toolCallId, attempt: p.attempt, status, inputParams: input ?? null, outputResult: output ?? null,
-        errorMessage: error, executionTimeMs: Date.now() - started, executionType: p.executionType,
-      })
-      .onConflictDoUpdate({
-        target: [toolExecutionLog.workflowId, toolExecutionLog.toolCallId, toolExecutionLog.attempt],
-        set: { status, outputResult: output ?? null, errorMessage: error, executionTimeMs: Date.now() - started },
-      })
-      .returning({ id: toolExecutionLog.id });
+  const attempt: Attempt = { started, input: undefined, secrets: new Set<string>() };
+  await closeAbandonedAttempts(deps.db, p);
+  try {
+    attempt.input = parseArguments(p.arguments);
+    const output = await runAttempt(deps, p, row, attempt);
+    const logId = await logAttempt(deps.db, p, row, attempt, { status: 'success', output, error: null });
+    return { logId, output, executionTimeMs: Date.now() - started };
+  } catch (err) {
+    const caught = err instanceof ToolError ? err : p.signal.aborted ? new ToolError('timeout', `timed out after ${row.timeoutMs} ms`) : new ToolError('network', err instanceof Error ? err.message : String(err));
+    const toolError = new ToolError(caught.kind, redactText(caught.message, attempt.secrets), caught.details);
+    await logAttempt(deps.db, p, row, attempt, { status: logStatus(toolError), output: null, error: toolError.message.slice(0, 2000) });
+    throw toolError;
+  }
+}
+
+/** What one attempt has gathered by the time it is logged: its parsed input and every secret to blank out. */
+interface Attempt {
+  started: number;
+  input: Record<string, unknown> | undefined;
+  secrets: Set<string>;
+}
+
+/** Runs the tool with the assignment's config and the opened credentials; returns its redacted, trimmed output. */
+async function runAttempt(deps: ToolExecutionDeps, p: ToolCallParams, row: ToolRow, attempt: Attempt): Promise<unknown> {
+  const input = attempt.input!;
+  const config = await assignedConfig(deps.db, p, row);
+  const problem = validateArguments(row.inputSchema, input);
+  if (problem) throw new ToolError('invalid_input', `invalid arguments: ${problem}`);
+  const runner = deps.runners[row.toolType as ResolvedTool['toolType']];
+  if (!runner) throw new ToolError('invalid_input', `tool type ${row.toolType} is not available on this worker`);
+  const bound = openBoundCredentials(deps.keyring, row, config);
+  for (const secret of bound.secrets) attempt.secrets.add(secret);
+  const resolved: ResolvedTool = {
+    id: row.id, projectId: row.projectId, name: row.name, toolType: row.toolType as ResolvedTool['toolType'], config, timeoutMs: row.timeoutMs,
+    credentials: bound.credentials, credentialOrigins: bound.credentialOrigins, credentialVersion: bound.credentialVersion,
+  };
+  let refreshed = false;
+  const raw = await runner(resolved, input, {
+    signal: p.signal, attempt: p.attempt, idempotencyKey: `${p.workflowId ?? 'test'}:${p.toolCallId}`,
+    onTokenRefreshed: () => (refreshed = true), addSecret: (secret) => attempt.secrets.add(secret),
+  });
+  // Redacted before trimming, so a cut can never leave part of a secret behind.
+  const output = trimOutput(redactSecrets(raw, attempt.secrets));
+  if (refreshed && row.integrationId) {
+    await recordIntegrationEvent(deps.db, { projectId: p.projectId, integrationId: row.integrationId, eventType: 'refreshed', toolName: row.name });
+  }
+  return output;
+}
+
+/**
+ * The tool's config with an agent's assignment override over it. An agent's call needs the assignment and
+ * reserves its place under the assignment's rate limit; test and manual calls use the tool's own config.
+ */
+async function assignedConfig(db: Db, p: ToolCallParams, row: ToolRow): Promise<Record<string, unknown>> {
+  if (!p.agentId || p.executionType !== 'agent_runtime') return row.config;
+  const assignment = await findAssignment(db, p.agentId, p.toolId);
+  if (!assignment) throw new ToolError('forbidden', 'the tool is not assigned to this agent');
+  if (assignment.rateLimit !== null) await reserveRateLimitedCall(db, p, assignment.rateLimit);
+  return { ...row.config, ...(assignment.toolConfigOverride ?? {}) };
+}
+
+/** The log row, its integration event and its metrics are one transaction: an attempt is counted whole or not at all. */
+function logAttempt(db: Db, p: ToolCallParams, row: ToolRow, attempt: Attempt, o: { status: string; output: unknown; error: string | null }): Promise<string> {
+  return db.transaction(async (tx) => {
+    const elapsed = Date.now() - attempt.started;
+    const logId = await writeAttemptLog(tx, p, { ...o, input: attempt.input, executionTimeMs: elapsed });
     if (row.integrationId) {
       await recordIntegrationEvent(tx, {
-        projectId: p.projectId, integrationId: row.integrationId, eventType: status === 'success' ? 'tool_used' : 'error',
-        toolName: row.name, toolParameters: input, toolResult: status === 'success' ? output : undefined, errorMessage: error ?? undefined,
+        projectId: p.projectId, integrationId: row.integrationId, eventType: o.status === 'success' ? 'tool_used' : 'error',
+        toolName: row.name, toolParameters: attempt.input, toolResult: o.status === 'success' ? o.output : undefined, errorMessage: o.error ?? undefined,
       });
     }
     if (p.executionType === 'agent_runtime') {
       await recordMetrics(tx, [
-        { projectId: p.projectId, agentId: p.agentId, name: 'tool_call_ms', value: Date.now() - started, tags: { toolId: p.toolId } },
-        { projectId: p.projectId, agentId: p.agentId, name: 'tool_failure', value: status === 'success' ? 0 : 1, tags: { toolId: p.toolId } },
+        { projectId: p.projectId, agentId: p.agentId, name: 'tool_call_ms', value: elapsed, tags: { toolId: p.toolId } },
+        { projectId: p.projectId, agentId: p.agentId, name: 'tool_failure', value: o.status === 'success' ? 0 : 1, tags: { toolId: p.toolId } },
       ]);
     }
-    return logged!.id;
+    return logId;
   });
-
-  await closeAbandonedAttempts(deps.db, p);
-  try {
-    input = parseArguments(p.arguments);
-    let config = row.config;
-    if (p.agentId && p.executionType === 'agent_runtime') {
-      const [assignment] = await deps.db
-        .select()
-        .from(agentToolAssignment)
-        .where(and(eq(agentToolAssignment.agentId, p.agentId), eq(agentToolAssignment.toolId, p.toolId)));
-      if (!assignment) throw new ToolError('forbidden', 'the tool is not assigned to this agent');
-      config = { ...config, ...(assignment.toolConfigOverride ?? {}) };
-      if (assignment.rateLimit !== null) await reserveRateLimitedCall(deps.db, p, assignment.rateLimit);
-    }
-    const problem = validateArguments(row.inputSchema, input);
-    if (problem) throw new ToolError('invalid_input', `invalid arguments: ${problem}`);
-    const runner = deps.runners[row.toolType as ResolvedTool['toolType']];
-    if (!runner) throw new ToolError('invalid_input', `tool type ${row.toolType} is not available on this worker`);
-    const bound = openBoundCredentials(deps.keyring, row, config);
-    for (const secret of bound.secrets) secrets.add(secret);
-    const resolved: ResolvedTool = {
-      id: row.id, projectId: row.projectId, name: row.name, toolType: row.toolType as ResolvedTool['toolType'], config, timeoutMs: row.timeoutMs,
-      credentials: bound.credentials, credentialOrigins: bound.credentialOrigins, credentialVersion: bound.credentialVersion,
-    };
-    let refreshed = false;
-    const raw = await runner(resolved, input, {
-      signal: p.signal, attempt: p.attempt, idempotencyKey: `${p.workflowId ?? 'test'}:${p.toolCallId}`,
-      onTokenRefreshed: () => (refreshed = true), addSecret: (secret) => secrets.add(secret),
-    });
-    // Redacted before trimming, so a cut can never leave part of a secret behind.
-    const output = trimOutput(redactSecrets(raw, secrets));
-    if (refreshed && row.integrationId) {
-      await recordIntegrationEvent(deps.db, { projectId: p.projectId, integrationId: row.integrationId, eventType: 'refreshed', toolName: row.name });
-    }
-    const logId = await log('success', output, null);
-    return { logId, output, executionTimeMs: Date.now() - started };
-  } catch (err) {
-    const caught = err instanceof ToolError ? err : p.signal.aborted ? new ToolError('timeout', `timed out after ${row.timeoutMs} ms`) : new ToolError('network', err instanceof Error ? err.message : String(err));
-    const toolError = new ToolError(caught.kind, redactText(caught.message, secrets), caught.details);
-    await log(logStatus(toolError), null, toolError.message.slice(0, 2000));
-    throw toolError;
-  }
 }

@@ -1,8 +1,13 @@
-import { eq } from 'drizzle-orm';
+// Project-scoped queries on integration connections and their events; tenant scoping lives here.
+import { and, desc, eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
+import { keyset, type PageRequest } from '../db/pagination.js';
 import { integrationConnection, integrationEvent } from '../db/schema/index.js';
 
-export type IntegrationEventType = 'connected' | 'disconnected' | 'tool_used' | 'error' | 'refreshed';
+export type ConnectionRow = typeof integrationConnection.$inferSelect;
+export type IntegrationEventRow = typeof integrationEvent.$inferSelect;
+export const integrationEventTypes = ['connected', 'disconnected', 'tool_used', 'error', 'refreshed'] as const;
+export type IntegrationEventType = (typeof integrationEventTypes)[number];
 
 /** Which tools are integrations: MCP servers, and anything authenticating with OAuth2 client credentials. */
 export function integrationKind(tool: { toolType: string; authMethod: string }): 'mcp' | 'oauth2' | null {
@@ -22,7 +27,10 @@ export async function connectIntegration(
 }
 
 export async function disconnectIntegration(db: DbOrTx, projectId: string, integrationId: string): Promise<void> {
-  await db.update(integrationConnection).set({ status: 'disconnected' }).where(eq(integrationConnection.id, integrationId));
+  await db
+    .update(integrationConnection)
+    .set({ status: 'disconnected' })
+    .where(and(eq(integrationConnection.id, integrationId), eq(integrationConnection.projectId, projectId)));
   await recordIntegrationEvent(db, { projectId, integrationId, eventType: 'disconnected' });
 }
 
@@ -40,4 +48,40 @@ export async function recordIntegrationEvent(
   },
 ): Promise<void> {
   await db.insert(integrationEvent).values(p);
+}
+
+/** The connection if it belongs to the project. */
+export async function findIntegration(db: DbOrTx, projectId: string, id: string): Promise<ConnectionRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(integrationConnection)
+    .where(and(eq(integrationConnection.id, id), eq(integrationConnection.projectId, projectId)));
+  return row;
+}
+
+/** A page (`limit + 1` rows, newest first) of the project's connections. */
+export function listIntegrations(db: DbOrTx, projectId: string, page: PageRequest): Promise<ConnectionRow[]> {
+  const { where, orderBy } = keyset(integrationConnection, page.cursor);
+  return db
+    .select()
+    .from(integrationConnection)
+    .where(and(eq(integrationConnection.projectId, projectId), where))
+    .orderBy(...orderBy)
+    .limit(page.limit + 1);
+}
+
+/** A page (`limit + 1` rows, newest first) of the events of a connection the caller has loaded from the project. */
+export function listIntegrationEvents(
+  db: DbOrTx,
+  integrationId: string,
+  filter: { eventType?: IntegrationEventType | undefined },
+  page: PageRequest,
+): Promise<IntegrationEventRow[]> {
+  const { where } = keyset(integrationEvent, page.cursor);
+  return db
+    .select()
+    .from(integrationEvent)
+    .where(and(eq(integrationEvent.integrationId, integrationId), filter.eventType ? eq(integrationEvent.eventType, filter.eventType) : undefined, where))
+    .orderBy(desc(integrationEvent.createdAt), desc(integrationEvent.id))
+    .limit(page.limit + 1);
 }

@@ -1,6 +1,4 @@
-import { and, eq, isNull } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
-import { agentToolAssignment, tool } from '../db/schema/index.js';
+/* What a turn offers the model: the tool shape, the built-in tools, and the defaults a registered tool falls back to. */
 
 /** A tool as a turn offers it to the model, with what the workflow needs to schedule its activity. */
 export interface TurnTool {
@@ -55,7 +53,8 @@ export const escalateToHumanTool: TurnTool = {
 };
 
 const artifactTypes = ['code', 'text', 'sheet', 'image'] as const;
-const isArtifactType = (v: unknown): v is TurnTool['artifactType'] & string => artifactTypes.includes(v as never);
+/** True for the artifact types a tool's `config.artifact` may name. */
+export const isArtifactType = (v: unknown): v is TurnTool['artifactType'] & string => artifactTypes.includes(v as never);
 
 /** An MCP tool registered without a fixed `config.tool` stands for every tool its server lists. */
 export function exposesServerTools(toolType: string, config: Record<string, unknown>): boolean {
@@ -64,22 +63,3 @@ export function exposesServerTools(toolType: string, config: Record<string, unkn
 
 /** Retry policy of a tool call when the tool sets none: three attempts, 1 s, doubling. */
 export const defaultToolRetry = { maximumAttempts: 3, initialIntervalMs: 1000, backoffCoefficient: 2, maximumIntervalMs: 30_000 };
-
-/** The agent's active, function-calling-compatible tools. Credentials are not loaded here. */
-export async function loadAgentTools(db: DbOrTx, agentId: string): Promise<TurnTool[]> {
-  const rows = await db
-    .select({ tool })
-    .from(agentToolAssignment)
-    .innerJoin(tool, eq(tool.id, agentToolAssignment.toolId))
-    .where(and(eq(agentToolAssignment.agentId, agentId), eq(tool.status, 'active'), eq(tool.aiSdkFormatValid, true), isNull(tool.archivedAt)));
-  return rows.map(({ tool: t }) => ({
-    toolId: t.id,
-    name: t.name,
-    description: t.description ?? t.name,
-    parameters: t.inputSchema,
-    timeoutMs: t.timeoutMs,
-    retry: { ...defaultToolRetry, ...(t.retryPolicy as Partial<TurnTool['retry']>) },
-    ...(exposesServerTools(t.toolType, t.config) ? { mcpTool: '' } : {}),
-    ...(isArtifactType(t.config.artifact) ? { artifactType: t.config.artifact } : {}),
-  }));
-}

@@ -1,7 +1,6 @@
-import { and, eq } from 'drizzle-orm';
-import { agentToolAssignment } from '../../db/schema/index.js';
 import { findAgent } from '../../agents/store.js';
-import { findAssignment, findTool } from '../../tools/store.js';
+import { createAssignment, deleteAssignment, findAssignment, listAssignments, updateAssignment } from '../../tools/assignment-store.js';
+import { findTool } from '../../tools/store.js';
 import { idParams } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
@@ -31,7 +30,7 @@ export function registerAssignmentRoutes({ router, registry, deps }: RouteContex
       const t = await findTool(db, auth.projectId, body.toolId);
       if (!t || t.archivedAt) throw new NotFoundError('tool');
       checkOverride(t, body.toolConfigOverride);
-      const [row] = await db.insert(agentToolAssignment).values({ ...body, agentId: params.id }).onConflictDoNothing().returning();
+      const row = await createAssignment(db, params.id, body);
       if (!row) throw new ConflictError('already_assigned', 'the agent already has this tool; PATCH the assignment instead');
       return { status: 201, body: toIso(row) };
     },
@@ -42,7 +41,7 @@ export function registerAssignmentRoutes({ router, registry, deps }: RouteContex
     params: idParams, responses: { 200: { description: 'Assignments', schema: z.object({ items: z.array(assignmentSchema), nextCursor: z.null() }) } },
     handler: async ({ params, auth }) => {
       await loadAgent(auth.projectId, params.id);
-      const rows = await db.select().from(agentToolAssignment).where(eq(agentToolAssignment.agentId, params.id));
+      const rows = await listAssignments(db, params.id);
       return { status: 200, body: { items: rows.map(toIso), nextCursor: null } };
     },
   });
@@ -57,8 +56,7 @@ export function registerAssignmentRoutes({ router, registry, deps }: RouteContex
       const t = await findTool(db, auth.projectId, params.toolId);
       if (!t) throw new NotFoundError('tool');
       checkOverride(t, body.toolConfigOverride);
-      const [row] = await db.update(agentToolAssignment).set(body)
-        .where(and(eq(agentToolAssignment.agentId, params.id), eq(agentToolAssignment.toolId, params.toolId))).returning();
+      const row = await updateAssignment(db, params.id, params.toolId, body);
       return { status: 200, body: toIso(row!) };
     },
   });
@@ -68,9 +66,7 @@ export function registerAssignmentRoutes({ router, registry, deps }: RouteContex
     params: assignmentParams, responses: { 204: { description: 'Removed' } },
     handler: async ({ params, auth }) => {
       await loadAgent(auth.projectId, params.id);
-      const rows = await db.delete(agentToolAssignment)
-        .where(and(eq(agentToolAssignment.agentId, params.id), eq(agentToolAssignment.toolId, params.toolId))).returning();
-      if (rows.length === 0) throw new NotFoundError('assignment');
+      if (!(await deleteAssignment(db, params.id, params.toolId))) throw new NotFoundError('assignment');
       return { status: 204 };
     },
   });

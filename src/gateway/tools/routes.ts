@@ -1,13 +1,12 @@
-import { eq } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
-import { toolExecutionLog, tool } from '../../db/schema/index.js';
+import { findCallLog, listExecutions } from '../../tools/attempt-log.js';
 import { connectIntegration, disconnectIntegration, integrationKind } from '../../tools/integrations-store.js';
 import * as registry from '../../tools/store.js';
 import { sealCredentials } from '../../tools/credentials.js';
 import { checkJsonSchema, isFunctionCallingCompatible } from '../../tools/schema-check.js';
 import type { ToolCredentials } from '../../tools/types.js';
 import type { ToolTestInput, ToolTestResult } from '../../../workflows/contracts/index.js';
-import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
 import type { GatewayDeps, RouteContext } from '../deps.js';
 import { AppError, NotFoundError, ValidationError } from '../../errors.js';
 import { z } from '../../zod.js';
@@ -71,10 +70,9 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
         const integrationId = kind
           ? await connectIntegration(tx, { projectId: auth.projectId, kind, name: fields.name, config: integrationConfig(fields.config ?? {}, credentials) })
           : null;
-        const [created] = await tx.insert(tool).values({
-          ...fields, ...sealed, integrationId, projectId: auth.projectId, aiSdkFormatValid: isFunctionCallingCompatible(fields),
-        }).returning();
-        return created!;
+        return registry.createTool(tx, auth.projectId, {
+          ...fields, ...sealed, integrationId, aiSdkFormatValid: isFunctionCallingCompatible(fields),
+        });
       });
       return { status: 201, body: toolView(row) };
     },
@@ -84,7 +82,7 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
     method: 'get', path: '/v1/tools', tag, summary: 'List tools', permission: 'tools:read', query: pageQuery.merge(s.listToolsQuery),
     responses: { 200: { description: 'A page of tools', schema: pageSchema(s.toolSchema) } },
     handler: async ({ query, auth }) => {
-      const rows = await registry.listTools(db, auth.projectId, query, { ...keyset(tool, query.cursor), limit: query.limit });
+      const rows = await registry.listTools(db, auth.projectId, query, query);
       return { status: 200, body: toPage(rows, query.limit, toolView) };
     },
   });
@@ -108,10 +106,10 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
       const sealed = credentials === undefined
         ? {}
         : credentials === null ? { credentialsEncrypted: null, credentialsKeyId: null } : seal(deps, credentials, merged.toolType, merged.config);
-      const [row] = await db.update(tool).set({
+      const row = await registry.updateTool(db, auth.projectId, params.id, {
         ...fields, ...sealed, version: current.version + 1, aiSdkFormatValid: isFunctionCallingCompatible(merged),
-      }).where(eqId(params.id)).returning();
-      return { status: 200, body: toolView(row!) };
+      });
+      return { status: 200, body: toolView(row) };
     },
   });
 
@@ -123,8 +121,7 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
       const current = await load(auth.projectId, params.id);
       const row = await db.transaction(async (tx) => {
         if (current.integrationId) await disconnectIntegration(tx, auth.projectId, current.integrationId);
-        const [archived] = await tx.update(tool).set({ status: 'deprecated', archivedAt: new Date() }).where(eqId(params.id)).returning();
-        return archived!;
+        return registry.archiveTool(tx, auth.projectId, params.id);
       });
       return { status: 200, body: toolView(row) };
     },
@@ -142,7 +139,7 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
         taskQueue: deps.settings.taskQueue, workflowId: `tool-test:${row.id}:${toolCallId}`, args: [input],
         staticSummary: `Test of tool "${row.name}"`,
       })) as ToolTestResult;
-      const [log] = await registry.listExecutions(db, row.id, { where: eqCall(toolCallId), limit: 0 });
+      const log = await findCallLog(db, row.id, toolCallId);
       return { status: 200, body: { ...result, log: log ? toIso(log) : null } };
     },
   });
@@ -153,11 +150,8 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
     responses: { 200: { description: 'A page of log rows', schema: pageSchema(z.record(z.string(), z.unknown())) } },
     handler: async ({ params, query, auth }) => {
       await load(auth.projectId, params.id);
-      const rows = await registry.listExecutions(db, params.id, { where: keyset(toolExecutionLog, query.cursor).where, limit: query.limit });
+      const rows = await listExecutions(db, params.id, query);
       return { status: 200, body: toPage(rows, query.limit, toIso) };
     },
   });
 }
-
-const eqId = (id: string) => eq(tool.id, id);
-const eqCall = (toolCallId: string) => eq(toolExecutionLog.toolCallId, toolCallId);
