@@ -10,7 +10,7 @@ const repoRoot = path.join(__dirname, '..', '..');
  * would freeze for hours; here the child is killed at `deadlineMs` and the test fails saying so. The
  * deadline only catches a hang: keep it far above any normal run.
  */
-export function callInChild(modulePath: string, exportName: string, args: unknown[], deadlineMs = 30_000): Promise<unknown> {
+export function callInChild(modulePath: string, exportName: string, args: unknown[], deadlineMs = 60_000): Promise<unknown> {
   const script = `Promise.resolve(require(${JSON.stringify(`./${modulePath}`)})[${JSON.stringify(exportName)}](...${JSON.stringify(args)}))
     .then((result) => process.stdout.write(JSON.stringify(result ?? null)))`;
   return new Promise((resolve, reject) => {

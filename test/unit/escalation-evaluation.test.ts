@@ -30,7 +30,7 @@ describe('deviation conditions', () => {
       ['a'.repeat(40) + '!', 'a'.repeat(40) + '!b'].map((userMessage) => callInChild('src/escalations/rules/deviation-checks.ts', 'deviationReasons', [catastrophic, facts({ userMessage })])),
     );
     expect(answers).toEqual([[], ['message matches /^(a+)+$|!b/']]);
-  }, 60_000);
+  }, 150_000);
 
   it('asking for a human is recognised without firing on ordinary messages', () => {
     for (const m of ['Can I talk to a human?', 'I want to speak with a real person', 'live agent please', 'let me chat with your manager']) {
