@@ -1,11 +1,10 @@
 import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
-import { eq } from 'drizzle-orm';
 import type { Db } from '../src/db/client.js';
-import { escalationEvent } from '../src/db/schema/index.js';
 import { DeliveryError, type Deliverer } from '../src/escalations/notifications/deliverer.js';
 import { deliverStoredNotification, markNotificationFailed } from '../src/escalations/notifications/send-notification.js';
 import { escalateTurn, type TurnFacts } from '../src/escalations/rules/deviation-checks.js';
 import * as lifecycle from '../src/escalations/events/event-lifecycle.js';
+import { findEventById } from '../src/escalations/events/event-store.js';
 import { baseVariables, prepareNotifications, type LinkSettings } from '../src/escalations/notifications/prepare-notifications.js';
 import { checkThreshold, runScheduledCheck } from '../src/escalations/rules/rule-run-checks.js';
 import { renderTemplate } from '../src/escalations/notifications/template-render.js';
@@ -48,7 +47,7 @@ export function createEscalationActivities(deps: EscalationActivityDeps) {
 
     /** execute_workflow: renders the task input (Liquid, same variables as notifications) and creates the task row. */
     async createFollowUpTask(p: { eventId: string }) {
-      const [event] = await db.select().from(escalationEvent).where(eq(escalationEvent.id, p.eventId));
+      const event = await findEventById(db, p.eventId);
       if (!event) throw ApplicationFailure.create({ type: escalationFailureTypes.eventMissing, message: `event ${p.eventId} is gone`, nonRetryable: true });
       const snapshot = event.policySnapshot as unknown as EscalationSnapshot;
       const config = snapshot.actionConfig!;

@@ -1,17 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { and, eq } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
-import { escalationEvent } from '../../db/schema/index.js';
-import { escalationSearchAttributes, escalationSummary } from '../../../workflows/contracts/index.js';
-import { escalationWorkflowId, type EscalationCommand, type EscalationInput, type EscalationUpdateName, type FiredTrigger } from '../../../workflows/contracts/index.js';
+import type { Db, DbOrTx } from '../../db/client.js';
+import { AppError, ConflictError } from '../../errors.js';
+import {
+  acknowledgeUpdate,
+  escalationSearchAttributes,
+  escalationSummary,
+  escalationWorkflowId,
+  ignoreUpdate,
+  resolveUpdate,
+  snoozeUpdate,
+  type EscalationCommand,
+  type EscalationInput,
+  type EscalationUpdateName,
+  type FiredTrigger,
+  type Workflows,
+} from '../../../workflows/contracts/index.js';
+import { manualRuleCandidates, type RuleRow } from '../rules/rule-store.js';
+import { deleteUnstartedEvent, findEventById, findEventIdByDedupeKey, type EventRow } from './event-store.js';
 import { openEscalations } from './open-escalations.js';
-
-type EventRow = typeof escalationEvent.$inferSelect;
 
 /** The status each command leads to, to tell a harmless repeat from a conflict on a closed event. */
 const targetStatus: Record<EscalationUpdateName, string> = { acknowledge: 'acknowledged', resolve: 'resolved', ignore: 'ignored', snooze: 'snoozed' };
+
+/** The typed update of each command, so the compiler checks the argument the workflow receives. */
+const commandUpdates = { acknowledge: acknowledgeUpdate, resolve: resolveUpdate, ignore: ignoreUpdate, snooze: snoozeUpdate } as const;
 
 /** Thrown when a command cannot apply: the escalation is closed, or the workflow refused it (`reason`). */
 export class EscalationCommandRefusedError extends Error {
@@ -32,10 +46,10 @@ export async function sendEscalationCommand(db: Db, client: Client, event: Event
     throw new EscalationCommandRefusedError('escalation_closed', `the escalation is already ${event.status}`, event.status);
   }
   try {
-    await client.workflow.getHandle(event.workflowId ?? escalationWorkflowId(event.id)).executeUpdate(name, { args: [cmd] });
+    await client.workflow.getHandle(event.workflowId ?? escalationWorkflowId(event.id)).executeUpdate(commandUpdates[name], { args: [cmd] });
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError)) throw err;
-    const [now] = await db.select().from(escalationEvent).where(eq(escalationEvent.id, event.id));
+    const now = await findEventById(db, event.id);
     const status = now?.status ?? 'unknown';
     const isClosed = status === 'resolved' || status === 'ignored';
     // The workflow finished meanwhile (closed by this very command from another request: harmless).
@@ -46,8 +60,24 @@ export async function sendEscalationCommand(db: Db, client: Client, event: Event
     const cause = err.cause instanceof Error ? err.cause.message : err.message;
     throw new EscalationCommandRefusedError('command_refused', cause, status);
   }
-  const [after] = await db.select().from(escalationEvent).where(eq(escalationEvent.id, event.id));
-  return after!;
+  return (await findEventById(db, event.id))!;
+}
+
+/** Most urgent first, for picking the rule of a manual escalation. */
+const priorityOrder = ['critical', 'high', 'medium', 'low'];
+
+/**
+ * The rule a manual escalation uses: the given one (it must be the conversation's agent's, and active), or
+ * the agent's most urgent active manual rule. 422 `rule_not_for_agent`, 409 `rule_inactive` / `no_manual_rule`.
+ */
+export async function pickManualRule(db: DbOrTx, agentId: string, ruleId: string | undefined): Promise<RuleRow> {
+  const rules = await manualRuleCandidates(db, agentId, ruleId);
+  if (ruleId && rules.length === 0) throw new AppError(422, 'rule_not_for_agent', 'the rule does not belong to this conversation\'s agent');
+  const active = rules.filter((r) => r.status === 'active').sort((a, b) => priorityOrder.indexOf(a.priority) - priorityOrder.indexOf(b.priority));
+  if (!active[0]) {
+    throw new ConflictError(ruleId ? 'rule_inactive' : 'no_manual_rule', ruleId ? 'the rule is inactive' : 'the agent has no active manual escalation rule; create one or pass ruleId');
+  }
+  return active[0];
 }
 
 /**
@@ -62,11 +92,11 @@ export async function startManualEscalation(
   trigger: Omit<FiredTrigger, 'dedupeKey'> & { dedupeKey?: string },
 ): Promise<{ input: EscalationInput; created: boolean }> {
   const dedupeKey = trigger.dedupeKey ?? `manual:${randomUUID()}`;
-  const [existing] = await db.select({ id: escalationEvent.id }).from(escalationEvent).where(eq(escalationEvent.dedupeKey, dedupeKey));
+  const existing = await findEventIdByDedupeKey(db, dedupeKey);
   const [input] = await openEscalations(db, [{ ...trigger, dedupeKey }]);
   if (!input) throw new Error('the rule disappeared while the escalation was being opened');
   try {
-    await client.workflow.start('runEscalation', {
+    await client.workflow.start<Workflows['runEscalation']>('runEscalation', {
       taskQueue,
       workflowId: escalationWorkflowId(input.eventId),
       args: [input],
@@ -75,7 +105,7 @@ export async function startManualEscalation(
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return { input, created: false };
-    if (!existing) await db.delete(escalationEvent).where(and(eq(escalationEvent.id, input.eventId), eq(escalationEvent.dedupeKey, dedupeKey)));
+    if (!existing) await deleteUnstartedEvent(db, input.eventId, dedupeKey);
     throw err;
   }
   return { input, created: !existing };

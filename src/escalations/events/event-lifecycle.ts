@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { agentTask, escalationEvent, smartAgent } from '../../db/schema/index.js';
-import type { EscalationSnapshot, EscalationStatus } from '../../../workflows/contracts/index.js';
+import { agentTaskWorkflowId, type EscalationSnapshot, type EscalationStatus } from '../../../workflows/contracts/index.js';
 
 /** One entry of an event's timeline; `seq` is the workflow's step number, which makes appends idempotent. */
 export interface TimelineEntry {
@@ -98,7 +98,7 @@ export async function createFollowUpTask(
   const id = randomUUID();
   await db.insert(agentTask).values({
     id, projectId: p.projectId, agentId: p.agentId, priority: p.priority, payload: { input: p.input },
-    metadata: { escalationEventId: p.eventId }, workflowId: `task:${id}`,
+    metadata: { escalationEventId: p.eventId }, workflowId: agentTaskWorkflowId(id),
   });
   return { taskId: id, created: true };
 }

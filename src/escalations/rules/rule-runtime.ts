@@ -9,8 +9,14 @@ import type { Logger } from 'pino';
 import type { Db, Tx } from '../../db/client.js';
 import { AppError } from '../../errors.js';
 import type { RuleRow } from './rule-store.js';
-import { ruleScheduleId, thresholdMonitorWorkflowId, type RuleRunInput } from '../../../workflows/contracts/index.js';
-import { searchAttributes } from '../../../workflows/contracts/index.js';
+import {
+  ruleScheduleId,
+  scheduledRuleWorkflowId,
+  searchAttributes,
+  thresholdMonitorWorkflowId,
+  type RuleRunInput,
+  type Workflows,
+} from '../../../workflows/contracts/index.js';
 import { scheduledCondition } from '../contracts/rule-fields.js';
 
 /** Thrown when Temporal refuses a scheduled rule's spec (a cron our syntax check let through, a zone it lacks). */
@@ -28,9 +34,6 @@ export class InvalidScheduleError extends AppError {
  */
 const MONITOR_START_DELAY = '2 seconds';
 
-/** Signature of `runThresholdMonitor` and `runScheduledRule`, which are started by name. */
-type RuleRunWorkflow = (input: RuleRunInput) => Promise<unknown>;
-
 const wantsMonitor = (r: RuleRow | null) => r?.ruleType === 'threshold' && r.status === 'active';
 const wantsSchedule = (r: RuleRow | null) => r?.ruleType === 'scheduled';
 const runInput = (r: RuleRow): RuleRunInput => ({ ruleId: r.id, projectId: r.projectId, agentId: r.agentId });
@@ -46,7 +49,7 @@ const ruleAttributes = (r: RuleRow) => [
  * Otherwise the running monitor is kept: it re-reads the rule every tick, so edits need no restart.
  */
 async function startMonitor(client: Client, taskQueue: string, rule: RuleRow, fresh: boolean): Promise<void> {
-  await client.workflow.start('runThresholdMonitor', {
+  await client.workflow.start<Workflows['runThresholdMonitor']>('runThresholdMonitor', {
     taskQueue,
     workflowId: thresholdMonitorWorkflowId(rule.id),
     args: [runInput(rule)],
@@ -66,7 +69,7 @@ async function cancelMonitor(client: Client, ruleId: string): Promise<void> {
   }
 }
 
-function scheduleOptions(rule: RuleRow, taskQueue: string): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<RuleRunWorkflow>> {
+function scheduleOptions(rule: RuleRow, taskQueue: string): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<Workflows['runScheduledRule']>> {
   const { schedule } = scheduledCondition.parse(rule.triggerCondition);
   const paused = rule.status !== 'active';
   return {
@@ -77,7 +80,7 @@ function scheduleOptions(rule: RuleRow, taskQueue: string): ScheduleUpdateOption
       type: 'startWorkflow',
       workflowType: 'runScheduledRule',
       // Temporal appends the scheduled time, so every firing has an id of its own.
-      workflowId: `scheduled:${rule.id}`,
+      workflowId: scheduledRuleWorkflowId(rule.id),
       taskQueue,
       args: [runInput(rule)],
       typedSearchAttributes: ruleAttributes(rule),

@@ -1,5 +1,7 @@
-import { and, count, eq, inArray, type SQL } from 'drizzle-orm';
+// Project-scoped queries for escalation rules; tenant scoping (the projectId filter) lives here and nowhere else.
+import { and, count, eq, inArray } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
+import { keyset, type PageRequest } from '../../db/pagination.js';
 import { appUser, escalationEvent, escalationRule, escalationTemplate, smartAgent } from '../../db/schema/index.js';
 import { escalationStatuses } from '../../../workflows/contracts/index.js';
 
@@ -19,12 +21,14 @@ export async function findRule(db: DbOrTx, projectId: string, id: string, opts: 
   return row;
 }
 
+/** A page of the project's rules, newest first; returns `limit + 1` rows (see `toPage`). */
 export function listRules(
   db: DbOrTx,
   projectId: string,
   filter: { agentId?: string; ruleType?: string; status?: string },
-  page: { where?: SQL; orderBy: SQL[]; limit: number },
-) {
+  page: PageRequest,
+): Promise<RuleRow[]> {
+  const { where, orderBy } = keyset(escalationRule, page.cursor);
   return db
     .select()
     .from(escalationRule)
@@ -34,11 +38,22 @@ export function listRules(
         filter.agentId ? eq(escalationRule.agentId, filter.agentId) : undefined,
         filter.ruleType ? eq(escalationRule.ruleType, filter.ruleType) : undefined,
         filter.status ? eq(escalationRule.status, filter.status) : undefined,
-        page.where,
+        where,
       ),
     )
-    .orderBy(...page.orderBy)
+    .orderBy(...orderBy)
     .limit(page.limit + 1);
+}
+
+/**
+ * The rules a manual escalation of an agent's conversation may use: the given one (any type), or the
+ * agent's manual rules. The agent comes from a conversation already found in the caller's project.
+ */
+export function manualRuleCandidates(db: DbOrTx, agentId: string, ruleId: string | undefined): Promise<RuleRow[]> {
+  return db
+    .select()
+    .from(escalationRule)
+    .where(and(eq(escalationRule.agentId, agentId), ruleId ? eq(escalationRule.id, ruleId) : eq(escalationRule.ruleType, 'manual')));
 }
 
 export async function insertRule(db: DbOrTx, projectId: string, values: RuleFields): Promise<RuleRow> {

@@ -1,17 +1,16 @@
-import { and, asc, eq } from 'drizzle-orm';
-import { conversation, escalationEvent, escalationRule, notification } from '../../db/schema/index.js';
-import { EscalationCommandRefusedError, sendEscalationCommand, startManualEscalation } from '../../escalations/events/event-commands.js';
-import { escalationStatuses, type EscalationUpdateName } from '../../../workflows/contracts/index.js';
-import { idParams, isoDateTime, keyset, pageQuery, pageSchema, toPage } from '../common.js';
+import { findConversation } from '../../conversations/store.js';
+import { commandBody, idempotencyHeader, listEventsFilter, manualEscalationBody, snoozeBody } from '../../escalations/contracts/event-api.js';
+import { EscalationCommandRefusedError, pickManualRule, sendEscalationCommand, startManualEscalation } from '../../escalations/events/event-commands.js';
+import { findEvent, listEvents, type EventRow } from '../../escalations/events/event-store.js';
+import { listEventDeliveries, type NotificationRow } from '../../escalations/notifications/notification-store.js';
+import type { EscalationUpdateName } from '../../../workflows/contracts/index.js';
+import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
-import { AppError, ConflictError, NotFoundError } from '../../errors.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
 import { z } from '../../zod.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import { registerNotificationRoutes } from './notification-routes.js';
-
-type EventRow = typeof escalationEvent.$inferSelect;
-type NotificationRow = typeof notification.$inferSelect;
 
 /** The API view of an event: no dedupe key; the frozen policy as `policy`. */
 export function eventView(e: EventRow) {
@@ -25,23 +24,13 @@ const deliveryView = (n: NotificationRow) => {
   return { ...toIso(rest), level: n.level + 1 };
 };
 
-const listQuery = pageQuery.extend({
-  status: z.enum(escalationStatuses).optional(),
-  agentId: z.string().uuid().optional(),
-  ruleId: z.string().uuid().optional(),
-  conversationId: z.string().uuid().optional(),
-});
-
-const commandBody = z.object({ note: z.string().trim().min(1).max(2000).optional() }).strict();
-const snoozeBody = commandBody.extend({ until: isoDateTime() }).strict();
-const manualBody = z.object({ ruleId: z.string().uuid().optional(), reason: z.string().trim().min(1).max(2000) }).strict().openapi('ManualEscalation');
-const idempotencyHeader = z.object({ 'idempotency-key': z.string().min(1).max(200).optional() });
+const listQuery = pageQuery.merge(listEventsFilter);
 
 export function registerEscalationRoutes({ router, registry, deps }: RouteContext): void {
   const { db } = deps;
   const tag = 'Escalations';
   const load = async (projectId: string, id: string) => {
-    const [row] = await db.select().from(escalationEvent).where(and(eq(escalationEvent.id, id), eq(escalationEvent.projectId, projectId)));
+    const row = await findEvent(db, projectId, id);
     if (!row) throw new NotFoundError('escalation');
     return row;
   };
@@ -50,20 +39,7 @@ export function registerEscalationRoutes({ router, registry, deps }: RouteContex
     method: 'get', path: '/v1/escalations', tag, summary: 'Escalation events, newest first', permission: 'escalations:read',
     query: listQuery, responses: { 200: { description: 'A page of escalations', schema: pageSchema(z.record(z.string(), z.unknown())) } },
     handler: async ({ query, auth }) => {
-      const page = keyset(escalationEvent, query.cursor);
-      const rows = await db
-        .select()
-        .from(escalationEvent)
-        .where(and(
-          eq(escalationEvent.projectId, auth.projectId),
-          query.status ? eq(escalationEvent.status, query.status) : undefined,
-          query.agentId ? eq(escalationEvent.agentId, query.agentId) : undefined,
-          query.ruleId ? eq(escalationEvent.escalationRuleId, query.ruleId) : undefined,
-          query.conversationId ? eq(escalationEvent.conversationId, query.conversationId) : undefined,
-          page.where,
-        ))
-        .orderBy(...page.orderBy)
-        .limit(query.limit + 1);
+      const rows = await listEvents(db, auth.projectId, query, query);
       return { status: 200, body: toPage(rows, query.limit, eventView) };
     },
   });
@@ -73,7 +49,7 @@ export function registerEscalationRoutes({ router, registry, deps }: RouteContex
     params: idParams, responses: { 200: { description: 'The escalation' } },
     handler: async ({ params, auth }) => {
       const event = await load(auth.projectId, params.id);
-      const deliveries = await db.select().from(notification).where(eq(notification.escalationEventId, event.id)).orderBy(asc(notification.createdAt), asc(notification.id));
+      const deliveries = await listEventDeliveries(db, event.id);
       return { status: 200, body: { ...eventView(event), deliveries: deliveries.map(deliveryView) } };
     },
   });
@@ -104,12 +80,12 @@ export function registerEscalationRoutes({ router, registry, deps }: RouteContex
 
   defineRoute(router, registry, {
     method: 'post', path: '/v1/conversations/:id/escalations', tag, summary: 'Escalate a conversation by hand (manual rule)', permission: 'escalations:write',
-    params: idParams, body: manualBody, headers: idempotencyHeader,
+    params: idParams, body: manualEscalationBody, headers: idempotencyHeader,
     responses: { 201: { description: 'Escalation opened and its workflow started' }, 200: { description: 'Same Idempotency-Key: the first escalation' }, 409: { description: 'No active manual rule' } },
     handler: async ({ params, body, auth, req }) => {
-      const [conv] = await db.select().from(conversation).where(and(eq(conversation.id, params.id), eq(conversation.projectId, auth.projectId)));
+      const conv = await findConversation(db, auth.projectId, params.id);
       if (!conv) throw new NotFoundError('conversation');
-      const rule = await pickManualRule(conv.agentId, body.ruleId);
+      const rule = await pickManualRule(db, conv.agentId, body.ruleId);
       const key = req.get('idempotency-key');
       const { input, created } = await startManualEscalation(db, deps.temporal, deps.settings.taskQueue, {
         ruleId: rule.id, conversationId: conv.id, eventType: 'manual', reason: body.reason,
@@ -120,21 +96,6 @@ export function registerEscalationRoutes({ router, registry, deps }: RouteContex
       return { status: created ? 201 : 200, body: eventView(event), headers: { Location: `/v1/escalations/${event.id}` } };
     },
   });
-
-  /** The given rule (of this conversation's agent, active), or the agent's most urgent active manual rule. */
-  async function pickManualRule(agentId: string, ruleId: string | undefined) {
-    const rules = await db
-      .select()
-      .from(escalationRule)
-      .where(and(eq(escalationRule.agentId, agentId), ruleId ? eq(escalationRule.id, ruleId) : eq(escalationRule.ruleType, 'manual')));
-    if (ruleId && rules.length === 0) throw new AppError(422, 'rule_not_for_agent', 'the rule does not belong to this conversation\'s agent');
-    const order = ['critical', 'high', 'medium', 'low'];
-    const active = rules.filter((r) => r.status === 'active').sort((a, b) => order.indexOf(a.priority) - order.indexOf(b.priority));
-    if (!active[0]) {
-      throw new ConflictError(ruleId ? 'rule_inactive' : 'no_manual_rule', ruleId ? 'the rule is inactive' : 'the agent has no active manual escalation rule; create one or pass ruleId');
-    }
-    return active[0];
-  }
 
   registerNotificationRoutes({ router, registry, deps });
 }

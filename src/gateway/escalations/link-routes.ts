@@ -1,7 +1,6 @@
-import { eq } from 'drizzle-orm';
 import type { Express, Request, Response } from 'express';
-import { escalationEvent } from '../../db/schema/index.js';
 import { EscalationCommandRefusedError, sendEscalationCommand } from '../../escalations/events/event-commands.js';
+import { findEventById } from '../../escalations/events/event-store.js';
 import { LinkTokenError, verifyLinkToken, type LinkClaims } from '../../escalations/links.js';
 import type { EscalationSnapshot } from '../../../workflows/contracts/index.js';
 import type { GatewayDeps } from '../deps.js';
@@ -48,7 +47,7 @@ export function registerEscalationLinkRoutes(app: Express, deps: GatewayDeps): v
   app.get('/links/escalations/:token', async (req, res) => {
     const claims = verify(req, res);
     if (!claims) return;
-    const [event] = await deps.db.select().from(escalationEvent).where(eq(escalationEvent.id, claims.eventId));
+    const event = await findEventById(deps.db, claims.eventId);
     if (!event) return reply(req, res, 404, { error: { code: 'not_found', message: 'escalation not found' } }, 'Not found', 'This escalation no longer exists.');
     const snapshot = event.policySnapshot as unknown as EscalationSnapshot;
     if (req.accepts(['html', 'json']) === 'json') {
@@ -65,7 +64,7 @@ export function registerEscalationLinkRoutes(app: Express, deps: GatewayDeps): v
   app.post('/links/escalations/:token', async (req, res) => {
     const claims = verify(req, res);
     if (!claims) return;
-    const [event] = await deps.db.select().from(escalationEvent).where(eq(escalationEvent.id, claims.eventId));
+    const event = await findEventById(deps.db, claims.eventId);
     if (!event) return reply(req, res, 404, { error: { code: 'not_found', message: 'escalation not found' } }, 'Not found', 'This escalation no longer exists.');
     try {
       const after = await sendEscalationCommand(deps.db, deps.temporal, event, claims.action, { actor: claims.userId ? `user:${claims.userId}` : 'link', note: 'via notification link' });
