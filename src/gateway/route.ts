@@ -42,7 +42,11 @@ function toOpenApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
+/**
+ * Validates one part of a request (`params`, `query`, `body`, or the fields of a multipart form) against its
+ * schema, after checking that Postgres can store every string in it; errors name the field.
+ */
+export function parseRequestPart<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
   if (!schema) return {} as z.infer<T>;
   // Before the schema: whatever a field's type, Postgres must be able to store every string in it.
   const unsafe = findUnsafeText(value, where);
@@ -90,9 +94,9 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
     const auth = req.auth;
     if (!auth) throw new UnauthorizedError();
     if (!hasPermission(auth, spec.permission)) throw new ForbiddenError(spec.permission);
-    const params = parsePart(spec.params, req.params, 'params');
-    const query = parsePart(spec.query, req.query, 'query');
-    const body = parsePart(spec.body, req.body, 'body');
+    const params = parseRequestPart(spec.params, req.params, 'params');
+    const query = parseRequestPart(spec.query, req.query, 'query');
+    const body = parseRequestPart(spec.body, req.body, 'body');
     // Express 5 exposes req.query through a getter; define the parsed value in its place.
     Object.defineProperty(req, 'query', { value: query, writable: true, configurable: true });
     req.params = params as Request['params'];

@@ -153,6 +153,46 @@ describe('no request ends the gateway', () => {
   });
 });
 
+describe('upload fields follow the rules of the JSON document route', () => {
+  async function upload(kbId: string, auth: Record<string, string>, fields: Array<[string, string]>, content = randomUUID()) {
+    const form = new FormData();
+    for (const [name, value] of fields) form.append(name, value);
+    form.append('file', new Blob([content], { type: 'text/plain' }), 'a.txt');
+    const res = await fetch(`${stack.gateway.url}/v1/knowledge-bases/${kbId}/documents/upload`, { method: 'POST', headers: auth, body: form });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return { status: res.status, body: (await res.json()) as any };
+  }
+
+  it('refuses a title the JSON route refuses, naming the field, and stores nothing', async () => {
+    const { api, kb, auth } = await world();
+    const tooLong = await upload(kb.id, auth, [['title', 'x'.repeat(501)]]);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error.details).toEqual([expect.objectContaining({ field: 'body.title' })]);
+    // A million characters used to be stored and became the ingestion workflow's summary.
+    const huge = await upload(kb.id, auth, [['title', 'x'.repeat(1_000_000)]]);
+    expect(huge.status).toBe(413);
+    expect(huge.body.error).toMatchObject({ code: 'payload_too_large', details: [{ field: 'body.title' }] });
+    expect((await api('GET', `/v1/knowledge-bases/${kb.id}/documents`)).body.items).toEqual([]);
+  });
+
+  it('refuses fields the route does not read, and a field sent twice', async () => {
+    const { api, kb, auth } = await world();
+    const unknown = await upload(kb.id, auth, [['tags', 'a'], ['metadata', '{}']]);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.code).toBe('validation_failed');
+    const twice = await upload(kb.id, auth, [['title', 'one'], ['title', 'two']]);
+    expect(twice.status).toBe(400);
+    expect(twice.body.error.message).toMatch(/too many fields/);
+    expect((await api('GET', `/v1/knowledge-bases/${kb.id}/documents`)).body.items).toEqual([]);
+  });
+
+  it('still takes a valid title, and a blank one falls back to the file name', async () => {
+    const { kb, auth } = await world();
+    expect(await upload(kb.id, auth, [['title', '  Handbook  ']])).toMatchObject({ status: 202, body: { title: 'Handbook' } });
+    expect(await upload(kb.id, auth, [['title', ' ']])).toMatchObject({ status: 202, body: { title: 'a.txt' } });
+  });
+});
+
 describe('malformed requests are 4xx, never 500', () => {
   it('refuses bad percent-encoding in path parameters', async () => {
     const { agent, auth } = await world();

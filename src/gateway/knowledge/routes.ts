@@ -32,6 +32,13 @@ const urlDocumentBody = z
   .object({ url: z.string().url().max(2000).refine((u) => /^https?:\/\//i.test(u), 'http or https only'), title: z.string().trim().min(1).max(500).optional() })
   .strict()
   .openapi('UrlDocument');
+/**
+ * The fields of a multipart upload, by the JSON route's rules. A blank title (a form's empty input) means
+ * "use the file's name", as it always has.
+ */
+const uploadFields = z
+  .object({ title: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), textDocumentBody.shape.title.optional()) })
+  .strict();
 const docParams = z.object({ id: z.string().uuid(), docId: z.string().uuid() });
 const searchBody = z.object({ query: z.string().trim().min(1).max(1000), limit: z.number().int().min(1).max(50).default(5) }).strict();
 
@@ -133,12 +140,12 @@ export function registerKnowledgeRoutes({ router, registry, deps }: RouteContext
   });
   defineRoute(router, registry, {
     method: 'post', path: '/v1/knowledge-bases/:id/documents/upload', tag,
-    summary: `Upload a file (multipart/form-data, part "file"; PDF, Markdown, HTML or text; at most ${MAX_UPLOAD_BYTES} bytes)`,
+    summary: `Upload a file (multipart/form-data: part "file", PDF, Markdown, HTML or text, at most ${MAX_UPLOAD_BYTES} bytes; optional field "title", as in a text document)`,
     permission: 'knowledge:write', params: idParams,
     responses: { 202: { description: 'Accepted; ingestion runs' }, 413: { description: 'Too large' } },
     handler: async ({ params, auth, req }) => {
       await loadKb(auth.projectId, params.id);
-      const upload = await readUpload(req, MAX_UPLOAD_BYTES);
+      const upload = await readUpload(req, { maxBytes: MAX_UPLOAD_BYTES, fields: uploadFields });
       let contentType: string;
       try {
         contentType = sniffContentType(upload.data, upload.mimeType, upload.fileName);
@@ -146,7 +153,7 @@ export function registerKnowledgeRoutes({ router, registry, deps }: RouteContext
         if (err instanceof ExtractionError) throw new ValidationError(`invalid request: body.file: ${err.message}`, [{ field: 'body.file', message: err.message }]);
         throw err;
       }
-      const title = upload.fields.title?.trim() || upload.fileName || 'upload';
+      const title = upload.fields.title ?? (upload.fileName || 'upload');
       return addDocument(params.id, { title, contentType, fileName: upload.fileName, fileSize: upload.data.length, rawContent: upload.data }, upload.data);
     },
   });
