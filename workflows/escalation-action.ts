@@ -1,9 +1,9 @@
 import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
-import type { EscalationInput, EscalationSnapshot } from './contracts/index.js';
+import { runAgentTask } from './agent-task.js';
+import { agentTaskWorkflowId, searchAttributes, type EscalationInput, type EscalationSnapshot } from './contracts/index.js';
 import { db } from './proxies.js';
-import { searchAttributes } from './contracts/index.js';
 
 const followUp = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -32,9 +32,9 @@ export async function runEscalationAction(input: EscalationInput, snapshot: Esca
     }
     case 'execute_workflow': {
       const task = await followUp.createFollowUpTask({ eventId: input.eventId });
-      const workflowId = `task:${task.taskId}`;
+      const workflowId = agentTaskWorkflowId(task.taskId);
       try {
-        await startChild('runAgentTask', {
+        await startChild(runAgentTask, {
           workflowId,
           args: [{ taskId: task.taskId, projectId: task.projectId, agentId: task.agentId, input: task.input }],
           parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -1,6 +1,7 @@
 import { ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { escalationSearchAttributes, escalationSummary, escalationWorkflowId, type EscalationInput } from './contracts/index.js';
+import { runEscalation } from './escalation.js';
 
 /**
  * Starts one escalation workflow per opened event and does not wait for them: the turn (or monitor tick)
@@ -10,7 +11,7 @@ import { escalationSearchAttributes, escalationSummary, escalationWorkflowId, ty
 export async function startEscalations(opened: EscalationInput[]): Promise<void> {
   for (const e of opened) {
     try {
-      await startChild('runEscalation', {
+      await startChild(runEscalation, {
         workflowId: escalationWorkflowId(e.eventId),
         args: [e],
         parentClosePolicy: ParentClosePolicy.ABANDON,
