@@ -1,6 +1,5 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../src/db/client.js';
-import { conversation } from '../src/db/schema/index.js';
+import { closeIdleConversation, findConversationById, setConversationVariable } from '../src/conversations/store.js';
 
 export interface IdleCheck {
   done: boolean;
@@ -15,30 +14,17 @@ export function createSessionActivities(deps: { db: Db }) {
      * activity, so a turn that just started keeps it open); otherwise says when to look again.
      */
     async closeConversationIfIdle(p: { conversationId: string; idleTimeoutMs: number }): Promise<IdleCheck> {
-      const [conv] = await deps.db.select().from(conversation).where(eq(conversation.id, p.conversationId));
+      const conv = await findConversationById(deps.db, p.conversationId);
       if (!conv || !['active', 'paused'].includes(conv.status)) return { done: true, nextCheckInMs: 0 };
       const idleFor = Date.now() - conv.lastActivityAt.getTime();
       if (idleFor < p.idleTimeoutMs) return { done: false, nextCheckInMs: p.idleTimeoutMs - idleFor };
-      const closed = await deps.db
-        .update(conversation)
-        .set({ status: 'completed', endedAt: new Date(), context: sql`${conversation.context} || '{"endedBecause":"idle"}'::jsonb` })
-        .where(
-          and(
-            eq(conversation.id, conv.id),
-            inArray(conversation.status, ['active', 'paused']),
-            sql`${conversation.lastActivityAt} <= now() - make_interval(secs => ${p.idleTimeoutMs / 1000})`,
-          ),
-        )
-        .returning({ id: conversation.id });
-      return closed.length > 0 ? { done: true, nextCheckInMs: 0 } : { done: false, nextCheckInMs: 0 };
+      const closed = await closeIdleConversation(deps.db, conv.id, p.idleTimeoutMs);
+      return closed ? { done: true, nextCheckInMs: 0 } : { done: false, nextCheckInMs: 0 };
     },
 
     /** The built-in tool the model may call to remember something for the rest of the conversation. */
     async setConversationVariable(p: { conversationId: string; name: string; value: unknown }): Promise<{ ok: true }> {
-      await deps.db
-        .update(conversation)
-        .set({ variables: sql`${conversation.variables} || jsonb_build_object(${p.name}::text, ${JSON.stringify(p.value ?? null)}::jsonb)` })
-        .where(eq(conversation.id, p.conversationId));
+      await setConversationVariable(deps.db, p.conversationId, p.name, p.value);
       return { ok: true };
     },
   };

@@ -36,12 +36,24 @@ export type CompleteTurnInput = Omit<store.CompleteTurnParams, 'responseTimeMs'>
 const HEARTBEAT_MS = 2_000;
 
 export function createTurnActivities(deps: TurnActivityDeps) {
+  /**
+   * Writes the turn row (`running`) and the user message under this workflow's id; idempotent, so a retry
+   * or a later `failTurn` may call it again.
+   */
+  async function recordTurnStart(input: TurnInput, activity: string): Promise<void> {
+    const execution = activityInfo().workflowExecution;
+    if (!execution) throw new Error(`${activity} runs only inside a turn workflow`);
+    await store.beginTurn(deps.db, { ...input, workflowId: execution.workflowId, runId: execution.runId });
+  }
+
   return {
-    /** Records the turn start and user message, then builds the model request from agent and history. */
+    /**
+     * Records the turn start and user message, then builds the model request (prompt, history, tools) from
+     * the agent and the conversation. It does both; the activity keeps the name `startTurn` because
+     * committed workflow histories schedule it by that name.
+     */
     async startTurn(input: TurnInput): Promise<TurnPlan> {
-      const execution = activityInfo().workflowExecution;
-      if (!execution) throw new Error('startTurn runs only inside a turn workflow');
-      await store.beginTurn(deps.db, { ...input, workflowId: execution.workflowId, runId: execution.runId });
+      await recordTurnStart(input, 'startTurn');
       const plan = await buildModelRequest(deps.db, input, deps.defaultModel, deps.expandTools);
       if (!plan) {
         throw ApplicationFailure.create({ type: failureTypes.turnNotFound, message: 'agent not found', nonRetryable: true });
@@ -80,11 +92,7 @@ export function createTurnActivities(deps: TurnActivityDeps) {
      * so the failed turn shows as failed rather than pending.
      */
     async failTurn({ turn, ...p }: { conversationId: string; turnIndex: number; error: string; startedAtMs: number; turn?: TurnInput }): Promise<void> {
-      if (turn) {
-        const execution = activityInfo().workflowExecution;
-        if (!execution) throw new Error('failTurn runs only inside a turn workflow');
-        await store.beginTurn(deps.db, { ...turn, content: storableText(turn.content), workflowId: execution.workflowId, runId: execution.runId });
-      }
+      if (turn) await recordTurnStart({ ...turn, content: storableText(turn.content) }, 'failTurn');
       await store.failTurn(deps.db, { ...p, responseTimeMs: Math.max(0, Date.now() - p.startedAtMs) });
     },
 

@@ -1,5 +1,5 @@
-import { jsonObject } from '../gateway/common.js';
-import { z } from '../zod.js';
+// Request and response bodies of the agent API: one zod source for validation, types and OpenAPI.
+import { jsonObject, z } from '../zod.js';
 
 const agentFields = {
   name: z.string().trim().min(1).max(200),
@@ -78,3 +78,10 @@ export const configValueBody = z.object({ value: z.unknown().refine((v) => v !==
 export const configEntrySchema = z
   .object({ key: z.string(), value: z.unknown(), updatedAt: z.string().datetime() })
   .openapi('AgentConfigEntry');
+
+export type CreateAgentBody = z.infer<typeof createAgentBody>;
+export type UpdateAgentBody = z.infer<typeof updateAgentBody>;
+export type CloneAgentBody = z.infer<typeof cloneAgentBody>;
+export type ListAgentsQuery = z.infer<typeof listAgentsQuery>;
+export type Agent = z.infer<typeof agentSchema>;
+export type AgentConfigEntry = z.infer<typeof configEntrySchema>;

@@ -1,5 +1,5 @@
-import { jsonObject } from '../gateway/common.js';
-import { z } from '../zod.js';
+// Request and response bodies of the conversation API: one zod source for validation, types and OpenAPI.
+import { jsonObject, z } from '../zod.js';
 
 export const createConversationBody = z
   .object({
@@ -110,3 +110,12 @@ export const turnSchema = z
 
 export const turnReplySchema = z.object({ turn: turnSchema, message: messageSchema.nullable() }).openapi('TurnReply');
 export const turnAcceptedSchema = z.object({ turn: turnSchema, pollUrl: z.string() }).openapi('TurnAccepted');
+
+export type CreateConversationBody = z.infer<typeof createConversationBody>;
+export type UpdateConversationBody = z.infer<typeof updateConversationBody>;
+export type ListConversationsQuery = z.infer<typeof listConversationsQuery>;
+export type Conversation = z.infer<typeof conversationSchema>;
+export type SendMessageBody = z.infer<typeof sendMessageBody>;
+export type FeedbackBody = z.infer<typeof feedbackBody>;
+export type Message = z.infer<typeof messageSchema>;
+export type Turn = z.infer<typeof turnSchema>;

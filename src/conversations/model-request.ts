@@ -1,13 +1,14 @@
-import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { conversation } from '../db/schema/index.js';
+import { loadAgentWithActiveConfig } from '../agents/store.js';
 import { renderPrompt } from '../agents/prompt-template.js';
 import type { ChatMessage, ChatRequest } from '../llm/client.js';
 import { resolveAgentSettings } from '../agents/settings.js';
 import { loadAgentKnowledgeBases } from '../knowledge/store.js';
-import { escalateToHumanTool, loadAgentTools, setVariableTool, type TurnTool } from '../tools/turn-tools.js';
+import { loadAgentTools } from '../tools/store.js';
+import { escalateToHumanTool, setVariableTool, type TurnTool } from '../tools/turn-tools.js';
 import { activeRules } from '../escalations/events/open-escalations.js';
-import { loadHistory, loadTurnContext } from './turn-store.js';
+import { loadHistory } from './message-store.js';
+import { findConversationById } from './store.js';
 
 /**
  * What the model sees for one turn: the agent's system prompt (or one made from its name and goal), the
@@ -30,12 +31,12 @@ export async function buildModelRequest(
   /** The agent has active deviation rules: the turn evaluates them after answering. */
   deviationRules: boolean;
 } | null> {
-  const context = await loadTurnContext(db, p);
+  const context = await loadAgentWithActiveConfig(db, p.agentId);
   if (!context) return null;
   const { agent } = context;
   const settings = resolveAgentSettings(agent, context.config, defaultModel);
   const history = p.conversationId ? await loadHistory(db, p.conversationId, p.turnIndex, settings.historyWindow) : [];
-  const [conv] = p.conversationId ? await db.select().from(conversation).where(eq(conversation.id, p.conversationId)) : [];
+  const conv = p.conversationId ? await findConversationById(db, p.conversationId) : undefined;
   const system = await renderPrompt(agent.systemPrompt.trim() || `You are ${agent.name}. Your goal: ${agent.goal}`, {
     agent,
     conversation: conv ?? null,

@@ -1,18 +1,37 @@
-import { and, asc, eq, gt, or, sql, type SQL } from 'drizzle-orm';
+// Conversation queries. Tenant isolation lives here: API lookups filter on the project; the worker's
+// functions take a conversation id from a workflow input the gateway built from a project-scoped row.
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { agentExecutionHistory, artifact, conversation, message } from '../db/schema/index.js';
-import { recordMetrics } from '../metrics/store.js';
-import { ASSISTANT_POSITION } from './turn-store.js';
+import { keyset, type PageRequest } from '../db/pagination.js';
+import { conversation, message } from '../db/schema/index.js';
+import { ASSISTANT_POSITION } from './message-store.js';
 
 export type ConversationRow = typeof conversation.$inferSelect;
-export type TurnRow = typeof agentExecutionHistory.$inferSelect;
-export type MessageRow = typeof message.$inferSelect;
 
 export async function findConversation(db: DbOrTx, projectId: string, id: string): Promise<ConversationRow | undefined> {
   const [row] = await db
     .select()
     .from(conversation)
     .where(and(eq(conversation.id, id), eq(conversation.projectId, projectId)));
+  return row;
+}
+
+/**
+ * The conversation, locked `FOR UPDATE` until the transaction ends: turn submissions for one conversation
+ * are serialised by Postgres, not by gateway memory.
+ */
+export async function lockConversation(tx: DbOrTx, projectId: string, id: string): Promise<ConversationRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(conversation)
+    .where(and(eq(conversation.id, id), eq(conversation.projectId, projectId)))
+    .for('update');
+  return row;
+}
+
+/** Worker side: the conversation of a running turn or session, by id. */
+export async function findConversationById(db: DbOrTx, id: string): Promise<ConversationRow | undefined> {
+  const [row] = await db.select().from(conversation).where(eq(conversation.id, id));
   return row;
 }
 
@@ -45,6 +64,14 @@ export async function updateConversation(
   return row!;
 }
 
+/** The built-in `set_conversation_variable` tool: one key merged in SQL, so concurrent writes are kept. */
+export async function setConversationVariable(db: DbOrTx, conversationId: string, name: string, value: unknown): Promise<void> {
+  await db
+    .update(conversation)
+    .set({ variables: sql`${conversation.variables} || jsonb_build_object(${name}::text, ${JSON.stringify(value ?? null)}::jsonb)` })
+    .where(eq(conversation.id, conversationId));
+}
+
 /** The agent's (rendered) first message, as turn 0 of the conversation. */
 export async function addFirstMessage(db: DbOrTx, conversationId: string, content: string): Promise<ConversationRow> {
   await db.insert(message).values({ conversationId, turnIndex: 0, position: ASSISTANT_POSITION, role: 'assistant', content }).onConflictDoNothing();
@@ -56,12 +83,22 @@ export async function addFirstMessage(db: DbOrTx, conversationId: string, conten
   return row!;
 }
 
+/** Records the turn index a submission handed out; `touch` also counts it as activity (a real start). */
+export async function setLastTurnIndex(tx: DbOrTx, conversationId: string, turnIndex: number, touch: boolean): Promise<void> {
+  await tx
+    .update(conversation)
+    .set({ lastTurnIndex: turnIndex, ...(touch ? { lastActivityAt: new Date() } : {}) })
+    .where(eq(conversation.id, conversationId));
+}
+
+/** A page of the project's conversations, newest first. */
 export function listConversations(
   db: DbOrTx,
   projectId: string,
   filter: { agentId?: string; status?: string; externalUserId?: string },
-  page: { where?: SQL; orderBy: SQL[]; limit: number },
-) {
+  page: PageRequest,
+): Promise<ConversationRow[]> {
+  const { where, orderBy } = keyset(conversation, page.cursor);
   return db
     .select()
     .from(conversation)
@@ -71,13 +108,14 @@ export function listConversations(
         filter.agentId ? eq(conversation.agentId, filter.agentId) : undefined,
         filter.status ? eq(conversation.status, filter.status) : undefined,
         filter.externalUserId ? eq(conversation.externalUserId, filter.externalUserId) : undefined,
-        page.where,
+        where,
       ),
     )
-    .orderBy(...page.orderBy)
+    .orderBy(...orderBy)
     .limit(page.limit + 1);
 }
 
+/** Ends an active conversation; one already ended is returned as it is. */
 export async function endConversation(db: DbOrTx, id: string): Promise<ConversationRow> {
   const [row] = await db
     .update(conversation)
@@ -89,45 +127,21 @@ export async function endConversation(db: DbOrTx, id: string): Promise<Conversat
   return current!;
 }
 
-export async function findTurn(db: DbOrTx, conversationId: string, index: number): Promise<TurnRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(agentExecutionHistory)
-    .where(and(eq(agentExecutionHistory.conversationId, conversationId), eq(agentExecutionHistory.messageIndex, index)));
-  return row;
-}
-
-export async function findAssistantMessage(db: DbOrTx, conversationId: string, index: number): Promise<MessageRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(message)
-    .where(and(eq(message.conversationId, conversationId), eq(message.turnIndex, index), eq(message.position, ASSISTANT_POSITION)));
-  return row;
-}
-
-/** Messages in conversation order after an optional (turn, position) cursor. */
-export function listMessages(db: DbOrTx, conversationId: string, after: [number, number] | undefined, limit: number) {
-  const cursor = after
-    ? or(gt(message.turnIndex, after[0]), and(eq(message.turnIndex, after[0]), gt(message.position, after[1])))
-    : undefined;
-  return db
-    .select()
-    .from(message)
-    .where(and(eq(message.conversationId, conversationId), cursor))
-    .orderBy(asc(message.turnIndex), asc(message.position))
-    .limit(limit + 1);
-}
-
-export function listArtifacts(db: DbOrTx, conversationId: string) {
-  return db.select().from(artifact).where(eq(artifact.conversationId, conversationId)).orderBy(asc(artifact.createdAt), asc(artifact.id));
-}
-
-export async function recordFeedback(db: DbOrTx, turnId: string, satisfaction: number, text: string | undefined) {
-  const [row] = await db
-    .update(agentExecutionHistory)
-    .set({ userSatisfaction: satisfaction, feedbackText: text ?? null })
-    .where(eq(agentExecutionHistory.id, turnId))
-    .returning();
-  await recordMetrics(db, [{ projectId: row!.projectId, agentId: row!.agentId, name: 'satisfaction', value: satisfaction, tags: { turnId } }]);
-  return row!;
+/**
+ * Closes a live conversation idle for `idleTimeoutMs`. The UPDATE re-checks the last activity against
+ * the database clock, so a turn that started since the caller looked keeps it open; false then.
+ */
+export async function closeIdleConversation(db: DbOrTx, id: string, idleTimeoutMs: number): Promise<boolean> {
+  const closed = await db
+    .update(conversation)
+    .set({ status: 'completed', endedAt: new Date(), context: sql`${conversation.context} || '{"endedBecause":"idle"}'::jsonb` })
+    .where(
+      and(
+        eq(conversation.id, id),
+        inArray(conversation.status, ['active', 'paused']),
+        sql`${conversation.lastActivityAt} <= now() - make_interval(secs => ${idleTimeoutMs / 1000})`,
+      ),
+    )
+    .returning({ id: conversation.id });
+  return closed.length > 0;
 }

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { and, eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { agentConfig, conversation, smartAgent, turnRequest } from '../db/schema/index.js';
-import { findTurn } from './store.js';
-import { searchAttributes, turnWorkflowId, type TurnInput } from '../../workflows/contracts/index.js';
+import type { Db, DbOrTx } from '../db/client.js';
+import { activeConfigValue, findAgent, type AgentRow } from '../agents/store.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { enforcePlanLimit } from '../tenancy/plan-limits.js';
+import { searchAttributes, turnWorkflowId, type TurnInput, type Workflows } from '../../workflows/contracts/index.js';
+import { findTurn, findTurnRequest, recordTurnRequest } from './message-store.js';
+import { lockConversation, setLastTurnIndex, type ConversationRow } from './store.js';
 
 export interface SubmittedTurn {
   turnIndex: number;
@@ -23,9 +23,6 @@ interface SubmitParams {
   idempotencyKey?: string;
 }
 
-/** The turn workflow's registered name; the gateway starts it by name so it never loads workflow code. */
-const TURN_WORKFLOW = 'runConversationTurn';
-
 /**
  * Hands out the next turn index and starts its workflow. The conversation row is locked for the duration,
  * so two requests for one conversation are serialised by Postgres, not by gateway memory, and any number
@@ -34,58 +31,16 @@ const TURN_WORKFLOW = 'runConversationTurn';
 export async function submitTurn(db: Db, temporal: Client, taskQueue: string, p: SubmitParams): Promise<SubmittedTurn> {
   const requestHash = createHash('sha256').update(p.content).digest('hex');
   return db.transaction(async (tx) => {
-    const [conv] = await tx
-      .select()
-      .from(conversation)
-      .where(and(eq(conversation.id, p.conversationId), eq(conversation.projectId, p.projectId)))
-      .for('update');
+    const conv = await lockConversation(tx, p.projectId, p.conversationId);
     if (!conv) throw new NotFoundError('conversation');
-
-    if (p.idempotencyKey) {
-      const [seen] = await tx
-        .select()
-        .from(turnRequest)
-        .where(and(eq(turnRequest.conversationId, conv.id), eq(turnRequest.idempotencyKey, p.idempotencyKey)));
-      if (seen) {
-        if (seen.requestHash !== requestHash) {
-          throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was already used for a different message');
-        }
-        return { turnIndex: seen.turnIndex, workflowId: seen.workflowId, replayed: true };
-      }
-    }
-
+    const earlier = p.idempotencyKey ? await earlierSubmission(tx, conv.id, p.idempotencyKey, requestHash) : undefined;
+    if (earlier) return earlier;
     // After the idempotency lookup: a retry of a turn that was accepted is answered even at the limit.
     await enforcePlanLimit(tx, p.projectId, 'monthly_turns');
-
-    if (conv.status === 'paused') {
-      throw new ConflictError('conversation_paused', 'the conversation is paused; PATCH its status to active to continue');
-    }
-    if (conv.status !== 'active') {
-      throw new ConflictError('conversation_ended', `the conversation is ${conv.status}; start a new one`);
-    }
-    const [agent] = await tx.select().from(smartAgent).where(eq(smartAgent.id, conv.agentId));
-    if (!agent || agent.status !== 'active') {
-      const code = agent?.status === 'paused' ? 'agent_paused' : 'agent_not_active';
-      throw new ConflictError(code, `the agent is ${agent?.status ?? 'gone'} and takes no new turns`);
-    }
-
-    let previousTurnWorkflowId: string | undefined;
-    if (conv.lastTurnIndex > 0 && (await turnIsRunning(tx, temporal, conv.id, conv.lastTurnIndex))) {
-      const [policy] = await tx
-        .select({ value: agentConfig.configValue })
-        .from(agentConfig)
-        .where(and(eq(agentConfig.agentId, agent.id), eq(agentConfig.configKey, 'double_texting'), eq(agentConfig.isActive, true)));
-      previousTurnWorkflowId = turnWorkflowId(conv.id, conv.lastTurnIndex);
-      if (policy?.value !== 'enqueue') {
-        throw new ConflictError('turn_in_progress', 'a turn of this conversation is still running; retry when it ends', {
-          turnIndex: conv.lastTurnIndex,
-          workflowId: previousTurnWorkflowId,
-        });
-      }
-    }
+    const agent = await agentTakingTurns(tx, conv);
+    const previousTurnWorkflowId = await turnToWaitFor(tx, temporal, conv, agent.id);
 
     const turnIndex = conv.lastTurnIndex + 1;
-    const workflowId = turnWorkflowId(conv.id, turnIndex);
     const input: TurnInput = {
       projectId: conv.projectId,
       agentId: agent.id,
@@ -94,38 +49,91 @@ export async function submitTurn(db: Db, temporal: Client, taskQueue: string, p:
       content: p.content,
       ...(previousTurnWorkflowId ? { previousTurnWorkflowId } : {}),
     };
-    try {
-      await temporal.workflow.start(TURN_WORKFLOW, {
-        taskQueue,
-        workflowId,
-        args: [input],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: [
-          { key: searchAttributes.projectId, value: conv.projectId },
-          { key: searchAttributes.agentId, value: agent.id },
-          { key: searchAttributes.conversationId, value: conv.id },
-        ],
-        staticSummary: `Turn ${turnIndex} of conversation ${conv.id} with agent "${agent.name}"`,
-        staticDetails: `agent ${agent.id} · project ${conv.projectId}`,
-      });
-    } catch (err) {
-      // Only possible if an earlier request started this index and then failed to commit.
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        await tx.update(conversation).set({ lastTurnIndex: turnIndex }).where(eq(conversation.id, conv.id));
-        throw new ConflictError('turn_in_progress', 'a turn of this conversation is still running; retry when it ends');
-      }
-      throw err;
-    }
-    await tx.update(conversation).set({ lastTurnIndex: turnIndex, lastActivityAt: new Date() }).where(eq(conversation.id, conv.id));
+    const workflowId = await startTurnWorkflow(tx, temporal, taskQueue, input, agent.name);
+    await setLastTurnIndex(tx, conv.id, turnIndex, true);
     if (p.idempotencyKey) {
-      await tx.insert(turnRequest).values({ conversationId: conv.id, idempotencyKey: p.idempotencyKey, requestHash, turnIndex, workflowId });
+      await recordTurnRequest(tx, { conversationId: conv.id, idempotencyKey: p.idempotencyKey, requestHash, turnIndex, workflowId });
     }
     return { turnIndex, workflowId, replayed: false };
   });
 }
 
+/** The turn an earlier request with this Idempotency-Key started; a 422 when that request sent other text. */
+async function earlierSubmission(tx: DbOrTx, conversationId: string, key: string, requestHash: string): Promise<SubmittedTurn | undefined> {
+  const seen = await findTurnRequest(tx, conversationId, key);
+  if (!seen) return undefined;
+  if (seen.requestHash !== requestHash) {
+    throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was already used for a different message');
+  }
+  return { turnIndex: seen.turnIndex, workflowId: seen.workflowId, replayed: true };
+}
+
+/** The conversation's agent, when both take turns: 409 for a paused or ended conversation or an inactive agent. */
+async function agentTakingTurns(tx: DbOrTx, conv: ConversationRow): Promise<AgentRow> {
+  if (conv.status === 'paused') {
+    throw new ConflictError('conversation_paused', 'the conversation is paused; PATCH its status to active to continue');
+  }
+  if (conv.status !== 'active') {
+    throw new ConflictError('conversation_ended', `the conversation is ${conv.status}; start a new one`);
+  }
+  const agent = await findAgent(tx, conv.projectId, conv.agentId);
+  if (!agent || agent.status !== 'active') {
+    const code = agent?.status === 'paused' ? 'agent_paused' : 'agent_not_active';
+    throw new ConflictError(code, `the agent is ${agent?.status ?? 'gone'} and takes no new turns`);
+  }
+  return agent;
+}
+
+/**
+ * Double texting: while the previous turn runs, a new one is refused (409) unless the agent's
+ * `double_texting` is `enqueue`; then it returns the running turn's workflow id for the new turn to await.
+ */
+async function turnToWaitFor(tx: DbOrTx, temporal: Client, conv: ConversationRow, agentId: string): Promise<string | undefined> {
+  if (conv.lastTurnIndex <= 0 || !(await turnIsRunning(tx, temporal, conv.id, conv.lastTurnIndex))) return undefined;
+  const policy = await activeConfigValue(tx, agentId, 'double_texting');
+  const previousTurnWorkflowId = turnWorkflowId(conv.id, conv.lastTurnIndex);
+  if (policy !== 'enqueue') {
+    throw new ConflictError('turn_in_progress', 'a turn of this conversation is still running; retry when it ends', {
+      turnIndex: conv.lastTurnIndex,
+      workflowId: previousTurnWorkflowId,
+    });
+  }
+  return previousTurnWorkflowId;
+}
+
+/**
+ * Starts the turn workflow by its registered name (the gateway never loads workflow code), typed by the
+ * contracts so the compiler checks the input. Returns the workflow id.
+ */
+async function startTurnWorkflow(tx: DbOrTx, temporal: Client, taskQueue: string, input: TurnInput, agentName: string): Promise<string> {
+  const workflowId = turnWorkflowId(input.conversationId, input.turnIndex);
+  try {
+    await temporal.workflow.start<Workflows['runConversationTurn']>('runConversationTurn', {
+      taskQueue,
+      workflowId,
+      args: [input],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: searchAttributes.projectId, value: input.projectId },
+        { key: searchAttributes.agentId, value: input.agentId },
+        { key: searchAttributes.conversationId, value: input.conversationId },
+      ],
+      staticSummary: `Turn ${input.turnIndex} of conversation ${input.conversationId} with agent "${agentName}"`,
+      staticDetails: `agent ${input.agentId} · project ${input.projectId}`,
+    });
+  } catch (err) {
+    // Only possible if an earlier request started this index and then failed to commit.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      await setLastTurnIndex(tx, input.conversationId, input.turnIndex, false);
+      throw new ConflictError('turn_in_progress', 'a turn of this conversation is still running; retry when it ends');
+    }
+    throw err;
+  }
+  return workflowId;
+}
+
 /** A finished turn row answers without asking Temporal; otherwise the workflow's own status decides. */
-async function turnIsRunning(db: Parameters<typeof findTurn>[0], temporal: Client, conversationId: string, index: number) {
+async function turnIsRunning(db: DbOrTx, temporal: Client, conversationId: string, index: number): Promise<boolean> {
   const row = await findTurn(db, conversationId, index);
   if (row && row.status !== 'running') return false;
   try {

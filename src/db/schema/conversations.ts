@@ -107,6 +107,7 @@ export const agentExecutionHistory = pgTable(
     conversationId: uuid('conversation_id')
       .notNull()
       .references(() => conversation.id, { onDelete: 'cascade' }),
+    /** The turn's index in its conversation (1, 2, …), not a message position; the name is the seed schema's. */
     messageIndex: integer('message_index').notNull(),
     status: text('status').notNull().default('running'), // running | completed | failed
     workflowId: text('workflow_id').notNull(),

@@ -1,6 +1,4 @@
-import { and, eq } from 'drizzle-orm';
-import { smartAgent } from '../../db/schema/index.js';
-import { findAgent } from '../../agents/store.js';
+import { findAgent, resumePausedAgent } from '../../agents/store.js';
 import { idParams } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
@@ -10,7 +8,7 @@ import { agentView } from './routes.js';
 
 /**
  * `POST /v1/agents/:id/resume`: an agent paused (by a pause_agent escalation or by hand) takes turns again.
- * Only a paused agent can be resumed; the check and the change are one conditional UPDATE.
+ * Only a paused agent can be resumed (the store checks and changes in one UPDATE).
  */
 export function registerAgentResumeRoute({ router, registry, deps }: RouteContext): void {
   defineRoute(router, registry, {
@@ -18,11 +16,7 @@ export function registerAgentResumeRoute({ router, registry, deps }: RouteContex
     params: idParams,
     responses: { 200: { description: 'The agent, active again', schema: agentSchema }, 409: { description: 'The agent is not paused' } },
     handler: async ({ params, auth }) => {
-      const [row] = await deps.db
-        .update(smartAgent)
-        .set({ status: 'active' })
-        .where(and(eq(smartAgent.id, params.id), eq(smartAgent.projectId, auth.projectId), eq(smartAgent.status, 'paused')))
-        .returning();
+      const row = await resumePausedAgent(deps.db, auth.projectId, params.id);
       if (row) return { status: 200, body: agentView(row) };
       const agent = await findAgent(deps.db, auth.projectId, params.id);
       if (!agent) throw new NotFoundError('agent');

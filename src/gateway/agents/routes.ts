@@ -2,12 +2,11 @@ import { toIso } from '../serialize.js';
 import * as agents from '../../agents/store.js';
 import { validateConfigValue, configKeySchema } from '../../agents/settings.js';
 import { templateError } from '../../agents/prompt-template.js';
-import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { enforcePlanLimit } from '../../tenancy/plan-limits.js';
 import { defineRoute } from '../route.js';
-import { smartAgent } from '../../db/schema/index.js';
 import {
   agentSchema,
   cloneAgentBody,
@@ -55,8 +54,7 @@ export function registerAgentRoutes({ router, registry, deps }: RouteContext): v
     permission: 'agents:read', query: pageQuery.merge(listAgentsQuery),
     responses: { 200: { description: 'A page of agents', schema: pageSchema(agentSchema) } },
     handler: async ({ query, auth }) => {
-      const page = keyset(smartAgent, query.cursor);
-      const rows = await agents.listAgents(db, auth.projectId, query, { ...page, limit: query.limit });
+      const rows = await agents.listAgents(db, auth.projectId, query, { cursor: query.cursor, limit: query.limit });
       return { status: 200, body: toPage(rows, query.limit, agentView) };
     },
   });

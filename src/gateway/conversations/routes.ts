@@ -1,16 +1,14 @@
-import { WorkflowFailedError } from '@temporalio/client';
-import { conversation } from '../../db/schema/index.js';
-import * as agents from '../../agents/store.js';
 import * as conversations from '../../conversations/store.js';
-import { renderPrompt } from '../../agents/prompt-template.js';
-import { idParams, keyset, pageQuery, pageSchema, toPage } from '../common.js';
-import type { GatewayDeps, RouteContext } from '../deps.js';
-import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import * as messages from '../../conversations/message-store.js';
+import { startConversation } from '../../conversations/start-conversation.js';
+import { submitTurn } from '../../conversations/submit-turn.js';
+import * as s from '../../conversations/contracts.js';
+import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
+import type { RouteContext } from '../deps.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
-import * as s from '../../conversations/contracts.js';
-import { startSession } from '../../conversations/session-start.js';
-import { submitTurn } from '../../conversations/submit-turn.js';
+import { awaitTurnReply } from './turn-reply.js';
 import { conversationView, messageView, turnView } from './views.js';
 
 export function registerConversationRoutes({ router, registry, deps }: RouteContext): void {
@@ -27,21 +25,7 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
     permission: 'conversations:write', body: s.createConversationBody,
     responses: { 201: { description: 'Created', schema: s.conversationSchema }, 409: { description: 'Agent not active' } },
     handler: async ({ body, auth }) => {
-      const agent = await agents.findAgent(db, auth.projectId, body.agentId);
-      if (!agent) throw new NotFoundError('agent');
-      if (agent.status !== 'active') {
-        throw new ConflictError(agent.status === 'paused' ? 'agent_paused' : 'agent_not_active', `the agent is ${agent.status}`);
-      }
-      const row = await db.transaction(async (tx) => {
-        const conv = await conversations.createConversation(tx, { ...body, projectId: auth.projectId });
-        const first = agent.firstMessage?.trim()
-          ? await renderPrompt(agent.firstMessage, { agent, conversation: conv })
-          : null;
-        const withFirst = first ? await conversations.addFirstMessage(tx, conv.id, first) : conv;
-        // Started before the commit: if the commit fails, the session finds no conversation and ends.
-        await startSession(deps, { projectId: auth.projectId, conversationId: conv.id, agentId: agent.id });
-        return withFirst;
-      });
+      const row = await startConversation(db, deps.temporal, deps.settings.taskQueue, auth.projectId, body);
       return { status: 201, body: conversationView(row) };
     },
   });
@@ -51,10 +35,7 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
     query: pageQuery.merge(s.listConversationsQuery),
     responses: { 200: { description: 'A page of conversations', schema: pageSchema(s.conversationSchema) } },
     handler: async ({ query, auth }) => {
-      const rows = await conversations.listConversations(db, auth.projectId, query, {
-        ...keyset(conversation, query.cursor),
-        limit: query.limit,
-      });
+      const rows = await conversations.listConversations(db, auth.projectId, query, { cursor: query.cursor, limit: query.limit });
       return { status: 200, body: toPage(rows, query.limit, conversationView) };
     },
   });
@@ -116,12 +97,11 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
     responses: { 200: { description: 'A page of messages', schema: pageSchema(s.messageSchema) } },
     handler: async ({ params, query, auth }) => {
       await load(auth.projectId, params.id);
-      const after = query.cursor ? decodeMessageCursor(query.cursor) : undefined;
-      const rows = await conversations.listMessages(db, params.id, after, query.limit);
+      const rows = await messages.listMessages(db, params.id, query);
       const more = rows.length > query.limit;
       const items = more ? rows.slice(0, query.limit) : rows;
       const last = items[items.length - 1];
-      const nextCursor = more && last ? Buffer.from(JSON.stringify([last.turnIndex, last.position])).toString('base64url') : null;
+      const nextCursor = more && last ? messages.messageCursor(last) : null;
       return { status: 200, body: { items: items.map(messageView), nextCursor } };
     },
   });
@@ -132,7 +112,7 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
     responses: { 200: { description: 'Artifacts, oldest first' } },
     handler: async ({ params, auth }) => {
       await load(auth.projectId, params.id);
-      return { status: 200, body: { items: (await conversations.listArtifacts(db, params.id)).map(toIso), nextCursor: null } };
+      return { status: 200, body: { items: (await messages.listArtifacts(db, params.id)).map(toIso), nextCursor: null } };
     },
   });
 
@@ -143,7 +123,7 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
     handler: async ({ params, auth }) => {
       const conv = await load(auth.projectId, params.id);
       if (params.index > conv.lastTurnIndex) throw new NotFoundError('turn');
-      return { status: 200, body: turnView(conv.id, params.index, await conversations.findTurn(db, conv.id, params.index)) };
+      return { status: 200, body: turnView(conv.id, params.index, await messages.findTurn(db, conv.id, params.index)) };
     },
   });
 
@@ -153,50 +133,11 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
     responses: { 200: { description: 'The turn with its feedback', schema: s.turnSchema }, 409: { description: 'Turn not completed' } },
     handler: async ({ params, body, auth }) => {
       const conv = await load(auth.projectId, params.id);
-      const row = await conversations.findTurn(db, conv.id, params.index);
+      const row = await messages.findTurn(db, conv.id, params.index);
       if (!row) throw new NotFoundError('turn');
       if (row.status !== 'completed') throw new ConflictError('turn_not_completed', `the turn is ${row.status}`);
-      const updated = await conversations.recordFeedback(db, row.id, body.satisfaction, body.text);
+      const updated = await messages.recordFeedback(db, row.id, body.satisfaction, body.text);
       return { status: 200, body: turnView(conv.id, params.index, updated) };
     },
   });
-}
-
-const isInt32 = (v: unknown) => Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31;
-
-function decodeMessageCursor(cursor: string): [number, number] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    // Turn index and position are Postgres integers: a larger number would be refused there, as a 500.
-    if (Array.isArray(value) && value.length === 2 && value.every(isInt32)) return value as [number, number];
-  } catch {
-    // fall through to the validation error
-  }
-  throw new ValidationError('invalid request: query.cursor: not a cursor returned by this API', [
-    { field: 'query.cursor', message: 'not a cursor returned by this API' },
-  ]);
-}
-
-/** Waits for the turn up to the configured time: 200 with the answer, 202 with a poll URL, 502 on failure. */
-async function awaitTurnReply(deps: GatewayDeps, conversationId: string, index: number, workflowId: string) {
-  const handle = deps.temporal.workflow.getHandle(workflowId);
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), deps.settings.turnWaitMs);
-  let outcome: 'done' | 'failed' | 'pending' = 'pending';
-  try {
-    await deps.temporal.withAbortSignal(controller.signal, () => handle.result());
-    outcome = 'done';
-  } catch (err) {
-    if (err instanceof WorkflowFailedError) outcome = 'failed';
-    else if (!controller.signal.aborted) throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  const row = await conversations.findTurn(deps.db, conversationId, index);
-  const turn = turnView(conversationId, index, row);
-  const pollUrl = `/v1/conversations/${conversationId}/turns/${index}`;
-  if (outcome === 'pending') return { status: 202, body: { turn, pollUrl }, headers: { Location: pollUrl } };
-  if (outcome === 'failed') throw new AppError(502, 'turn_failed', `the turn failed: ${turn.error ?? 'unknown error'}`, { turn });
-  const message = await conversations.findAssistantMessage(deps.db, conversationId, index);
-  return { status: 200, body: { turn, message: message ? messageView(message) : null } };
 }

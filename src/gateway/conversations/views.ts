@@ -1,4 +1,5 @@
-import type { ConversationRow, MessageRow, TurnRow } from '../../conversations/store.js';
+import type { ConversationRow } from '../../conversations/store.js';
+import type { MessageRow, TurnRow } from '../../conversations/message-store.js';
 import { turnWorkflowId } from '../../../workflows/contracts/index.js';
 import { toIso } from '../serialize.js';
 
