@@ -7,6 +7,7 @@ import { searchChunks, type ChunkHit } from '../src/knowledge/search.js';
 import { chunksToEmbed, ensureVectorStore, saveEmbeddings } from '../src/knowledge/vector-store.js';
 import { retryableKinds, ToolError } from '../src/tools/types.js';
 import { loadAgentKnowledgeBases } from '../src/knowledge/store.js';
+import { failureTypes } from '../workflows/contracts/index.js';
 
 export interface KnowledgeActivityDeps {
   db: Db;
@@ -53,7 +54,7 @@ export function createKnowledgeActivities(deps: KnowledgeActivityDeps) {
         // Unreadable content, a document over a size, CPU or memory limit, or an address the guard refuses or
         // a 4xx page: retrying cannot help.
         if (err instanceof ExtractionError || (err instanceof ToolError && !retryableKinds.has(err.kind))) {
-          throw ApplicationFailure.create({ type: 'DocumentUnreadable', message: err.message, nonRetryable: true });
+          throw ApplicationFailure.create({ type: failureTypes.documentUnreadable, message: err.message, nonRetryable: true });
         }
         throw err;
       } finally {

@@ -5,7 +5,7 @@ import * as registry from '../../tools/store.js';
 import { sealCredentials } from '../../tools/credentials.js';
 import { checkJsonSchema, isFunctionCallingCompatible } from '../../tools/schema-check.js';
 import type { ToolCredentials } from '../../tools/types.js';
-import type { ToolTestInput, ToolTestResult } from '../../../workflows/contracts/index.js';
+import { toolTestWorkflowId, type ToolTestInput, type Workflows } from '../../../workflows/contracts/index.js';
 import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
 import type { GatewayDeps, RouteContext } from '../deps.js';
 import { AppError, NotFoundError, ValidationError } from '../../errors.js';
@@ -135,10 +135,10 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
       const row = await load(auth.projectId, params.id);
       const toolCallId = `test_${randomUUID()}`;
       const input: ToolTestInput = { projectId: auth.projectId, toolId: row.id, toolName: row.name, toolCallId, arguments: body.arguments, timeoutMs: row.timeoutMs };
-      const result = (await deps.temporal.workflow.execute('testTool', {
-        taskQueue: deps.settings.taskQueue, workflowId: `tool-test:${row.id}:${toolCallId}`, args: [input],
+      const result = await deps.temporal.workflow.execute<Workflows['testTool']>('testTool', {
+        taskQueue: deps.settings.taskQueue, workflowId: toolTestWorkflowId(row.id, toolCallId), args: [input],
         staticSummary: `Test of tool "${row.name}"`,
-      })) as ToolTestResult;
+      });
       const log = await findCallLog(db, row.id, toolCallId);
       return { status: 200, body: { ...result, log: log ? toIso(log) : null } };
     },
