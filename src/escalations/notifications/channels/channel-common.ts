@@ -1,7 +1,7 @@
 import type { Channel } from '../../../../workflows/contracts/index.js';
 import { guardedFetch, type GuardedResponse, type NetGuard } from '../../../net/net-guard.js';
 import { parseRetryAfter } from '../../../tools/runners/http-response.js';
-import { ToolError } from '../../../tools/types.js';
+import { OutboundError } from '../../../net/outbound-error.js';
 
 /** One notification to send on one external channel; built by the delivery activity from the stored row. */
 export interface OutgoingNotification {
@@ -84,7 +84,7 @@ export async function postJson(req: JsonPost): Promise<DeliveryReceipt> {
       maxResponseBytes,
     });
   } catch (err) {
-    throw fromToolError(req, err);
+    throw fromOutboundError(req, err);
   }
   if (res.url !== req.url.href) {
     // A 301/302/303 has turned the POST into a bodyless GET whose 2xx would look like a delivery; like
@@ -101,8 +101,8 @@ export async function postJson(req: JsonPost): Promise<DeliveryReceipt> {
 }
 
 /** Guard refusals and bad requests are permanent; timeouts and network failures are worth another attempt. */
-function fromToolError(req: JsonPost, err: unknown): DeliveryError {
-  if (!(err instanceof ToolError)) return new DeliveryError(req.channel, `${req.label}: request failed`, { retryable: true });
+function fromOutboundError(req: JsonPost, err: unknown): DeliveryError {
+  if (!(err instanceof OutboundError)) return new DeliveryError(req.channel, `${req.label}: request failed`, { retryable: true });
   const retryable = err.kind === 'timeout' || err.kind === 'network';
   return new DeliveryError(req.channel, `${req.label}: ${redact(err.message, req.secrets)}`, { retryable });
 }
