@@ -1,6 +1,6 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { permanentToolFailureTypes } from './contracts/index.js';
+import { failureMessage, permanentToolFailureTypes } from './contracts/index.js';
 import { db } from './proxies.js';
 
 type Plan = Awaited<ReturnType<Activities['startTurn']>>;
@@ -65,12 +65,6 @@ function parseArgs(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-function failureMessage(err: unknown): string {
-  let current: unknown = err;
-  while (current instanceof ActivityFailure && current.cause) current = current.cause;
-  return current instanceof Error ? current.message : String(err);
 }
 
 /**

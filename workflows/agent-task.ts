@@ -1,7 +1,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import { runAgentLoop } from './agent-loop.js';
 import { withKnowledge } from './knowledge-prompt.js';
-import { failureTypes, type AgentTaskInput, type AgentTaskResult } from './contracts/index.js';
+import { failureMessage, failureTypes, type AgentTaskInput, type AgentTaskResult } from './contracts/index.js';
 import { db, llm } from './proxies.js';
 
 /**
@@ -21,7 +21,7 @@ export async function runAgentTask(p: AgentTaskInput): Promise<AgentTaskResult> 
       await CancellationScope.nonCancellable(() => db.finishAgentTask({ taskId: p.taskId, status: 'canceled' }));
       throw err;
     }
-    const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    const reason = failureMessage(err);
     await db.finishAgentTask({ taskId: p.taskId, status: 'failed', error: reason });
     throw ApplicationFailure.create({ type: failureTypes.taskFailed, message: reason, nonRetryable: true });
   }

@@ -5,7 +5,7 @@ import { collectArtifacts } from './artifacts.js';
 import { knowledgeSources, withKnowledge } from './knowledge-prompt.js';
 import { db, llm } from './proxies.js';
 import { startEscalations } from './escalation-start.js';
-import { failureTypes, type TurnInput, type TurnResult } from './contracts/index.js';
+import { failureTypes, rootCauseMessage, type TurnInput, type TurnResult } from './contracts/index.js';
 
 /** Waiting for the previous turn of the conversation (enqueue policy): as long as that turn takes. */
 const queue = proxyActivities<Activities>({
@@ -36,12 +36,12 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
 
 /** Marks the turn failed, writing its row first if the failure came before it; even when the turn was cancelled. */
 async function recordFailure(input: TurnInput, startedAtMs: number, err: unknown): Promise<void> {
-  const params = { conversationId: input.conversationId, turnIndex: input.turnIndex, error: describeFailure(err), startedAtMs, turn: input };
+  const params = { conversationId: input.conversationId, turnIndex: input.turnIndex, error: rootCauseMessage(err), startedAtMs, turn: input };
   try {
     await CancellationScope.nonCancellable(() => db.failTurn(params));
   } catch (recordErr) {
     // The original failure is what the workflow reports; this one only explains a row left unmarked.
-    log.warn('could not mark the failed turn', { error: describeFailure(recordErr) });
+    log.warn('could not mark the failed turn', { error: rootCauseMessage(recordErr) });
   }
 }
 
@@ -58,7 +58,7 @@ async function runTurn(input: TurnInput, startedAtMs: number, state: { failureRe
   try {
     loop = await runAgentLoop(plan, llm.callModel, input, startedAtMs);
   } catch (err) {
-    const reason = describeFailure(err);
+    const reason = rootCauseMessage(err);
     await db.failTurn({ conversationId: input.conversationId, turnIndex: input.turnIndex, error: reason, startedAtMs });
     state.failureRecorded = true;
     throw ApplicationFailure.create({ type: failureTypes.turnFailed, message: reason, nonRetryable: true });
@@ -89,11 +89,4 @@ async function runTurn(input: TurnInput, startedAtMs: number, state: { failureRe
     await startEscalations(opened);
   }
   return result;
-}
-
-function describeFailure(err: unknown): string {
-  let current: unknown = err;
-  // ActivityFailure wraps the ApplicationFailure that says what went wrong.
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(err);
 }

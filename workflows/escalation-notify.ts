@@ -1,6 +1,6 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { escalationFailureTypes, type EscalationState } from './contracts/index.js';
+import { escalationFailureTypes, failureMessage, type EscalationState } from './contracts/index.js';
 
 /** Rendering and storing a level's notifications: DB work plus Liquid with its own render limits. */
 const prepare = proxyActivities<Activities>({
@@ -13,12 +13,6 @@ const delivery = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: [escalationFailureTypes.notificationRejected] },
 });
-
-function failureMessage(err: unknown): string {
-  let current: unknown = err;
-  while (current instanceof ActivityFailure && current.cause) current = current.cause;
-  return current instanceof Error ? current.message : String(err);
-}
 
 /**
  * Notifies the current level (`round` counts the escalation's notifications, keying their rows): stores one notification per (target, channel) and starts each delivery as

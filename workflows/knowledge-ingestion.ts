@@ -1,6 +1,6 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { failureTypes, type IngestionInput, type IngestionResult } from './contracts/index.js';
+import { failureMessage, failureTypes, type IngestionInput, type IngestionResult } from './contracts/index.js';
 
 const { ingestKnowledgeDocument } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
@@ -18,8 +18,6 @@ const { markKnowledgeDocumentFailed, noteKnowledgeEmbeddingsFailed } = proxyActi
   retry: { maximumAttempts: 10 },
 });
 
-const reasonOf = (err: ActivityFailure) => err.cause?.message ?? err.message;
-
 /**
  * One document: extract, chunk, index, then (when the worker has an embeddings model) embed. Embedding is its
  * own step so an embeddings outage cannot cost the full-text index: the document stays completed and its
@@ -32,7 +30,7 @@ export async function ingestKnowledgeDocumentWorkflow(input: IngestionInput): Pr
     indexed = await ingestKnowledgeDocument(input.documentId);
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    await markKnowledgeDocumentFailed({ documentId: input.documentId, reason: reasonOf(err) });
+    await markKnowledgeDocumentFailed({ documentId: input.documentId, reason: failureMessage(err) });
     return { chunks: 0 };
   }
   // Histories recorded before the embeddings step have no `embed` field and replay without it.
@@ -42,7 +40,7 @@ export async function ingestKnowledgeDocumentWorkflow(input: IngestionInput): Pr
     return { chunks: indexed.chunks, embedded };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    await noteKnowledgeEmbeddingsFailed({ documentId: input.documentId, reason: reasonOf(err) });
+    await noteKnowledgeEmbeddingsFailed({ documentId: input.documentId, reason: failureMessage(err) });
     return { chunks: indexed.chunks, embedded: 0 };
   }
 }

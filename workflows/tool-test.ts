@@ -1,6 +1,6 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { ToolTestInput, ToolTestResult } from './contracts/index.js';
+import { failureMessage, type ToolTestInput, type ToolTestResult } from './contracts/index.js';
 
 /**
  * `POST /v1/tools/:id/test`: one attempt of a tool through the same activity the turn uses (execution
@@ -24,7 +24,7 @@ export async function testTool(input: ToolTestInput): Promise<ToolTestResult> {
     return { ok: true, output: result.output, executionTimeMs: result.executionTimeMs };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    return { ok: false, error: err.cause?.message ?? err.message };
+    return { ok: false, error: failureMessage(err) };
   }
 }
 

@@ -1,3 +1,5 @@
+import { errorCodes } from '../failures.js';
+
 /** What an error from the database (or the way to it) means for the client. */
 export interface DatabaseErrorAnswer {
   status: number;
@@ -14,23 +16,13 @@ const UNREACHABLE = new Set([
 /** SQLSTATEs of a server that is going away or cannot take us: admin/crash shutdown, starting up, full. */
 const SERVER_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300']);
 
-/** The error codes along an error's cause chain (Drizzle wraps the driver's error in `cause`). */
-function codes(err: unknown): string[] {
-  const found: string[] = [];
-  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') found.push(code);
-  }
-  return found;
-}
-
 /**
  * Maps database failures to answers: an unreachable or shutting-down server is a 503 the client may retry;
  * a value Postgres refuses (SQLSTATE class 22, data exceptions; or a size limit) is the request's fault;
  * a unique or foreign-key violation no route anticipated is a conflict. Anything else is not ours to judge.
  */
 export function answerForDatabaseError(err: unknown): DatabaseErrorAnswer | undefined {
-  for (const code of codes(err)) {
+  for (const code of errorCodes(err)) {
     if (UNREACHABLE.has(code) || SERVER_UNAVAILABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code)) {
       return { status: 503, code: 'unavailable', message: 'the database is unavailable; retry shortly' };
     }

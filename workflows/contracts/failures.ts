@@ -1,7 +1,9 @@
 /**
  * `ApplicationFailure` types that activities raise and workflows match on (retry policies name them as
- * non-retryable). One definition each, so a renamed type cannot leave a retry policy behind.
+ * non-retryable), one definition each so a renamed type cannot leave a retry policy behind; and the one
+ * walk along a failure's cause chain that workflows, activities and the gateway use.
  */
+import { ActivityFailure, ChildWorkflowFailure } from '@temporalio/common';
 
 /** Raised by turn activities and workflows. */
 export const failureTypes = {
@@ -41,3 +43,34 @@ export type ToolFailureKind = keyof typeof toolFailures;
 export const permanentToolFailureTypes: string[] = Object.values(toolFailures)
   .filter((f) => !f.retryable)
   .map((f) => f.type);
+
+/** Longest cause chain walked: Temporal and Drizzle nest two or three levels; a cycle must still end. */
+const MAX_CAUSES = 8;
+
+/** `err` and the errors along its `cause` chain, outermost first (Errors only, at most 8, no repeats). */
+export function causeChain(err: unknown): Error[] {
+  const chain: Error[] = [];
+  for (let e: unknown = err; e instanceof Error && chain.length < MAX_CAUSES && !chain.includes(e); e = e.cause) chain.push(e);
+  return chain;
+}
+
+/**
+ * The failure that says what went wrong: `err` without the `ActivityFailure` / `ChildWorkflowFailure`
+ * wrappers that only say where (usually the `ApplicationFailure` an activity raised). `err` itself when
+ * nothing but wrappers is there.
+ */
+export function unwrapFailure(err: unknown): unknown {
+  return causeChain(err).find((e) => !(e instanceof ActivityFailure || e instanceof ChildWorkflowFailure)) ?? err;
+}
+
+/** The message of {@link unwrapFailure}: what a person or a model is told about a failed step. */
+export function failureMessage(err: unknown): string {
+  const failure = unwrapFailure(err);
+  return failure instanceof Error ? failure.message : String(err);
+}
+
+/** The message of the innermost error of the chain (for a failure whose wrappers are not Temporal's). */
+export function rootCauseMessage(err: unknown): string {
+  const chain = causeChain(err);
+  return chain.length ? chain[chain.length - 1]!.message : String(err);
+}
