@@ -89,6 +89,8 @@ export interface BenchStack {
   gatewayUrl: string;
   /** Calls the gateway with the project's admin key. */
   api: ApiCall;
+  /** That admin key, for load generators that call the gateway themselves. */
+  apiKey: string;
   /** Pid of the dev server child process; null with an external server (or when it cannot be found). */
   temporalPid: number | null;
   temporal: string;
@@ -187,7 +189,7 @@ export async function startBenchStack(
     return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   };
   return {
-    config, dbName, gatewayDb, worker, client, gatewayUrl: gateway.url, api,
+    config, dbName, gatewayDb, worker, client, gatewayUrl: gateway.url, api, apiKey,
     temporalPid: external ? null : childPid('temporal'),
     temporal: external ? `external ${external}` : 'dev server (temporal server start-dev, in-memory)',
   };

@@ -1,46 +1,22 @@
 /**
  * Turn latency and throughput: the durable path (gateway -> Temporal workflow -> worker activities) next
- * to a baseline that does the same turn in one request without Temporal, at several LLM delays. Starts
- * everything it needs in this process (Temporal dev server unless TEMPORAL_ADDRESS is set, a throwaway
- * database, a scripted LLM), prints a table to stdout and, last, one JSON line with every number.
- * Progress goes to stderr. `npm run bench:turns`; settings: BENCH_DELAYS, BENCH_CONVERSATIONS, BENCH_TURNS,
- * BENCH_DATABASE_ADMIN_URL.
+ * to a baseline that does the same turn in one request without Temporal, at several LLM delays. Runs on
+ * the shared bench stack (bench/env.ts: Temporal dev server unless TEMPORAL_ADDRESS is set, a throwaway
+ * database, the real worker and gateway) plus a scripted LLM and a tool API, all in this process; prints
+ * a table to stdout and, last, one JSON line with every number. Progress goes to stderr.
+ * `npm run bench:turns`; settings: BENCH_DELAYS, BENCH_CONVERSATIONS, BENCH_TURNS, BENCH_DATABASE_ADMIN_URL.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { Client, Connection } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { count } from 'drizzle-orm';
-import type { Express } from 'express';
-import postgres from 'postgres';
-import { ensureTemporalCli } from '../scripts/ensure-temporal.mjs';
-import { devServerDynamicConfigArgs } from '../scripts/lib/dev-server.mjs';
-import { loadConfig } from '../src/config';
-import { createDb, type DbHandle } from '../src/db/client';
-import { ensureDatabase, runMigrations } from '../src/db/migrate';
+import { createDb } from '../src/db/client';
 import { agentExecutionHistory } from '../src/db/schema/index';
-import { createApp } from '../src/gateway/app';
 import { createLlmClient } from '../src/llm/client';
-import { createLogger } from '../src/logger';
-import { createProject } from '../src/tenancy/projects-store';
-import { temporalConnectionOptions } from '../src/temporal/connection';
-import { createWorkerRuntime } from '../src/worker-runtime';
 import { ScriptedLlm, type Step } from '../test/support/scripted-llm';
-import { createToolApp } from './tool-app';
-import { searchAttributes } from '../workflows/contracts/index';
 import { createBaselineApp } from './baseline-app';
+import { intEnv, listen, progress, runCleanup, startBenchStack, type Cleanup } from './env';
 import { describeNonOk, formatTable, round, runClosedLoop, type PhaseStats } from './load';
-
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  return n;
-}
+import { createToolApp } from './tool-app';
 
 const CONVERSATIONS = intEnv('BENCH_CONVERSATIONS', 20, 1);
 const TURNS = intEnv('BENCH_TURNS', 5, 1);
@@ -52,10 +28,6 @@ const DELAYS = (process.env.BENCH_DELAYS ?? '0,300').split(',').map((s) => {
 // Enough to fill both connection pools, compile the hot paths and start the workflow threads.
 const WARMUP_CONVERSATIONS = Math.min(CONVERSATIONS, 4);
 const WARMUP_TURNS = 2;
-const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const EXTERNAL_TEMPORAL = process.env.TEMPORAL_ADDRESS?.trim() || undefined;
-
-const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 interface DelayResult {
   delayMs: number;
@@ -67,55 +39,10 @@ interface DelayResult {
   ratio: { p50: number; p95: number; throughput: number };
 }
 
-async function listen(app: Express) {
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 async function main(controller: AbortController): Promise<number> {
   const stop = controller.signal;
-  // Cleanup steps in creation order; run in reverse in `finally`, each one even if another failed.
-  const cleanup: Array<[string, () => Promise<unknown>]> = [];
-  let cleanupFailed = false;
+  const cleanup: Cleanup = [];
   try {
-    let address: string;
-    if (EXTERNAL_TEMPORAL) {
-      address = EXTERNAL_TEMPORAL;
-      progress(`using the Temporal server at ${address}`);
-    } else {
-      progress('starting a Temporal dev server');
-      const cli = await ensureTemporalCli();
-      const env = await TestWorkflowEnvironment.createLocal({
-        server: {
-          executable: { type: 'existing-path', path: cli },
-          searchAttributes: Object.values(searchAttributes),
-          // Same server flags as the test suite, so the gateway behaves here as it does under test.
-          extraArgs: devServerDynamicConfigArgs(),
-        },
-      });
-      cleanup.push(['temporal dev server', () => env.teardown()]);
-      address = env.address;
-    }
-    stop.throwIfAborted();
-
-    const dbName = `sao_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const dbUrl = new URL(ADMIN_URL);
-    dbUrl.pathname = `/${dbName}`;
-    progress(`creating database ${dbName}`);
-    cleanup.push(['database', () => dropDatabase(dbName)]);
-    await ensureDatabase(dbUrl.toString());
-    await runMigrations(dbUrl.toString());
-
     let llmDelayMs = 0;
     // With tools offered and no tool result yet, the model asks for the tool once; otherwise it answers.
     const llm = await new ScriptedLlm((req): Step =>
@@ -123,82 +50,32 @@ async function main(controller: AbortController): Promise<number> {
         ? { toolCalls: [{ name: 'lookup_order', arguments: { orderId: 'A-1' } }], delayMs: llmDelayMs }
         : { reply: 'benchmark answer', delayMs: llmDelayMs },
     ).start();
+    cleanup.push(['scripted LLM', () => llm.stop()]);
     const toolApi = await listen(createToolApp());
     cleanup.push(['tool API', () => toolApi.close()]);
-    cleanup.push(['scripted LLM', () => llm.stop()]);
 
-    // An external server may need its namespace and TLS settings; the dev server takes the defaults.
-    const temporalEnv = EXTERNAL_TEMPORAL
-      ? Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('TEMPORAL_')))
-      : {};
-    const config = loadConfig({
-      ...temporalEnv,
-      DATABASE_URL: dbUrl.toString(),
-      TEMPORAL_ADDRESS: address,
-      TEMPORAL_TASK_QUEUE: `bench-${randomUUID()}`,
-      OPENAI_BASE_URL: llm.baseUrl,
-      OPENAI_API_KEY: 'bench',
-      LOG_LEVEL: 'silent',
-      TURN_WAIT_MS: '60000',
-      TOOL_NETWORK_ALLOWLIST: new URL(toolApi.url).host,
-    });
-
-    // One pool per role, as the separate gateway and worker processes have in production.
-    const pool = (appName: string): DbHandle => {
-      const handle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName });
-      cleanup.push([`${appName} pool`, () => handle.close()]);
-      return handle;
-    };
-    const gatewayDb = pool('bench-gateway');
-    const workerDb = pool('bench-worker');
-    const baselineDb = pool('bench-baseline');
-
-    progress('starting the worker (bundles the workflow code)');
-    const runtime = await createWorkerRuntime(config, workerDb.db);
-    const worker = runtime.worker;
-    cleanup.push(['worker connections', () => runtime.close()]);
-    const running = worker.run();
-    cleanup.push([
-      'worker',
-      async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running;
+    const stack = await startBenchStack(cleanup, controller, {
+      dbPrefix: 'sao_bench',
+      env: {
+        OPENAI_BASE_URL: llm.baseUrl,
+        OPENAI_API_KEY: 'bench',
+        TURN_WAIT_MS: '60000',
+        TOOL_NETWORK_ALLOWLIST: new URL(toolApi.url).host,
       },
-    ]);
-    // A worker that dies mid-run would leave requests waiting for the full TURN_WAIT_MS; stop instead.
-    running.catch((err: unknown) => {
-      progress(`worker failed: ${err instanceof Error ? err.message : String(err)}`);
-      controller.abort(err);
     });
-
-    const connection = await Connection.connect(temporalConnectionOptions(config));
-    cleanup.push(['gateway Temporal connection', () => connection.close()]);
-    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-    const gateway = await listen(
-      createApp({
-        db: gatewayDb.db,
-        temporal: client,
-        logger: createLogger(config.LOG_LEVEL),
-        keyring: null,
-        settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
-      }),
-    );
-    cleanup.push(['gateway', () => gateway.close()]);
+    const { config } = stack;
+    // The baseline gets its own pool, as the gateway and the worker have theirs.
+    const baselineDb = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'bench-baseline' });
+    cleanup.push(['bench-baseline pool', () => baselineDb.close()]);
     const baselineLlm = createLlmClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.LLM_TIMEOUT_MS });
     const baseline = await listen(createBaselineApp({ db: baselineDb.db, llm: baselineLlm, defaultModel: config.OPENAI_MODEL }));
     cleanup.push(['baseline app', () => baseline.close()]);
 
-    const { apiKey } = await createProject(gatewayDb.db, { name: 'Benchmark', slug: `bench-${randomUUID()}` });
-    const auth = { authorization: `Bearer ${apiKey}` };
+    const auth = { authorization: `Bearer ${stack.apiKey}` };
     const api = async (path: string, body: unknown): Promise<{ id: string }> => {
-      const res = await fetch(gateway.url + path, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      const text = await res.text();
-      if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}: ${text}`);
-      return JSON.parse(text) as { id: string };
+      const res = await stack.api('POST', path, body);
+      if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body as { id: string };
     };
     const agent = await api('/v1/agents', { name: 'Benchmark agent', goal: 'Answer benchmark messages briefly.' });
     const toolAgent = await api('/v1/agents', { name: 'Benchmark agent with a tool', goal: 'Look orders up.' });
@@ -212,9 +89,9 @@ async function main(controller: AbortController): Promise<number> {
       Promise.all(Array.from({ length: n }, () => api('/v1/conversations', { agentId })));
 
     const modes: Record<'durable' | 'baseline' | 'durableTool', { url: (id: string) => string; headers: Record<string, string>; agentId?: string }> = {
-      durable: { url: (id: string) => `${gateway.url}/v1/conversations/${id}/messages`, headers: auth },
+      durable: { url: (id: string) => `${stack.gatewayUrl}/v1/conversations/${id}/messages`, headers: auth },
       baseline: { url: (id: string) => `${baseline.url}/baseline/conversations/${id}/messages`, headers: {} },
-      durableTool: { url: (id: string) => `${gateway.url}/v1/conversations/${id}/messages`, headers: auth, agentId: toolAgent.id },
+      durableTool: { url: (id: string) => `${stack.gatewayUrl}/v1/conversations/${id}/messages`, headers: auth, agentId: toolAgent.id },
     };
     const runMode = async (mode: keyof typeof modes): Promise<PhaseStats> => {
       // Fresh conversations per phase, so no phase reads another's history or collides with its rows.
@@ -251,14 +128,14 @@ async function main(controller: AbortController): Promise<number> {
       });
     }
 
-    const rows = await gatewayDb.db
+    const rows = await stack.gatewayDb.db
       .select({ status: agentExecutionHistory.status, n: count() })
       .from(agentExecutionHistory)
       .groupBy(agentExecutionHistory.status);
     const dbCheck = Object.fromEntries(rows.map((r) => [r.status, r.n]));
     const expectedRows = DELAYS.length * 3 * (CONVERSATIONS * TURNS + WARMUP_CONVERSATIONS * WARMUP_TURNS);
 
-    report(results, { temporal: EXTERNAL_TEMPORAL ? `external ${EXTERNAL_TEMPORAL}` : 'dev server (temporal server start-dev)', dbCheck, expectedRows, llmFailures: llm.failures.length });
+    report(results, { temporal: stack.temporal, dbCheck, expectedRows, llmFailures: llm.failures.length });
 
     const nonOk = results.reduce(
       (n, r) => n + [r.durable, r.baseline, r.durableTool].reduce((m, st) => m + st.requests - st.ok, 0),
@@ -272,24 +149,7 @@ async function main(controller: AbortController): Promise<number> {
     return 0;
   } finally {
     progress('shutting down');
-    for (const [name, fn] of cleanup.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        cleanupFailed = true;
-        progress(`cleanup of ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    if (cleanupFailed) process.exitCode = 1;
-  }
-}
-
-async function dropDatabase(name: string): Promise<void> {
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`drop database if exists "${name}" with (force)`);
-  } finally {
-    await admin.end({ timeout: 5 });
+    if (!(await runCleanup(cleanup))) process.exitCode = 1;
   }
 }
 
