@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createNetGuard } from '../../src/tools/net-guard';
+import { createNetGuard } from '../../src/net/net-guard';
 import { parseConnectionString, withoutPassword } from '../../src/tools/runners/database-connect';
-import { sameDatabase } from '../../src/tools/runners/database-identity';
+import { ownDatabaseMatcher, sameDatabase, type DatabaseIdentity } from '../../src/tools/runners/database-identity';
 import { assertNoDangerousCalls } from '../../src/tools/runners/database-sql';
 import { ToolError } from '../../src/tools/types';
 
@@ -69,6 +69,18 @@ describe('assertNoDangerousCalls', () => {
     'select * from ts_stat(\'select 1\')',
     'select U&"\\0070g_read_file"(\'/etc/passwd\')',
     'select pg_reload_conf()',
+    // SQL given as text, run by the function where no look at the query can follow it.
+    "select ts_rewrite('a'::tsquery, 'select target, substitute from public.rules')",
+    "select pg_catalog.ts_rewrite('a'::tsquery, 'select 1')",
+    "select query_to_xmlschema('select 1', true, false, '')",
+    "select cursor_to_xml('c', 1, true, false, '')",
+    "select table_to_xml('people', true, false, '')",
+    "select schema_to_xml('public', true, false, '')",
+    "select database_to_xml(true, false, '')",
+    "select database_to_xml_and_xmlschema(true, false, '')",
+    "select * from crosstab('select 1, 2, 3') as t(a int, b int)",
+    "select * from connectby('people', 'id', 'parent', '1', 0) as t(id text, parent text, level int)",
+    "select * from xpath_table('id', 'x', 'people', '/a', 'true') as t(id int, a text)",
   ])('refuses %s', (query) => {
     expect(refused(() => assertNoDangerousCalls(query)).kind).toBe('forbidden');
   });
@@ -86,6 +98,50 @@ describe('sameDatabase', () => {
     expect(sameDatabase({ ...own, systemId: null }, own)).toBe(true); // a role that may not read pg_control_system
     expect(sameDatabase({ ...own, database: 'other' }, own)).toBe(false);
     expect(sameDatabase({ database: 'app', systemId: '1', started: 'other' }, own)).toBe(false);
+  });
+});
+
+describe('ownDatabaseMatcher', () => {
+  // The product's own database as its reader sees it; `started` changes when Postgres restarts.
+  function reader(start: string) {
+    const state = { started: start, reads: 0 };
+    const read = async (): Promise<DatabaseIdentity> => ((state.reads += 1), { database: 'app', systemId: '7714590223004903554', started: state.started });
+    return { state, isOwn: ownDatabaseMatcher(read) };
+  }
+  // A tool role that may not read pg_control_system: only the start time tells the server apart.
+  const seenByTool = (started: string, database = 'app'): DatabaseIdentity => ({ database, systemId: null, started });
+
+  it('still recognises its own database by start time after Postgres restarted', async () => {
+    const { state, isOwn } = reader('1000.5');
+    expect(await isOwn(seenByTool('1000.5'))).toBe(true);
+    state.started = '2000.25'; // restart: the cached start time is stale
+    expect(await isOwn(seenByTool('2000.25'))).toBe(true);
+    expect(state.reads).toBe(2);
+    expect(await isOwn(seenByTool('2000.25'))).toBe(true);
+    expect(state.reads).toBe(2); // the fresh identity is cached again
+  });
+
+  it('reads its own identity again only when a match would rest on a start time it may have missed', async () => {
+    const { state, isOwn } = reader('1000.5');
+    expect(await isOwn(seenByTool('3000', 'other'))).toBe(false); // another name: never the same database
+    expect(await isOwn({ database: 'app', systemId: '42', started: '3000' })).toBe(false); // both system ids known
+    expect(state.reads).toBe(1);
+    expect(await isOwn(seenByTool('3000'))).toBe(false); // same name, other start time: look again, still not ours
+    expect(state.reads).toBe(2);
+  });
+
+  it('shares one read between concurrent calls and retries after a failed read', async () => {
+    let reads = 0;
+    let fail = true;
+    const isOwn = ownDatabaseMatcher(async () => {
+      reads += 1;
+      if (fail) throw new Error('connection refused');
+      return { database: 'app', systemId: null, started: '1' };
+    });
+    await expect(isOwn(seenByTool('1'))).rejects.toMatchObject({ kind: 'network' });
+    fail = false;
+    expect(await Promise.all([isOwn(seenByTool('1')), isOwn(seenByTool('1'))])).toEqual([true, true]);
+    expect(reads).toBe(2);
   });
 });
 

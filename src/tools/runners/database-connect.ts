@@ -1,8 +1,8 @@
 import type { LookupAddress } from 'node:dns';
-import { isIP } from 'node:net';
 import postgres from 'postgres';
 import type { NetGuard } from '../../net/net-guard.js';
 import { ToolError } from '../types.js';
+import type { ToolSockets } from './database-socket.js';
 
 /** Where a database tool connects, read from its `connection_string` credential. */
 export interface DatabaseTarget {
@@ -68,36 +68,47 @@ export function checkTarget(guard: NetGuard, target: DatabaseTarget, signal: Abo
   return guard.check(target.hostname, String(target.port), signal);
 }
 
+/** Server-side limits every statement of a tool session runs under, set in the startup packet. */
+export interface SessionLimits {
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+}
+
 /**
- * One connection to the checked addresses (tried in order) and nothing else: every option is given so
- * none falls back to the worker's own PG* environment (PGPASSWORD would be sent to the tool's server).
+ * One connection over `sockets` (the checked addresses, TLS as `sslmode` says) and nothing else: every
+ * option is given so none falls back to the worker's own PG* environment (PGPASSWORD would be sent to the
+ * tool's server). The timeouts are startup parameters, so they hold from the first statement on (the
+ * identity check and postgres.js' own type lookup included), not only once the tool's transaction set them.
  */
-export function openPinned(target: DatabaseTarget, addresses: LookupAddress[]): postgres.Sql {
+export function openPinned(target: DatabaseTarget, addresses: LookupAddress[], sockets: ToolSockets, limits: SessionLimits): postgres.Sql {
   return postgres({
-    // Lists: postgres.js tries the next address when one refuses (its types declare a single host).
-    host: addresses.map((a) => a.address) as unknown as string,
-    port: addresses.map(() => target.port) as unknown as number,
+    host: addresses[0]?.address ?? target.hostname, // for messages only: `socket` decides where to connect
+    port: target.port,
+    // Not in postgres.js' types, but documented: a function that returns the connection's socket.
+    ...({ socket: sockets.open } as object),
     database: target.database,
     user: target.user,
     pass: () => target.password,
-    ssl: sslOption(target),
+    ssl: false, // negotiated by `sockets.open`, so the bytes it counts are the protocol's
     max: 1,
     connect_timeout: 10,
     idle_timeout: 1,
     // Arbitrary tool queries would otherwise pile up as named statements.
     prepare: false,
+    // postgres.js runs its array-type lookup from a message handler and drops the promise: a server that
+    // closes the connection during it (or our deadline closing it) would be an unhandled rejection, which
+    // ends the worker. Without it, array columns arrive as Postgres array text ('{1,2}'); a query that
+    // wants JSON arrays selects to_json(column).
+    fetch_types: false,
     onnotice: () => {},
-    connection: { application_name: 'smart-agents-tool' },
+    connection: {
+      application_name: 'smart-agents-tool',
+      statement_timeout: limits.statementTimeoutMs,
+      lock_timeout: limits.lockTimeoutMs,
+      idle_in_transaction_session_timeout: limits.statementTimeoutMs + 5_000,
+      default_transaction_read_only: true,
+    },
   });
-}
-
-/** TLS keeps the configured name for SNI and certificate checks although the socket goes to an address. */
-function sslOption(target: DatabaseTarget): postgres.Options<never>['ssl'] {
-  const { sslmode, hostname } = target;
-  if (sslmode === 'disable') return false;
-  if (sslmode !== 'verify-ca' && sslmode !== 'verify-full') return sslmode;
-  const name = { host: hostname, ...(isIP(hostname) ? {} : { servername: hostname }) };
-  return sslmode === 'verify-full' ? { ...name, rejectUnauthorized: true } : { ...name, rejectUnauthorized: true, checkServerIdentity: () => undefined };
 }
 
 /** Blanks the password out of a message that may echo what was sent. */

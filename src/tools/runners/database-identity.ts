@@ -46,15 +46,18 @@ export function sameDatabase(a: DatabaseIdentity, b: DatabaseIdentity): boolean 
   return (a.systemId !== null && a.systemId === b.systemId) || a.started === b.started;
 }
 
+/** Whether a tool session's identity is the product's own database (see {@link ownDatabaseMatcher}). */
+export type OwnDatabaseCheck = (session: DatabaseIdentity) => Promise<boolean>;
+
 /**
  * Checks a fresh tool connection before any tool query runs: it is not the product's own database, and
  * its role cannot reach outside what it is granted (superusers and members of {@link powerfulRoles}
  * read files, run programs and signal other sessions whatever the read-only transaction says).
  * @throws ToolError `forbidden`
  */
-export async function vetSession(sql: postgres.Sql, own: DatabaseIdentity): Promise<void> {
+export async function vetSession(sql: postgres.Sql, isOwn: OwnDatabaseCheck): Promise<void> {
   const session = await readSession(sql);
-  if (sameDatabase(session, own)) {
+  if (await isOwn(session)) {
     throw new ToolError('forbidden', "the connection string leads to the product's own database; database tools may never connect to it");
   }
   if (session.superuser) {
@@ -66,24 +69,43 @@ export async function vetSession(sql: postgres.Sql, own: DatabaseIdentity): Prom
 }
 
 /**
- * Reads the product's own identity from `DATABASE_URL` on first use and keeps it; a failure is not kept,
- * so the next call tries again (and this one fails as retryable).
+ * Recognises the product's own database, reading its identity once and keeping it. The start time in
+ * that identity changes whenever Postgres restarts, so a session with our database's name whose match
+ * would rest on the start time alone (one side lacks the system identifier) and that shows another start
+ * time makes it read our identity again before answering: a stale start time would otherwise let a tool
+ * whose role cannot read `pg_control_system` in after every restart. A failed read is not kept, so the
+ * next call tries again (and this one fails as retryable).
  */
-export function ownIdentityReader(databaseUrl: string): () => Promise<DatabaseIdentity> {
+export function ownDatabaseMatcher(readOwn: () => Promise<DatabaseIdentity>): OwnDatabaseCheck {
   let pending: Promise<DatabaseIdentity> | undefined;
-  return () => {
-    pending ??= (async () => {
-      const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'smart-agents-worker' } });
-      try {
-        const { database, started, systemId } = await readSession(sql);
-        return { database, started, systemId };
-      } finally {
-        await sql.end({ timeout: 5 });
-      }
-    })().catch((error: unknown) => {
-      pending = undefined;
+  const read = (): Promise<DatabaseIdentity> => {
+    const attempt = readOwn().catch((error: unknown) => {
+      if (pending === attempt) pending = undefined;
       throw new ToolError('network', `could not read the product database's identity: ${(error as Error).message}`);
     });
-    return pending;
+    pending = attempt;
+    return attempt;
+  };
+  return async (session) => {
+    const cached = pending ?? read();
+    const own = await cached;
+    if (sameDatabase(session, own)) return true;
+    const restsOnStartTime = session.database === own.database && (session.systemId === null || own.systemId === null);
+    if (!restsOnStartTime) return false;
+    // Concurrent callers that saw the same stale identity share one fresh read.
+    return sameDatabase(session, await (pending === cached ? read() : pending ?? read()));
+  };
+}
+
+/** Reads the identity of the database at `databaseUrl` (the product's own) over a short-lived connection. */
+export function identityReader(databaseUrl: string): () => Promise<DatabaseIdentity> {
+  return async () => {
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'smart-agents-worker' } });
+    try {
+      const { database, started, systemId } = await readSession(sql);
+      return { database, started, systemId };
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
   };
 }

@@ -75,7 +75,10 @@ const dangerous: ReadonlyArray<[RegExp, string]> = [
   [/\bpg_(?:switch_wal|create_restore_point|promote|backup_\w+|start_backup|stop_backup|wal_replay_\w+)\b/, 'server administration'],
   [/\bpg_\w*replication_slot\w*|\bpg_logical_\w+/, 'replication'],
   [/\bdblink\w*|\bpostgres_fdw\w*/, 'connections to other servers'],
-  [/\b(?:query|cursor)_to_xml\w*|\bts_stat\b/, 'SQL run from a string'],
+  // SQL given as text (query_to_xml, ts_stat, ts_rewrite's second form, tablefunc's crosstab, xml2's
+  // xpath_table) or built inside the function from names (the *_to_xml family reads whole tables,
+  // schemas or databases; connectby): either way nothing a look at the query shows.
+  [/\b(?:query|cursor|table|schema|database)_to_xml\w*|\bts_(?:stat|rewrite)\b|\bcrosstab\d*\b|\bconnectby\b|\bxpath_table\b/, 'SQL run from a string'],
   [/\bpg_notify\b/, 'notifications'],
 ];
 

@@ -1,9 +1,14 @@
 import postgres from 'postgres';
 import type { NetGuard } from '../../net/net-guard.js';
-import { ToolError, type ResolvedTool, type ToolCallContext, type ToolErrorKind, type ToolRunner } from '../types.js';
+import { ToolError, type ResolvedTool, type ToolErrorKind, type ToolRunner } from '../types.js';
 import { checkTarget, openPinned, parseConnectionString, withoutPassword, type DatabaseTarget } from './database-connect.js';
-import { ownIdentityReader, vetSession } from './database-identity.js';
+import { identityReader, ownDatabaseMatcher, vetSession, type OwnDatabaseCheck } from './database-identity.js';
+import { resultTooLarge, runReadOnly, type DatabaseToolResult, type ReadRequest } from './database-read.js';
+import { toolSockets } from './database-socket.js';
 import { assertNoDangerousCalls, assertSingleReadStatement } from './database-sql.js';
+import { MAX_RESULT_BYTES } from './javascript.js';
+
+export type { DatabaseToolResult } from './database-read.js';
 
 const DEFAULT_MAX_ROWS = 100;
 const MAX_MAX_ROWS = 10_000;
@@ -18,13 +23,12 @@ interface DatabaseConfig {
   statementTimeoutMs: number;
 }
 
-/** What a database tool returns to the model. */
-export interface DatabaseToolResult {
-  rows: Record<string, unknown>[];
-  rowCount: number;
-  /** True when the query had more than `maxRows` rows and the rest were not fetched. */
-  truncated: boolean;
-}
+/**
+ * What a session may receive from the server, in bytes of protocol: the result's cap twice over (a row's
+ * wire form is never much larger than its JSON; text escapes only grow the JSON) plus room for the login,
+ * the identity check and the row description. Past it the socket is cut, whatever is being sent.
+ */
+const MAX_BYTES_IN = 2 * MAX_RESULT_BYTES + 256 * 1024;
 
 function parseConfig(tool: ResolvedTool): DatabaseConfig {
   const { query, params = [], maxRows = DEFAULT_MAX_ROWS, statementTimeoutMs } = tool.config;
@@ -35,11 +39,12 @@ function parseConfig(tool: ResolvedTool): DatabaseConfig {
   if (typeof maxRows !== 'number' || !Number.isInteger(maxRows) || maxRows < 1 || maxRows > MAX_MAX_ROWS) {
     throw new ToolError('invalid_input', `"maxRows" must be an integer from 1 to ${MAX_MAX_ROWS}`);
   }
-  const timeout = statementTimeoutMs ?? Math.min(tool.timeoutMs, DEFAULT_STATEMENT_TIMEOUT_MS);
+  const timeout = statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1) {
     throw new ToolError('invalid_input', '"statementTimeoutMs" must be a positive integer');
   }
-  return { query, params: params as string[], maxRows, statementTimeoutMs: timeout };
+  // No statement may outlive the call: the server stops it even when our cancel never reaches it.
+  return { query, params: params as string[], maxRows, statementTimeoutMs: Math.min(timeout, tool.timeoutMs) };
 }
 
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
@@ -80,12 +85,14 @@ export async function closeDatabasePools(): Promise<void> {
 /**
  * Builds the `database` runner. Each call: checks the query, resolves the host with the address policy,
  * opens one connection to exactly the checked addresses, refuses the product's own database and roles
- * that reach outside their grants, runs the query inside `BEGIN READ ONLY` with local timeouts, fetches
- * at most `maxRows + 1` rows through a cursor, then rolls back and closes the session, so nothing a
- * function did (large objects, advisory locks, settings) outlives the call.
+ * that reach outside their grants, runs the query inside `BEGIN READ ONLY` under timeouts set at connect
+ * time, reads at most `maxRows` rows and {@link MAX_RESULT_BYTES} of JSON through a cursor, then rolls back
+ * and closes the session, so nothing a function did (large objects, advisory locks, settings) outlives it.
+ * The whole call runs against one deadline (the tool's timeout or the activity's cancellation): a server
+ * that stops answering anywhere (login, identity check, query, rollback) gets its sockets destroyed.
  */
 export function createDatabaseRunner(deps: DatabaseRunnerDeps): ToolRunner {
-  const ownIdentity = ownIdentityReader(deps.ownDatabaseUrl);
+  const isOwn = ownDatabaseMatcher(identityReader(deps.ownDatabaseUrl));
   return async (tool, args, ctx): Promise<DatabaseToolResult> => {
     const config = parseConfig(tool);
     if (tool.credentials?.type !== 'connection_string') {
@@ -97,20 +104,11 @@ export function createDatabaseRunner(deps: DatabaseRunnerDeps): ToolRunner {
       if (!(name in args) || args[name] === undefined) throw new ToolError('invalid_input', `missing argument "${name}"`);
       return args[name] as postgres.ParameterOrJSON<never>;
     });
+    const request: ReadRequest = { query: config.query, values, maxRows: config.maxRows, maxResultBytes: MAX_RESULT_BYTES };
     let target: DatabaseTarget | undefined;
     try {
       target = parseConnectionString(tool.credentials.url);
-      const addresses = await checkTarget(deps.guard, target, ctx.signal);
-      const own = await ownIdentity();
-      const sql = openPinned(target, addresses);
-      open.add(sql);
-      try {
-        await vetSession(sql, own);
-        return await runReadOnly(sql, config, values, ctx);
-      } finally {
-        open.delete(sql);
-        await sql.end({ timeout: 1 });
-      }
+      return await runSession(deps, isOwn, target, config, request, AbortSignal.any([ctx.signal, AbortSignal.timeout(tool.timeoutMs)]));
     } catch (error) {
       if (error instanceof ToolError) throw new ToolError(error.kind, withoutPassword(error.message, target), error.details);
       throw new ToolError(kindOf(error), withoutPassword((error as Error).message, target));
@@ -118,37 +116,46 @@ export function createDatabaseRunner(deps: DatabaseRunnerDeps): ToolRunner {
   };
 }
 
-async function runReadOnly(sql: postgres.Sql, config: DatabaseConfig, values: postgres.ParameterOrJSON<never>[], ctx: ToolCallContext) {
-  // A single connection (max: 1) may run BEGIN itself; the transaction is always rolled back: a read
-  // has nothing to commit, and whatever a function wrote despite READ ONLY (large objects) is undone.
-  await sql.unsafe('begin transaction read only');
-  try {
-    const timeout = String(config.statementTimeoutMs);
-    await sql.unsafe(
-      `select set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true),
-              set_config('idle_in_transaction_session_timeout', $3, true)`,
-      [timeout, String(Math.min(config.statementTimeoutMs, MAX_LOCK_WAIT_MS)), String(config.statementTimeoutMs + 5_000)],
-    );
-    // simple: false (untyped in postgres.js) keeps the extended protocol even without arguments, so
-    // the server itself refuses a second statement should one slip past the lexical check.
-    const options = { prepare: false, simple: false } as postgres.UnsafeQueryOptions;
-    const query = sql.unsafe(config.query, values, options);
-    const cancel = () => void query.cancel();
-    ctx.signal.addEventListener('abort', cancel, { once: true });
-    let rows: postgres.Row[] = [];
+async function runSession(deps: DatabaseRunnerDeps, isOwn: OwnDatabaseCheck, target: DatabaseTarget, config: DatabaseConfig, request: ReadRequest, deadline: AbortSignal) {
+  let stop = () => {};
+  const session = (async () => {
+    const addresses = await checkTarget(deps.guard, target, deadline);
+    deadline.throwIfAborted(); // from here on an abort reaches `stop`
+    const sockets = toolSockets(target, addresses, MAX_BYTES_IN);
+    const limits = { statementTimeoutMs: config.statementTimeoutMs, lockTimeoutMs: Math.min(config.statementTimeoutMs, MAX_LOCK_WAIT_MS) };
+    const sql = openPinned(target, addresses, sockets, limits);
+    open.add(sql);
+    stop = () => {
+      // postgres.js' end only half-closes its socket; destroying ours is what frees a held connection.
+      void sql.end({ timeout: 0 });
+      sockets.destroy();
+    };
     try {
-      for await (const batch of query.cursor(config.maxRows + 1)) {
-        rows = batch;
-        break;
-      }
+      await vetSession(sql, isOwn);
+      return await runReadOnly(sql, request);
+    } catch (error) {
+      throw sockets.overBudget() ? resultTooLarge(MAX_RESULT_BYTES) : error;
     } finally {
-      ctx.signal.removeEventListener('abort', cancel);
+      open.delete(sql);
+      await sql.end({ timeout: sockets.connected() ? 1 : 0 });
+      sockets.destroy();
     }
-    const truncated = rows.length > config.maxRows;
-    // The JSON round trip turns dates and numerics into exactly what the model will see.
-    const kept = JSON.parse(JSON.stringify(rows.slice(0, config.maxRows))) as Record<string, unknown>[];
-    return { rows: kept, rowCount: kept.length, truncated };
-  } finally {
-    await sql.unsafe('rollback').catch(() => undefined);
-  }
+  })();
+  return beforeDeadline(session, deadline, () => stop());
+}
+
+/**
+ * Settles with `work`, or rejects with a `timeout` ToolError as soon as `deadline` aborts, after `stop`
+ * (which makes `work` settle soon; its outcome is then ignored).
+ */
+function beforeDeadline<T>(work: Promise<T>, deadline: AbortSignal, stop: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const expire = () => {
+      stop();
+      reject(new ToolError('timeout', 'the database did not answer before the call\'s deadline; its connection was closed'));
+    };
+    if (deadline.aborted) expire();
+    else deadline.addEventListener('abort', expire, { once: true });
+    work.then(resolve, reject).finally(() => deadline.removeEventListener('abort', expire));
+  });
 }
