@@ -1,6 +1,5 @@
-import { inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { tool } from '../db/schema/index.js';
+import { findToolsByIds } from './store.js';
 import type { TurnTool } from './turn-tools.js';
 import { openBoundCredentials } from './bound-credentials.js';
 import type { CredentialKeyring } from './credentials.js';
@@ -25,7 +24,7 @@ export async function expandMcpTools(
 ): Promise<TurnTool[]> {
   const servers = tools.filter((t) => t.mcpTool === '');
   if (servers.length === 0) return tools;
-  const rows = await deps.db.select().from(tool).where(inArray(tool.id, servers.map((t) => t.toolId)));
+  const rows = await findToolsByIds(deps.db, servers.map((t) => t.toolId));
   const expanded = await Promise.all(
     servers.map(async (server) => {
       const row = rows.find((r) => r.id === server.toolId);

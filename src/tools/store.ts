@@ -1,5 +1,5 @@
 // Project-scoped queries on tools; tenant scoping (the `projectId` filter) lives here and nowhere else.
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { keyset, type PageRequest } from '../db/pagination.js';
 import { agentToolAssignment, tool } from '../db/schema/index.js';
@@ -14,6 +14,11 @@ export type ToolUpdate = Partial<ToolInsert>;
 export async function findTool(db: DbOrTx, projectId: string, id: string): Promise<ToolRow | undefined> {
   const [row] = await db.select().from(tool).where(and(eq(tool.id, id), eq(tool.projectId, projectId)));
   return row;
+}
+
+/** Tools by id, for a turn whose tools were loaded for its agent (`loadAgentTools`), so already scoped. */
+export function findToolsByIds(db: DbOrTx, ids: string[]): Promise<ToolRow[]> {
+  return db.select().from(tool).where(inArray(tool.id, ids));
 }
 
 /** A page (`limit + 1` rows, newest first) of the project's tools that are not archived. */
