@@ -24,8 +24,27 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'workflow code must not use Node built-ins' })),
           patterns: [
             { group: ['drizzle-orm', 'drizzle-orm/*', 'postgres', 'openai', 'openai/*', 'liquidjs', 'express', 'pino'], message: 'I/O belongs in activities' },
-            { group: ['**/src/**', '../src/*'], message: 'workflows may import only @temporalio/workflow, their shared module and activity types' },
+            { group: ['**/src/**', '../src/*'], message: 'workflows may import only @temporalio/workflow, their contracts and activity types' },
             { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'not available inside the workflow sandbox' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The gateway and the activities share only the contracts with the workflows: importing a workflow
+    // file would load workflow code (startChild, sleep) into the gateway process. Types are fine.
+    files: ['src/**/*.ts', 'activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: String.raw`(^|/)workflows/(?!contracts(/|$))`,
+              allowTypeImports: true,
+              message: 'import values from workflows/contracts only (use `import type` for a workflow signature)',
+            },
           ],
         },
       ],
