@@ -69,6 +69,15 @@ describe('database tools: a server that stops answering', () => {
     await connection.released;
   });
 
+  it('fails as a network error, with no unhandled rejection, when the server drops the connection after the login', async () => {
+    // postgres.js' array-type lookup ran right after the login with its promise dropped: this was an
+    // unhandled rejection, which ends a Node 20 worker (vitest fails the run on one).
+    proxy = await startStallProxy();
+    proxy.stallAt = 'drop-after-login';
+    const error = await failure(run(tool('select 1 as one', { port: proxy.port }), {}, context()));
+    expect(error.kind).toBe('network');
+  });
+
   it('runs every statement, the identity check included, under the statement timeout, capped at the tool timeout', async () => {
     const setting = "select current_setting('statement_timeout') as t";
     await expect(run(tool(setting, { timeoutMs: 3_000, config: { statementTimeoutMs: 60_000 } }), {}, context())).resolves.toMatchObject({ rows: [{ t: '3s' }] });

@@ -8,7 +8,8 @@
  */
 import net, { type AddressInfo } from 'node:net';
 
-export type StallPoint = 'never' | 'after-login' | { clientSends: string };
+/** Where the proxy stops forwarding; `drop-after-login` closes the connection there instead. */
+export type StallPoint = 'never' | 'after-login' | 'drop-after-login' | { clientSends: string };
 
 export interface ProxiedConnection {
   /** Resolves when the proxy stopped forwarding this connection's client data. */
@@ -70,6 +71,7 @@ export async function startStallProxy(upstreamPort = 5432): Promise<StallProxy> 
       if (!loggedIn && chunk.length >= 6 && chunk[chunk.length - 6] === 0x5a && chunk[chunk.length - 2] === 5) {
         loggedIn = true;
         if (stallAt === 'after-login') stall();
+        if (stallAt === 'drop-after-login') client.destroy();
       }
     });
     const connection: ProxiedConnection = { stalled: stalledPromise, released, bytesToClient: () => toClient };
