@@ -24,7 +24,11 @@ export async function guardedFetch(guard: NetGuard, url: string | URL, init: Gua
   }
 }
 
-/** The guard with its refusals as `ToolError`s, for runners that connect by other means (a database, the MCP SDK). */
+/**
+ * The guard with its refusals as `ToolError`s, for runners that check addresses themselves (a database).
+ * Not for the net/ client (`guardedFetch`, the pinned fetch take the plain guard): it reads any error
+ * other than its own as a network failure.
+ */
 export function toolGuard(guard: NetGuard): NetGuard {
   return {
     async resolve(url, signal) {
@@ -46,5 +50,6 @@ export function toolGuard(guard: NetGuard): NetGuard {
 
 /** {@link netPinnedFetch} whose guard refusals reach the MCP client as `ToolError`s. */
 export function createPinnedFetch(guard: NetGuard): typeof fetch {
+  // The pinned fetch hands the guard's errors on untouched, so the MCP runner sees the ToolError.
   return netPinnedFetch(toolGuard(guard));
 }

@@ -15,8 +15,7 @@ export type ToolRunners = Partial<Record<ResolvedTool['toolType'], ToolRunner>>;
  * database (`ownDatabaseUrl`) is never a database tool's target, and without it there is no database runner.
  */
 export function createToolRunners(options: { allowList: string[]; ownDatabaseUrl?: string }) {
-  // Refusals surface as ToolErrors in every runner, whichever way it connects.
-  const guard = toolGuard(createNetGuard({ allow: options.allowList }));
+  const guard = createNetGuard({ allow: options.allowList });
   const http = createHttpRunners({ guard });
   const mcpDeps: McpRunnerDeps = { guard };
   const runners: ToolRunners = {
@@ -25,7 +24,7 @@ export function createToolRunners(options: { allowList: string[]; ownDatabaseUrl
     mcp: createMcpRunner(mcpDeps),
     javascript: runJavascriptTool,
   };
-  if (options.ownDatabaseUrl) runners.database = createDatabaseRunner({ guard, ownDatabaseUrl: options.ownDatabaseUrl });
+  if (options.ownDatabaseUrl) runners.database = createDatabaseRunner({ guard: toolGuard(guard), ownDatabaseUrl: options.ownDatabaseUrl });
   const listServerTools = (config: Record<string, unknown>, credentials: ToolCredentials | undefined, signal: AbortSignal) =>
     listMcpTools(config, credentials, { signal }, mcpDeps);
   /** Knowledge documents added by URL are fetched through the same guard as tool calls. */
