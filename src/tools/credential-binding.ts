@@ -1,4 +1,6 @@
 import type { ToolRow } from './store.js';
+import { sealCredentials, type CredentialKeyring } from './credentials.js';
+import type { ToolCredentials } from './types.js';
 import { toolDestinations, withinOrigins } from './destinations.js';
 import { AppError, ValidationError } from '../errors.js';
 
@@ -46,4 +48,17 @@ export function checkOverride(t: Pick<ToolRow, 'toolType' | 'config' | 'credenti
   if ('origins' in before && 'origins' in after && withinOrigins(after.origins, before.origins)) return;
   const message = 'the tool has credentials, so an override may not change where its requests go';
   throw new ValidationError(`invalid request: body.toolConfigOverride: ${message}`, [{ field: 'body.toolConfigOverride', message }]);
+}
+
+/**
+ * Seals credentials bound to where the tool with `toolType` and `config` sends them; returns the columns to store.
+ * @throws AppError 503 `credentials_unavailable` when the server has no credential key; ValidationError when the tool has no fixed destination.
+ */
+export function sealBoundCredentials(keyring: CredentialKeyring | null, credentials: ToolCredentials, toolType: string, config: Record<string, unknown>) {
+  const origins = bindingFor(toolType, config);
+  if (!keyring) {
+    throw new AppError(503, 'credentials_unavailable', 'this server has no TOOL_CREDENTIALS_KEYS configured, so it cannot store credentials');
+  }
+  const sealed = sealCredentials(keyring, credentials, origins);
+  return { credentialsEncrypted: sealed.ciphertext, credentialsKeyId: sealed.keyId };
 }

@@ -3,6 +3,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { keyset, type PageRequest } from '../db/pagination.js';
 import { integrationConnection, integrationEvent } from '../db/schema/index.js';
+import type { ToolCredentials } from './types.js';
 
 export type ConnectionRow = typeof integrationConnection.$inferSelect;
 export type IntegrationEventRow = typeof integrationEvent.$inferSelect;
@@ -14,6 +15,14 @@ export function integrationKind(tool: { toolType: string; authMethod: string }):
   if (tool.toolType === 'mcp') return 'mcp';
   if (tool.authMethod === 'oauth2') return 'oauth2';
   return null;
+}
+
+/** What an integration connection shows: where it points, never a secret. */
+export function connectionConfig(config: Record<string, unknown>, credentials: ToolCredentials | undefined): Record<string, unknown> {
+  return {
+    ...(typeof config.url === 'string' ? { url: config.url } : {}),
+    ...(credentials?.type === 'oauth2' ? { tokenUrl: credentials.tokenUrl, clientId: credentials.clientId, scope: credentials.scope } : {}),
+  };
 }
 
 /** Creates the connection of a new integration tool and records that it was connected. */

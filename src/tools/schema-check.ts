@@ -1,5 +1,6 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { ValidationError } from '../errors.js';
 import { ajvTenantRegExp } from '../tenant-expressions/regex.js';
 
 // `pattern` in a tenant's schema runs on RE2, not V8's backtracking engine (see tenant-expressions/regex.ts).
@@ -48,4 +49,13 @@ export function validateArguments(schema: Record<string, unknown>, args: unknown
   }
   if (validate(args)) return null;
   return (validate.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`).join('; ');
+}
+
+/** @throws ValidationError naming `body.inputSchema` or `body.outputSchema` when either is not a valid JSON Schema. */
+export function checkToolSchemas(body: { inputSchema?: unknown; outputSchema?: unknown }): void {
+  for (const field of ['inputSchema', 'outputSchema'] as const) {
+    if (body[field] === undefined || body[field] === null) continue;
+    const problem = checkJsonSchema(body[field]);
+    if (problem) throw new ValidationError(`invalid request: body.${field}: not a valid JSON Schema: ${problem}`, [{ field: `body.${field}`, message: problem }]);
+  }
 }

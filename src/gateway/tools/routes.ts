@@ -1,51 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { findCallLog, listExecutions } from '../../tools/attempt-log.js';
-import { connectIntegration, disconnectIntegration, integrationKind } from '../../tools/integrations-store.js';
+import { connectIntegration, connectionConfig, disconnectIntegration, integrationKind } from '../../tools/integrations-store.js';
 import * as registry from '../../tools/store.js';
-import { sealCredentials } from '../../tools/credentials.js';
-import { checkJsonSchema, isFunctionCallingCompatible } from '../../tools/schema-check.js';
-import type { ToolCredentials } from '../../tools/types.js';
+import { checkToolSchemas, isFunctionCallingCompatible } from '../../tools/schema-check.js';
 import { toolTestWorkflowId, type ToolTestInput, type Workflows } from '../../../workflows/contracts/index.js';
 import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
-import type { GatewayDeps, RouteContext } from '../deps.js';
-import { AppError, NotFoundError, ValidationError } from '../../errors.js';
+import type { RouteContext } from '../deps.js';
+import { NotFoundError } from '../../errors.js';
 import { z } from '../../zod.js';
 import { enforcePlanLimit } from '../../tenancy/plan-limits.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
-import { bindingFor, checkDestinationChange } from '../../tools/credential-binding.js';
+import { checkDestinationChange, sealBoundCredentials } from '../../tools/credential-binding.js';
 import * as s from '../../tools/contracts.js';
 
 /** Never includes the sealed credentials or their key id; only whether there are any. */
 export function toolView(row: registry.ToolRow) {
   const { credentialsEncrypted, credentialsKeyId: _k, projectId: _p, integrationId: _i, createdBy: _c, responseFormat: _r, ...rest } = row;
   return { ...toIso(rest), hasCredentials: credentialsEncrypted !== null };
-}
-
-/** What an integration connection shows: where it points, never a secret. */
-function integrationConfig(config: Record<string, unknown>, credentials: ToolCredentials | undefined): Record<string, unknown> {
-  return {
-    ...(typeof config.url === 'string' ? { url: config.url } : {}),
-    ...(credentials?.type === 'oauth2' ? { tokenUrl: credentials.tokenUrl, clientId: credentials.clientId, scope: credentials.scope } : {}),
-  };
-}
-
-function checkSchemas(body: { inputSchema?: unknown; outputSchema?: unknown }) {
-  for (const field of ['inputSchema', 'outputSchema'] as const) {
-    if (body[field] === undefined || body[field] === null) continue;
-    const problem = checkJsonSchema(body[field]);
-    if (problem) throw new ValidationError(`invalid request: body.${field}: not a valid JSON Schema: ${problem}`, [{ field: `body.${field}`, message: problem }]);
-  }
-}
-
-/** Seals credentials bound to where the tool with `toolType` and `config` sends them. */
-function seal(deps: GatewayDeps, credentials: ToolCredentials, toolType: string, config: Record<string, unknown>) {
-  const origins = bindingFor(toolType, config);
-  if (!deps.keyring) {
-    throw new AppError(503, 'credentials_unavailable', 'this server has no TOOL_CREDENTIALS_KEYS configured, so it cannot store credentials');
-  }
-  const sealed = sealCredentials(deps.keyring, credentials, origins);
-  return { credentialsEncrypted: sealed.ciphertext, credentialsKeyId: sealed.keyId };
 }
 
 export function registerToolRoutes({ router, registry: openapi, deps }: RouteContext): void {
@@ -61,14 +33,14 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
     method: 'post', path: '/v1/tools', tag, summary: 'Register a tool', permission: 'tools:write', body: s.createToolBody,
     responses: { 201: { description: 'Created', schema: s.toolSchema } },
     handler: async ({ body, auth }) => {
-      checkSchemas(body);
+      checkToolSchemas(body);
       await enforcePlanLimit(db, auth.projectId, 'tools');
       const { credentials, ...fields } = body;
-      const sealed = credentials ? seal(deps, credentials, fields.toolType, fields.config ?? {}) : {};
+      const sealed = credentials ? sealBoundCredentials(deps.keyring, credentials, fields.toolType, fields.config ?? {}) : {};
       const row = await db.transaction(async (tx) => {
         const kind = integrationKind({ toolType: fields.toolType, authMethod: fields.authMethod ?? 'none' });
         const integrationId = kind
-          ? await connectIntegration(tx, { projectId: auth.projectId, kind, name: fields.name, config: integrationConfig(fields.config ?? {}, credentials) })
+          ? await connectIntegration(tx, { projectId: auth.projectId, kind, name: fields.name, config: connectionConfig(fields.config ?? {}, credentials) })
           : null;
         return registry.createTool(tx, auth.projectId, {
           ...fields, ...sealed, integrationId, aiSdkFormatValid: isFunctionCallingCompatible(fields),
@@ -99,13 +71,13 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
     responses: { 200: { description: 'The changed tool', schema: s.toolSchema } },
     handler: async ({ params, body, auth }) => {
       const current = await load(auth.projectId, params.id);
-      checkSchemas(body);
+      checkToolSchemas(body);
       const { credentials, ...fields } = body;
       const merged = { ...current, ...fields };
       if (credentials === undefined) checkDestinationChange(current, merged);
       const sealed = credentials === undefined
         ? {}
-        : credentials === null ? { credentialsEncrypted: null, credentialsKeyId: null } : seal(deps, credentials, merged.toolType, merged.config);
+        : credentials === null ? { credentialsEncrypted: null, credentialsKeyId: null } : sealBoundCredentials(deps.keyring, credentials, merged.toolType, merged.config);
       const row = await registry.updateTool(db, auth.projectId, params.id, {
         ...fields, ...sealed, version: current.version + 1, aiSdkFormatValid: isFunctionCallingCompatible(merged),
       });
