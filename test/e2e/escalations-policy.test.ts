@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPeople, createRule, getEscalation, kinds, sleep, waitForEscalations, waitForTimeline, type EscalationView } from '../support/escalations';
+import { thresholdMonitorWorkflowId } from '../../workflows/contracts';
 import { recordHistory } from '../support/histories';
 import { apiClient } from '../support/http';
 import { startHttpReceiver, type HttpReceiver } from '../support/receivers';
@@ -148,6 +149,7 @@ describe('threshold and scheduled rules', () => {
 
     expect((await api('PATCH', `/v1/escalation-rules/${ruleId}`, { status: 'inactive' })).status).toBe(200);
     await expect.poll(async () => (await stack.temporal.client.workflow.getHandle(`threshold:${ruleId}`).describe()).status.name, { timeout: 10_000 }).toBe('CANCELLED');
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'threshold-monitor-cancelled', thresholdMonitorWorkflowId(ruleId));
   });
 
   it('a scheduled rule fires when its schedule is triggered, once per idle spell', async () => {
@@ -166,6 +168,7 @@ describe('threshold and scheduled rules', () => {
     // the second trigger waits for the first run to finish: under load it can outlive the event it opened.
     const [firstRun] = (await schedule.describe()).info.recentActions;
     await stack.temporal.client.workflow.getHandle(firstRun!.action.workflow.workflowId).result();
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'scheduled-rule-opened', firstRun!.action.workflow.workflowId);
     await schedule.trigger();
     await expect.poll(async () => (await schedule.describe()).info.recentActions.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
     await sleep(1000);

@@ -1,6 +1,8 @@
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { ingestionWorkflowId } from '../../workflows/contracts';
+import { recordHistory } from '../support/histories';
 import { apiClient } from '../support/http';
 import { hashedEmbedding, ScriptedLlm } from '../support/scripted-llm';
 import { startGateway, startStack, testConfig, testProject, type Stack } from '../support/stack';
@@ -84,6 +86,7 @@ describe('hybrid knowledge search (pgvector + full-text, reciprocal rank fusion)
   it('embeds the chunks at ingestion and finds by meaning what full-text search misses', async () => {
     const { api, project, kb, doc, result, done } = await ingest(handbook);
     expect(result).toEqual({ chunks: 3, embedded: 3 });
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'ingestion-embedded', ingestionWorkflowId(doc.id));
     expect(done).toMatchObject({ processingStatus: 'completed', processingError: null, totalChunks: 3 });
     const rows = await embeddingRows(doc.id);
     expect(rows).toHaveLength(3);
@@ -125,6 +128,7 @@ describe('hybrid knowledge search (pgvector + full-text, reciprocal rank fusion)
     llm.embedder = () => ({ status: 500, body: { error: { message: 'embeddings backend down', type: 'server_error' } } });
     const { api, kb, doc, result, done } = await ingest('# Returns\nReturned items are inspected at the Bristol depot.');
     expect(result).toEqual({ chunks: 1, embedded: 0 });
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'ingestion-embeddings-failed', ingestionWorkflowId(doc.id));
     expect(done.processingStatus).toBe('completed');
     expect(done.processingError).toMatch(/^embeddings: failed: .*500/);
     expect(await embeddingRows(doc.id)).toEqual([]);

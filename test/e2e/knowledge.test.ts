@@ -5,6 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { ToolServer } from '../support/tool-server';
+import { ingestionWorkflowId } from '../../workflows/contracts';
+import { recordHistory } from '../support/histories';
 import { startStack, testProject, type Stack } from '../support/stack';
 
 const fixtures = path.join(__dirname, '..', 'fixtures', 'knowledge');
@@ -101,6 +103,7 @@ describe('knowledge bases (real ingestion workflows, Postgres full-text search)'
     failNextIngestions = 1;
     const doc = (await api('POST', `/v1/knowledge-bases/${kb.id}/documents`, { title: 'FAQ', content: '# Shipping\nParcels ship every Tuesday.' })).body;
     expect(await settled(api, kb.id, doc.id)).toMatchObject({ processingStatus: 'failed', processingError: expect.stringMatching(/storage unavailable/) });
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'ingestion-unreadable', ingestionWorkflowId(doc.id), { closed: true });
     expect((await api('POST', `/v1/knowledge-bases/${kb.id}/documents/${doc.id}/retry`)).status).toBe(202);
     expect(await settled(api, kb.id, doc.id)).toMatchObject({ processingStatus: 'completed', processingError: null });
     expect((await api('POST', `/v1/knowledge-bases/${kb.id}/documents/${doc.id}/retry`)).status).toBe(409);

@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sessionWorkflowId } from '../../workflows/contracts';
+import { recordHistory } from '../support/histories';
 import { apiClient } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { startStack, testProject, type Stack } from '../support/stack';
@@ -90,5 +92,6 @@ describe('conversation sessions', () => {
     await expect.poll(async () => (await api('GET', `/v1/conversations/${busy.id}`)).body.status, { timeout: 15_000, interval: 250 }).toBe('completed');
     const late = await api('POST', `/v1/conversations/${busy.id}/messages`, { content: 'late' });
     expect(late).toMatchObject({ status: 409, body: { error: { code: 'conversation_ended' } } });
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'session-idle-closed', sessionWorkflowId(busy.id), { closed: true });
   });
 });

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { agentTaskWorkflowId } from '../../workflows/contracts';
+import { recordHistory } from '../support/histories';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { startStack, testProject, type Stack } from '../support/stack';
@@ -44,6 +46,7 @@ describe('tasks', () => {
     expect(Date.parse(task.completedAt)).toBeGreaterThanOrEqual(Date.parse(task.startedAt));
     expect(llm.requests.at(-1)!.messages.map((m) => m.content)).toEqual(['Be exact.', 'Summarise the day']);
     expect((await api('GET', `/v1/agents/${agentId}/tasks`)).body.items).toHaveLength(1);
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'agent-task-completed', agentTaskWorkflowId(created.body.id), { closed: true });
   });
 
   it('cancels a running task', async () => {
@@ -54,6 +57,7 @@ describe('tasks', () => {
     expect((await api('POST', `/v1/tasks/${created.id}/cancel`)).status).toBe(202);
     expect(await taskSettled(api, created.id)).toMatchObject({ status: 'canceled' });
     expect((await api('POST', `/v1/tasks/${created.id}/cancel`)).status).toBe(409);
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'agent-task-canceled', agentTaskWorkflowId(created.id), { closed: true });
   });
 });
 

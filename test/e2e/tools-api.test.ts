@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordHistory } from '../support/histories';
 import { apiClient } from '../support/http';
 import { startStack, testProject, type Stack } from '../support/stack';
 import { ToolServer } from '../support/tool-server';
@@ -70,6 +71,9 @@ describe('tool registry API', () => {
     const logs = (await api('GET', `/v1/tools/${tool.id}/executions?limit=1`)).body;
     expect(logs.items).toHaveLength(1);
     expect(logs.nextCursor).not.toBeNull();
+    const runs = await stack.db.sql<Array<{ workflow_id: string }>>`select workflow_id from tool_execution_log where tool_id = ${tool.id} order by created_at`;
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'tool-test-ok', runs[0]!.workflow_id, { closed: true });
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'tool-test-failed', runs[1]!.workflow_id, { closed: true });
   });
 
   it('assigns tools to agents once, with overrides and a rate limit', async () => {

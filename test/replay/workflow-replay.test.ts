@@ -3,19 +3,31 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { describe, expect, it } from 'vitest';
+import type { Workflows } from '../../workflows/contracts';
 
 const dir = path.join(__dirname, 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
+/** Every workflow the worker registers; each must have at least one committed history. */
+const workflowTypes: Record<keyof Workflows, true> = {
+  runConversationTurn: true, runAgentTask: true, conversationSession: true, ingestKnowledgeDocumentWorkflow: true,
+  testTool: true, runEscalation: true, runThresholdMonitor: true, runScheduledRule: true,
+};
+
+const workflowTypeOf = (file: string): string =>
+  JSON.parse(readFileSync(path.join(dir, file), 'utf8')).events[0].workflowExecutionStartedEventAttributes.workflowType.name;
+
 /**
- * Committed histories of real turn and escalation executions (refresh with `RECORD_HISTORIES=1 npm test -- turn-workflow escalations`).
+ * Committed histories of real executions of every workflow, recorded by the tests that run them (refresh
+ * with `RECORD_HISTORIES=1 npx vitest run <test file>`; grep test/ for recordHistory to find them).
  * `v1-*` were recorded before tools, knowledge and artifacts existed; keeping them proves that turns
  * started by an older worker still finish on the current code.
  * A change to the workflow code that would break running executions fails here with a nondeterminism error.
  */
 describe('workflow replay', () => {
-  it('has histories to replay', () => {
-    expect(files.length).toBeGreaterThanOrEqual(2);
+  it('has a history of every workflow', () => {
+    const recorded = new Set(files.map(workflowTypeOf));
+    expect(Object.keys(workflowTypes).filter((type) => !recorded.has(type))).toEqual([]);
   });
 
   it.each(files)('replays %s deterministically', async (file) => {

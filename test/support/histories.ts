@@ -6,9 +6,18 @@ import path from 'node:path';
  * `RECORD_HISTORIES=1` refreshes the committed histories that `test/replay` runs: the CLI writes the
  * proto-JSON form that `Worker.runReplayHistory` reads back. Without it, nothing happens.
  */
-export function recordHistory(address: string, name: string, workflowId: string): void {
+export function recordHistory(address: string, name: string, workflowId: string, options: { closed?: boolean } = {}): void {
   if (process.env.RECORD_HISTORIES !== '1') return;
   const cli = process.env.TEMPORAL_CLI ?? path.join(__dirname, '..', '..', '.tools', 'bin', 'temporal');
+  if (options.closed) {
+    // The test saw the workflow's effect (a row, a status) before its last events: wait for it to close,
+    // so the history ends with its result. A failed, canceled or timed-out run is a result too.
+    try {
+      execFileSync(cli, ['workflow', 'result', '--workflow-id', workflowId, '--address', address], { stdio: 'ignore', timeout: 60_000 });
+    } catch {
+      // the history is recorded as it is
+    }
+  }
   const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', workflowId, '--address', address, '--output', 'json']);
   writeFileSync(path.join(__dirname, '..', 'replay', 'histories', `${name}.json`), json);
 }
