@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentExecutionHistory, conversation, message } from '../../src/db/schema';
 import { createAgent } from '../../src/agents/store';
 import { createConversation } from '../../src/conversations/store';
+import { submitTurn } from '../../src/conversations/submit-turn';
 import { searchAttributes, turnWorkflowId, type TurnInput } from '../../workflows/contracts/index';
 import { recordHistory } from '../support/histories';
 import { ScriptedLlm } from '../support/scripted-llm';
@@ -46,7 +47,6 @@ function runTurn(ids: Awaited<ReturnType<typeof newConversation>>, turnIndex: nu
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowId: turnWorkflowId(ids.conversationId, turnIndex),
     args: [input],
-    typedSearchAttributes: [{ key: searchAttributes.agentId, value: ids.agentId }],
   });
 }
 
@@ -140,19 +140,31 @@ describe('conversation turn workflow (real Temporal, real Postgres, scripted mod
     await recordTurnHistory('turn-model-rejected', turnWorkflowId(ids.conversationId, 2));
   });
 
-  it('is findable by its AgentId search attribute', async () => {
+  it('is findable by the project, agent and conversation search attributes the product start sets', async () => {
     worker = await startWorker(config, db);
     const ids = await newConversation();
     llm.script({ reply: 'Indexed.' });
-    await runTurn(ids, 1, 'Find me');
-    const query = `AgentId = '${ids.agentId}'`;
+    // The gateway's start path, not a start of our own: the attributes asserted below are the product's.
+    const { workflowId } = await submitTurn(db.db, temporal.client, config.TEMPORAL_TASK_QUEUE, {
+      projectId: ids.projectId, conversationId: ids.conversationId, content: 'Find me',
+    });
+    expect(workflowId).toBe(turnWorkflowId(ids.conversationId, 1));
+    const handle = temporal.client.workflow.getHandle(workflowId);
+    await handle.result();
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    expect({
+      projectId: attributes.get(searchAttributes.projectId),
+      agentId: attributes.get(searchAttributes.agentId),
+      conversationId: attributes.get(searchAttributes.conversationId),
+    }).toEqual(ids);
+    const query = `AgentId = '${ids.agentId}' AND ProjectId = '${ids.projectId}' AND ConversationId = '${ids.conversationId}'`;
     await expect
       .poll(async () => {
         const found: string[] = [];
         for await (const wf of temporal.client.workflow.list({ query })) found.push(wf.workflowId);
         return found;
       }, { timeout: 15_000, interval: 300 })
-      .toEqual([turnWorkflowId(ids.conversationId, 1)]);
+      .toEqual([workflowId]);
   });
 });
 
