@@ -25,7 +25,8 @@ export async function guardedFetch(guard: NetGuard, url: string | URL, init: Gua
 }
 
 /**
- * The guard with its refusals as `ToolError`s, for runners that check addresses themselves (a database).
+ * The guard with its refusals as `ToolError`s, for runners that check addresses themselves (the database
+ * runner's `checkTarget`).
  * Not for the net/ client (`guardedFetch`, the pinned fetch take the plain guard): it reads any error
  * other than its own as a network failure.
  */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createNetGuard } from '../../src/net/net-guard';
-import { parseConnectionString, withoutPassword } from '../../src/tools/runners/database-connect';
+import { checkTarget, parseConnectionString, withoutPassword } from '../../src/tools/runners/database-connect';
 import { ownDatabaseMatcher, sameDatabase, type DatabaseIdentity } from '../../src/tools/runners/database-identity';
 import { assertNoDangerousCalls } from '../../src/tools/runners/database-sql';
 import { ToolError } from '../../src/tools/types';
@@ -153,5 +153,13 @@ describe('NetGuard.check', () => {
     await expect(guard.check('[::1]', '5432')).rejects.toMatchObject({ kind: 'forbidden' });
     await expect(guard.check('db.internal', '5432')).rejects.toMatchObject({ kind: 'forbidden' });
     await expect(guard.check('169.254.169.254', '80')).rejects.toMatchObject({ kind: 'forbidden' });
+  });
+
+  it("reaches a database tool as a ToolError, so the runner keeps the guard's kind (not retried)", async () => {
+    const guard = createNetGuard({ allow: [] });
+    const target = parseConnectionString('postgres://reader:pw@127.0.0.1:5432/app');
+    const error = await checkTarget(guard, target, AbortSignal.timeout(5_000)).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ToolError);
+    expect(error).toMatchObject({ kind: 'forbidden', message: expect.stringMatching(/not allow-listed/) });
   });
 });

@@ -1,6 +1,7 @@
 import type { LookupAddress } from 'node:dns';
 import postgres from 'postgres';
 import type { NetGuard } from '../../net/net-guard.js';
+import { toolGuard } from '../outbound.js';
 import { ToolError } from '../types.js';
 import type { ToolSockets } from './database-socket.js';
 
@@ -63,9 +64,12 @@ function decode(part: string): string {
   }
 }
 
-/** Resolves the host with the address policy; the caller connects to exactly these addresses. */
+/**
+ * Resolves the host with the address policy; the caller connects to exactly these addresses.
+ * @throws ToolError `forbidden` for a refused address, `network` when the name does not resolve.
+ */
 export function checkTarget(guard: NetGuard, target: DatabaseTarget, signal: AbortSignal): Promise<LookupAddress[]> {
-  return guard.check(target.hostname, String(target.port), signal);
+  return toolGuard(guard).check(target.hostname, String(target.port), signal);
 }
 
 /** Server-side limits every statement of a tool session runs under, set in the startup packet. */

@@ -1,5 +1,5 @@
 import { createNetGuard } from '../../net/net-guard.js';
-import { guardedFetch, toolGuard } from '../outbound.js';
+import { guardedFetch } from '../outbound.js';
 import type { ResolvedTool, ToolCredentials, ToolRunner } from '../types.js';
 import { createDatabaseRunner } from './database.js';
 import { createHttpRunners } from './http.js';
@@ -24,7 +24,7 @@ export function createToolRunners(options: { allowList: string[]; ownDatabaseUrl
     mcp: createMcpRunner(mcpDeps),
     javascript: runJavascriptTool,
   };
-  if (options.ownDatabaseUrl) runners.database = createDatabaseRunner({ guard: toolGuard(guard), ownDatabaseUrl: options.ownDatabaseUrl });
+  if (options.ownDatabaseUrl) runners.database = createDatabaseRunner({ guard, ownDatabaseUrl: options.ownDatabaseUrl });
   const listServerTools = (config: Record<string, unknown>, credentials: ToolCredentials | undefined, signal: AbortSignal) =>
     listMcpTools(config, credentials, { signal }, mcpDeps);
   /** Knowledge documents added by URL are fetched through the same guard as tool calls. */
