@@ -26,6 +26,3 @@ export async function runAgentTask(p: AgentTaskInput): Promise<AgentTaskResult> 
     throw ApplicationFailure.create({ type: failureTypes.taskFailed, message: reason, nonRetryable: true });
   }
 }
-
-/** Moved to `workflows/contracts` (issue 10); re-exported until every importer has moved. */
-export type { AgentTaskInput } from './contracts/index.js';

@@ -18,6 +18,3 @@ export async function conversationSession(input: SessionInput): Promise<void> {
   }
   await continueAsNew<typeof conversationSession>(input);
 }
-
-/** Moved to `workflows/contracts` (issue 10); re-exported until every importer has moved. */
-export type { SessionInput } from './contracts/index.js';

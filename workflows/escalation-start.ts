@@ -23,6 +23,3 @@ export async function startEscalations(opened: EscalationInput[]): Promise<void>
     }
   }
 }
-
-/** Moved to `workflows/contracts` (issue 10); re-exported until every importer has moved. */
-export { escalationSearchAttributes, escalationSummary } from './contracts/index.js';

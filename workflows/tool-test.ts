@@ -27,6 +27,3 @@ export async function testTool(input: ToolTestInput): Promise<ToolTestResult> {
     return { ok: false, error: failureMessage(err) };
   }
 }
-
-/** Moved to `workflows/contracts` (issue 10); re-exported until every importer has moved. */
-export type { ToolTestInput, ToolTestResult } from './contracts/index.js';

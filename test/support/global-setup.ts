@@ -8,7 +8,7 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { ensureDatabase, runMigrations } from '../../src/db/migrate';
 import { workflowsPath } from '../../src/worker-runtime';
-import { searchAttributes } from '../../workflows/shared';
+import { searchAttributes } from '../../workflows/contracts/index';
 import { ensureTemporalCli } from '../../scripts/ensure-temporal.mjs';
 import { devServerDynamicConfigArgs } from '../../scripts/lib/dev-server.mjs';
 

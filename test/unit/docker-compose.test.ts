@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { searchAttributeDefinitions as fromScripts } from '../../scripts/lib/search-attributes.mjs';
-import { searchAttributeDefinitions } from '../../workflows/shared.js';
+import { searchAttributeDefinitions } from '../../workflows/contracts/index.js';
 
 const root = path.resolve(__dirname, '../..');
 

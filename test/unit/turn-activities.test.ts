@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createTurnActivities, toLlmFailure } from '../../activities/turn';
 import type { Db } from '../../src/db/client';
 import type { ChatRequest, LlmClient } from '../../src/llm/client';
-import { failureTypes } from '../../workflows/shared';
+import { failureTypes } from '../../workflows/contracts/index';
 
 const request: ChatRequest = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
 
