@@ -4,18 +4,10 @@ import type { Db, DbOrTx } from '../db/client.js';
 import { keyset, type PageRequest } from '../db/pagination.js';
 import { appUser, escalationRule } from '../db/schema/index.js';
 import { ConflictError } from '../errors.js';
+import { postgresErrorCode } from '../failures.js';
 
 export type UserRow = typeof appUser.$inferSelect;
 export type UserFields = Omit<typeof appUser.$inferInsert, 'id' | 'projectId' | 'createdAt' | 'updatedAt'>;
-
-/** The SQLSTATE of a failed query; Drizzle wraps the driver's error in `cause`. */
-function postgresErrorCode(err: unknown): string | undefined {
-  for (let e = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-  }
-  return undefined;
-}
 
 const UNIQUE_VIOLATION = '23505';
 const FOREIGN_KEY_VIOLATION = '23503';
