@@ -1,7 +1,7 @@
 import busboy from 'busboy';
 import type { Request } from 'express';
 import type { z } from 'zod';
-import { AppError, ValidationError } from '../errors.js';
+import { AppError, ValidationError } from '../../errors.js';
 import { parseRequestPart } from '../route.js';
 import { findUnsafeText } from '../text-safety.js';
 
