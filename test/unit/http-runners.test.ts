@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNetGuard } from '../../src/tools/net-guard';
+import { createNetGuard } from '../../src/net/net-guard';
 import { toolDestinations } from '../../src/tools/destinations';
 import { createHttpRunners, verifyWebhookSignature } from '../../src/tools/runners/http';
 import { ToolError, type ResolvedTool, type ToolCallContext, type ToolCredentials } from '../../src/tools/types';
