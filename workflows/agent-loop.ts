@@ -1,7 +1,7 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { failureMessage, permanentToolFailureTypes } from './contracts/index.js';
-import { db } from './proxies.js';
+import { store } from './proxies.js';
 
 type Plan = Awaited<ReturnType<Activities['startTurn']>>;
 type TurnTool = Plan['tools'][number];
@@ -33,7 +33,7 @@ async function setVariable(base: Omit<ToolUseRecord, 'status'>, conversationId: 
   if (!conversationId || !args || typeof args.name !== 'string' || !/^[a-zA-Z][a-zA-Z0-9_]{0,63}$/.test(args.name) || !('value' in args)) {
     return { ...base, status: 'failure', error: 'set_conversation_variable needs {"name": identifier, "value": any}' };
   }
-  await db.setConversationVariable({ conversationId, name: args.name, value: args.value });
+  await store.setConversationVariable({ conversationId, name: args.name, value: args.value });
   return { ...base, status: 'success', outputResult: { ok: true } };
 }
 

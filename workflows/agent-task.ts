@@ -2,7 +2,7 @@ import { ApplicationFailure, CancellationScope, isCancellation } from '@temporal
 import { runAgentLoop } from './agent-loop.js';
 import { withKnowledge } from './knowledge-prompt.js';
 import { failureMessage, failureTypes, type AgentTaskInput, type AgentTaskResult } from './contracts/index.js';
-import { db, llm } from './proxies.js';
+import { llm, retrieval, store } from './proxies.js';
 
 /**
  * A one-off run of an agent without a conversation (`POST /v1/agents/:id/tasks`): the same knowledge
@@ -10,19 +10,19 @@ import { db, llm } from './proxies.js';
  */
 export async function runAgentTask(p: AgentTaskInput): Promise<AgentTaskResult> {
   try {
-    let plan = await db.startAgentTask(p.taskId);
-    if (plan.knowledgeBases.length) plan = withKnowledge(plan, await db.retrieveKnowledge({ agentId: p.agentId, query: p.input }));
+    let plan = await store.startAgentTask(p.taskId);
+    if (plan.knowledgeBases.length) plan = withKnowledge(plan, await retrieval.retrieveKnowledge({ agentId: p.agentId, query: p.input }));
     const loop = await runAgentLoop(plan, llm.callModel, { projectId: p.projectId, agentId: p.agentId });
     const result = { output: loop.answer.content, model: loop.answer.model, usage: loop.usage };
-    await db.finishAgentTask({ taskId: p.taskId, status: 'completed', result, steps: loop.toolsUsed.map((t) => ({ ...t })) });
+    await store.finishAgentTask({ taskId: p.taskId, status: 'completed', result, steps: loop.toolsUsed.map((t) => ({ ...t })) });
     return { output: loop.answer.content };
   } catch (err) {
     if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => db.finishAgentTask({ taskId: p.taskId, status: 'canceled' }));
+      await CancellationScope.nonCancellable(() => store.finishAgentTask({ taskId: p.taskId, status: 'canceled' }));
       throw err;
     }
     const reason = failureMessage(err);
-    await db.finishAgentTask({ taskId: p.taskId, status: 'failed', error: reason });
+    await store.finishAgentTask({ taskId: p.taskId, status: 'failed', error: reason });
     throw ApplicationFailure.create({ type: failureTypes.taskFailed, message: reason, nonRetryable: true });
   }
 }

@@ -1,6 +1,6 @@
 import { continueAsNew, sleep } from '@temporalio/workflow';
 import type { SessionInput } from './contracts/index.js';
-import { db } from './proxies.js';
+import { store } from './proxies.js';
 
 /** Checks per run before continuing as new, so the history of a long conversation stays short. */
 const CHECKS_PER_RUN = 100;
@@ -12,7 +12,7 @@ const CHECKS_PER_RUN = 100;
  */
 export async function conversationSession(input: SessionInput): Promise<void> {
   for (let i = 0; i < CHECKS_PER_RUN; i++) {
-    const check = await db.closeConversationIfIdle(input);
+    const check = await store.closeConversationIfIdle(input);
     if (check.done) return;
     await sleep(Math.max(check.nextCheckInMs, 1_000));
   }

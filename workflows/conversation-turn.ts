@@ -3,7 +3,7 @@ import type { Activities } from '../activities/index.js';
 import { runAgentLoop, type LoopResult } from './agent-loop.js';
 import { collectArtifacts } from './artifacts.js';
 import { knowledgeSources, withKnowledge } from './knowledge-prompt.js';
-import { db, llm } from './proxies.js';
+import { llm, retrieval, store } from './proxies.js';
 import { startEscalations } from './escalation-start.js';
 import { failureTypes, rootCauseMessage, type TurnInput, type TurnResult } from './contracts/index.js';
 
@@ -38,7 +38,7 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
 async function recordFailure(input: TurnInput, startedAtMs: number, err: unknown): Promise<void> {
   const params = { conversationId: input.conversationId, turnIndex: input.turnIndex, error: rootCauseMessage(err), startedAtMs, turn: input };
   try {
-    await CancellationScope.nonCancellable(() => db.failTurn(params));
+    await CancellationScope.nonCancellable(() => store.failTurn(params));
   } catch (recordErr) {
     // The original failure is what the workflow reports; this one only explains a row left unmarked.
     log.warn('could not mark the failed turn', { error: rootCauseMessage(recordErr) });
@@ -48,10 +48,10 @@ async function recordFailure(input: TurnInput, startedAtMs: number, err: unknown
 async function runTurn(input: TurnInput, startedAtMs: number, state: { failureRecorded: boolean }): Promise<TurnResult> {
   if (input.previousTurnWorkflowId) await queue.awaitPreviousTurn(input.previousTurnWorkflowId);
 
-  let plan = await db.startTurn(input);
+  let plan = await store.startTurn(input);
   // Results recorded before knowledge existed have no knowledgeBases field: no retrieval for them.
   const retrieved = plan.knowledgeBases?.length
-    ? await db.retrieveKnowledge({ agentId: input.agentId, query: input.content })
+    ? await retrieval.retrieveKnowledge({ agentId: input.agentId, query: input.content })
     : { bases: [], hits: [] };
   plan = withKnowledge(plan, retrieved);
   let loop: LoopResult;
@@ -59,11 +59,11 @@ async function runTurn(input: TurnInput, startedAtMs: number, state: { failureRe
     loop = await runAgentLoop(plan, llm.callModel, input, startedAtMs);
   } catch (err) {
     const reason = rootCauseMessage(err);
-    await db.failTurn({ conversationId: input.conversationId, turnIndex: input.turnIndex, error: reason, startedAtMs });
+    await store.failTurn({ conversationId: input.conversationId, turnIndex: input.turnIndex, error: reason, startedAtMs });
     state.failureRecorded = true;
     throw ApplicationFailure.create({ type: failureTypes.turnFailed, message: reason, nonRetryable: true });
   }
-  const result = await db.completeTurn({
+  const result = await store.completeTurn({
     conversationId: input.conversationId,
     turnIndex: input.turnIndex,
     response: loop.answer.content,
@@ -77,7 +77,7 @@ async function runTurn(input: TurnInput, startedAtMs: number, state: { failureRe
   });
   // Deviation rules see the finished turn; escalations start as their own workflows and do not hold the answer.
   if (plan.deviationRules) {
-    const opened = await db.escalateTurn({
+    const opened = await store.escalateTurn({
       conversationId: input.conversationId,
       agentId: input.agentId,
       turnIndex: input.turnIndex,

@@ -3,14 +3,15 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { runAgentTask } from './agent-task.js';
 import { agentTaskWorkflowId, searchAttributes, type EscalationInput, type EscalationSnapshot } from './contracts/index.js';
-import { db } from './proxies.js';
+import { store } from './proxies.js';
 
 const followUp = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
-type RecordChange = (kind: string, actor: string, extra?: { note?: string; details?: Record<string, unknown>; assignedTo?: string | null }) => Promise<void>;
+/** Records one entry in the escalation's timeline (the workflow numbers the entries). */
+export type RecordChange = (kind: string, actor: string, extra?: { note?: string; details?: Record<string, unknown>; assignedTo?: string | null }) => Promise<void>;
 
 /**
  * Runs the rule's action once, at the start of the escalation. notify has nothing to do here (its
@@ -26,7 +27,7 @@ export async function runEscalationAction(input: EscalationInput, snapshot: Esca
       return;
     }
     case 'pause_agent': {
-      const result = await db.pauseAgent({ agentId: input.agentId });
+      const result = await store.pauseAgent({ agentId: input.agentId });
       await record('agent_paused', 'system', { note: result.paused ? 'agent paused' : `agent left ${result.status ?? 'missing'}`, details: { agentId: input.agentId } });
       return;
     }

@@ -2,15 +2,23 @@ import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { failureTypes } from './contracts/index.js';
 
-/**
- * Short Postgres work, as local activities: they run in the worker that holds the workflow task, so a turn
- * pays no task-queue round trips for its two writes (they show as markers in the history). Idempotent
- * like any activity; fast timeouts, generous retries (a DB blip should not fail a turn).
- */
-export const db = proxyLocalActivities<Activities>({
+// Local activities: they run in the worker that holds the workflow task, so a turn pays no task-queue
+// round trips (they show as markers in the history). Idempotent like any activity; fast timeouts,
+// generous retries (a blip should not fail a turn). Both local proxies share these options, so which
+// proxy calls an activity changes nothing in a history.
+const localOptions = {
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 10 },
-});
+} as const;
+
+/** Short Postgres reads and writes (turns, tasks, sessions, escalation rows), as local activities. */
+export const store = proxyLocalActivities<Activities>(localOptions);
+
+/**
+ * Knowledge retrieval (`retrieveKnowledge`), as a local activity: it embeds the query through the
+ * embeddings API, then searches Postgres, so it is an outbound call and not only a store read.
+ */
+export const retrieval = proxyLocalActivities<Pick<Activities, 'retrieveKnowledge'>>(localOptions);
 
 /** The model call: long timeout, heartbeats so a lost worker is detected in seconds, bounded retries. */
 export const llm = proxyActivities<Activities>({
