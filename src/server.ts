@@ -6,6 +6,7 @@ import { createApp } from './gateway/app.js';
 import { createGatewayServer } from './gateway/http-server.js';
 import { embeddingsFromConfig } from './knowledge/embeddings.js';
 import { createLogger } from './logger.js';
+import { installProcessGuards } from './process-guards.js';
 import { temporalConnectionOptions } from './temporal/connection.js';
 import { parseKeyring } from './tools/credentials.js';
 
@@ -47,10 +48,7 @@ async function main(): Promise<void> {
     });
     server.closeIdleConnections();
   };
-  // A promise rejected with nobody listening is a bug to log, not a reason to drop every in-flight request.
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
-  // A throw outside any request leaves unknown state: Node still exits, but the reason reaches the log first.
-  process.on('uncaughtExceptionMonitor', (err) => logger.fatal({ err }, 'uncaught exception; the gateway exits'));
+  installProcessGuards(logger, 'gateway');
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

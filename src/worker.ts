@@ -1,6 +1,7 @@
 import { loadConfig } from './config.js';
 import { createDb } from './db/client.js';
 import { createLogger } from './logger.js';
+import { installProcessGuards } from './process-guards.js';
 import { installTemporalLogger } from './temporal/logger.js';
 import { createWorkerRuntime } from './worker-runtime.js';
 
@@ -8,6 +9,7 @@ import { createWorkerRuntime } from './worker-runtime.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, { service: 'worker' });
+  installProcessGuards(logger, 'worker');
   installTemporalLogger(logger);
   const dbHandle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'smart-agents-worker' });
   const runtime = await createWorkerRuntime(config, dbHandle.db, {
