@@ -1,7 +1,7 @@
 // Agent and agent-config queries. Tenant isolation lives here: every agent lookup filters on the project.
 import { and, eq, ne } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../db/client.js';
-import { keyset, type PageRequest } from '../db/pagination.js';
+import { selectPage, type PageRequest } from '../db/pagination.js';
 import { agentConfig, smartAgent } from '../db/schema/index.js';
 
 export type AgentRow = typeof smartAgent.$inferSelect;
@@ -29,19 +29,10 @@ export async function listAgents(
   filter: { status?: string; isTemplate?: boolean },
   page: PageRequest,
 ): Promise<AgentRow[]> {
-  const { where, orderBy } = keyset(smartAgent, page.cursor);
-  const conditions = [
-    eq(smartAgent.projectId, projectId),
+  return selectPage(db, smartAgent, eq(smartAgent.projectId, projectId), [
     filter.status ? eq(smartAgent.status, filter.status) : ne(smartAgent.status, 'archived'),
     filter.isTemplate === undefined ? undefined : eq(smartAgent.isTemplate, filter.isTemplate),
-    where,
-  ];
-  return db
-    .select()
-    .from(smartAgent)
-    .where(and(...conditions))
-    .orderBy(...orderBy)
-    .limit(page.limit + 1);
+  ], page);
 }
 
 export async function updateAgent(

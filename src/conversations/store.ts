@@ -2,7 +2,7 @@
 // functions take a conversation id from a workflow input the gateway built from a project-scoped row.
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { keyset, type PageRequest } from '../db/pagination.js';
+import { selectPage, type PageRequest } from '../db/pagination.js';
 import { conversation, message } from '../db/schema/index.js';
 import { ASSISTANT_POSITION } from './message-store.js';
 
@@ -98,21 +98,11 @@ export function listConversations(
   filter: { agentId?: string; status?: string; externalUserId?: string },
   page: PageRequest,
 ): Promise<ConversationRow[]> {
-  const { where, orderBy } = keyset(conversation, page.cursor);
-  return db
-    .select()
-    .from(conversation)
-    .where(
-      and(
-        eq(conversation.projectId, projectId),
-        filter.agentId ? eq(conversation.agentId, filter.agentId) : undefined,
-        filter.status ? eq(conversation.status, filter.status) : undefined,
-        filter.externalUserId ? eq(conversation.externalUserId, filter.externalUserId) : undefined,
-        where,
-      ),
-    )
-    .orderBy(...orderBy)
-    .limit(page.limit + 1);
+  return selectPage(db, conversation, eq(conversation.projectId, projectId), [
+    filter.agentId ? eq(conversation.agentId, filter.agentId) : undefined,
+    filter.status ? eq(conversation.status, filter.status) : undefined,
+    filter.externalUserId ? eq(conversation.externalUserId, filter.externalUserId) : undefined,
+  ], page);
 }
 
 /** Ends an active conversation; one already ended is returned as it is. */

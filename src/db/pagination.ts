@@ -1,5 +1,6 @@
-import { and, desc, lt, or, eq, type SQL } from 'drizzle-orm';
-import type { PgColumn } from 'drizzle-orm/pg-core';
+import { and, desc, lt, or, eq, type InferSelectModel, type SQL } from 'drizzle-orm';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import type { DbOrTx } from './client.js';
 import { ValidationError } from '../errors.js';
 import { isStorableDate, z } from '../zod.js';
 
@@ -48,6 +49,29 @@ export function keyset(columns: { createdAt: PgColumn; id: PgColumn }, cursor: s
 export interface PageRequest {
   cursor?: string | undefined;
   limit: number;
+}
+
+/**
+ * One page of a table's rows, newest first: the rows matching `scope` (the project, or the parent row the
+ * caller has loaded from the project) and every given filter (undefined ones are skipped), after the cursor.
+ * Returns `limit + 1` rows so the caller can tell whether there is more (see {@link toPage}).
+ */
+export function selectPage<T extends PgTable & { createdAt: PgColumn; id: PgColumn }>(
+  db: DbOrTx,
+  table: T,
+  scope: SQL,
+  filters: ReadonlyArray<SQL | undefined>,
+  page: PageRequest,
+): Promise<InferSelectModel<T>[]> {
+  const { where, orderBy } = keyset(table, page.cursor);
+  // Drizzle cannot type a select from a generic table; the rows are the table's, hence the cast below.
+  const query = db
+    .select()
+    .from(table as PgTable)
+    .where(and(scope, ...filters, where))
+    .orderBy(...orderBy)
+    .limit(page.limit + 1);
+  return query as unknown as Promise<InferSelectModel<T>[]>;
 }
 
 /** Turns `limit + 1` fetched rows into a page. */

@@ -1,7 +1,7 @@
 // Project-scoped queries on knowledge bases and the agents that search them; tenant scoping lives here.
 import { and, asc, eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { keyset, type PageRequest } from '../db/pagination.js';
+import { selectPage, type PageRequest } from '../db/pagination.js';
 import { agentKnowledgeAssignment, knowledgeBase } from '../db/schema/index.js';
 
 export type KnowledgeBaseRow = typeof knowledgeBase.$inferSelect;
@@ -16,8 +16,7 @@ export async function findKnowledgeBase(db: DbOrTx, projectId: string, id: strin
 
 /** A page (`limit + 1` rows, newest first) of the project's knowledge bases. */
 export function listKnowledgeBases(db: DbOrTx, projectId: string, page: PageRequest): Promise<KnowledgeBaseRow[]> {
-  const { where, orderBy } = keyset(knowledgeBase, page.cursor);
-  return db.select().from(knowledgeBase).where(and(eq(knowledgeBase.projectId, projectId), where)).orderBy(...orderBy).limit(page.limit + 1);
+  return selectPage(db, knowledgeBase, eq(knowledgeBase.projectId, projectId), [], page);
 }
 
 export async function createKnowledgeBase(db: DbOrTx, projectId: string, values: KnowledgeBaseFields): Promise<KnowledgeBaseRow> {

@@ -2,7 +2,7 @@
 // writes go by task id, which only a workflow the gateway started for that project holds.
 import { and, eq, inArray } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { keyset, type PageRequest } from '../db/pagination.js';
+import { selectPage, type PageRequest } from '../db/pagination.js';
 import { agentTask } from '../db/schema/index.js';
 
 export type TaskRow = typeof agentTask.$inferSelect;
@@ -41,13 +41,7 @@ export async function findTask(db: DbOrTx, projectId: string, id: string): Promi
 
 /** An agent's tasks, newest first: `limit + 1` rows so the caller can tell whether there is more. */
 export function listAgentTasks(db: DbOrTx, projectId: string, agentId: string, page: PageRequest): Promise<TaskRow[]> {
-  const { where, orderBy } = keyset(agentTask, page.cursor);
-  return db
-    .select()
-    .from(agentTask)
-    .where(and(eq(agentTask.projectId, projectId), eq(agentTask.agentId, agentId), where))
-    .orderBy(...orderBy)
-    .limit(page.limit + 1);
+  return selectPage(db, agentTask, eq(agentTask.projectId, projectId), [eq(agentTask.agentId, agentId)], page);
 }
 
 /** Marks an unfinished task running (again, on a retry); undefined when it is gone or already finished. */

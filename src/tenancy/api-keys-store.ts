@@ -1,7 +1,7 @@
 // Tenant isolation for API keys lives here: every query but the lookup by hash is filtered by project.
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { keyset, type PageRequest } from '../db/pagination.js';
+import { selectPage, type PageRequest } from '../db/pagination.js';
 import { apiKey } from '../db/schema/index.js';
 import { generateApiKey, hashApiKey, KEY_PREFIX, type KeyCheck } from './api-keys.js';
 
@@ -23,13 +23,7 @@ export async function createApiKey(
 
 /** The project's keys, newest first: `limit + 1` rows so the caller can tell whether there is more. */
 export function listApiKeys(db: DbOrTx, projectId: string, page: PageRequest): Promise<ApiKeyRow[]> {
-  const { where, orderBy } = keyset(apiKey, page.cursor);
-  return db
-    .select()
-    .from(apiKey)
-    .where(and(eq(apiKey.projectId, projectId), where))
-    .orderBy(...orderBy)
-    .limit(page.limit + 1);
+  return selectPage(db, apiKey, eq(apiKey.projectId, projectId), [], page);
 }
 
 /** Deactivates the key now; undefined when the project has no such key. */

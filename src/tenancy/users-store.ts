@@ -1,7 +1,7 @@
 // Tenant isolation for users (escalation targets) lives here: every query is filtered by project.
 import { and, eq, or, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../db/client.js';
-import { keyset, type PageRequest } from '../db/pagination.js';
+import { selectPage, type PageRequest } from '../db/pagination.js';
 import { appUser, escalationRule } from '../db/schema/index.js';
 import { ConflictError } from '../errors.js';
 import { postgresErrorCode } from '../failures.js';
@@ -32,13 +32,7 @@ export async function findUser(db: DbOrTx, projectId: string, id: string): Promi
 
 /** The project's users, newest first: `limit + 1` rows so the caller can tell whether there is more. */
 export function listUsers(db: DbOrTx, projectId: string, page: PageRequest): Promise<UserRow[]> {
-  const { where, orderBy } = keyset(appUser, page.cursor);
-  return db
-    .select()
-    .from(appUser)
-    .where(and(eq(appUser.projectId, projectId), where))
-    .orderBy(...orderBy)
-    .limit(page.limit + 1);
+  return selectPage(db, appUser, eq(appUser.projectId, projectId), [], page);
 }
 
 /** Throws {@link ConflictError} `user_exists` when the email is taken in the project. */

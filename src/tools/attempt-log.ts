@@ -2,7 +2,7 @@
 // back. Rows are reached through their tool, which the caller has loaded from the project.
 import { and, desc, eq, gt, lt, or, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../db/client.js';
-import { keyset, type PageRequest } from '../db/pagination.js';
+import { selectPage, type PageRequest } from '../db/pagination.js';
 import { toolExecutionLog } from '../db/schema/index.js';
 import type { ToolCallParams } from './execute.js';
 import { ToolError } from './types.js';
@@ -101,13 +101,7 @@ export async function writeAttemptLog(db: DbOrTx, p: Omit<ToolCallParams, 'signa
 
 /** A page (`limit + 1` rows, newest first) of a tool's log. */
 export function listExecutions(db: DbOrTx, toolId: string, page: PageRequest): Promise<ExecutionLogRow[]> {
-  const { where } = keyset(toolExecutionLog, page.cursor);
-  return db
-    .select()
-    .from(toolExecutionLog)
-    .where(and(eq(toolExecutionLog.toolId, toolId), where))
-    .orderBy(desc(toolExecutionLog.createdAt), desc(toolExecutionLog.id))
-    .limit(page.limit + 1);
+  return selectPage(db, toolExecutionLog, eq(toolExecutionLog.toolId, toolId), [], page);
 }
 
 /** The latest log row of one call of a tool (a test call has one attempt). */

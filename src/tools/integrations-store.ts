@@ -1,7 +1,7 @@
 // Project-scoped queries on integration connections and their events; tenant scoping lives here.
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { keyset, type PageRequest } from '../db/pagination.js';
+import { selectPage, type PageRequest } from '../db/pagination.js';
 import { integrationConnection, integrationEvent } from '../db/schema/index.js';
 import type { ToolCredentials } from './types.js';
 
@@ -70,13 +70,7 @@ export async function findIntegration(db: DbOrTx, projectId: string, id: string)
 
 /** A page (`limit + 1` rows, newest first) of the project's connections. */
 export function listIntegrations(db: DbOrTx, projectId: string, page: PageRequest): Promise<ConnectionRow[]> {
-  const { where, orderBy } = keyset(integrationConnection, page.cursor);
-  return db
-    .select()
-    .from(integrationConnection)
-    .where(and(eq(integrationConnection.projectId, projectId), where))
-    .orderBy(...orderBy)
-    .limit(page.limit + 1);
+  return selectPage(db, integrationConnection, eq(integrationConnection.projectId, projectId), [], page);
 }
 
 /** A page (`limit + 1` rows, newest first) of the events of a connection the caller has loaded from the project. */
@@ -86,11 +80,7 @@ export function listIntegrationEvents(
   filter: { eventType?: IntegrationEventType | undefined },
   page: PageRequest,
 ): Promise<IntegrationEventRow[]> {
-  const { where } = keyset(integrationEvent, page.cursor);
-  return db
-    .select()
-    .from(integrationEvent)
-    .where(and(eq(integrationEvent.integrationId, integrationId), filter.eventType ? eq(integrationEvent.eventType, filter.eventType) : undefined, where))
-    .orderBy(desc(integrationEvent.createdAt), desc(integrationEvent.id))
-    .limit(page.limit + 1);
+  return selectPage(db, integrationEvent, eq(integrationEvent.integrationId, integrationId), [
+    filter.eventType ? eq(integrationEvent.eventType, filter.eventType) : undefined,
+  ], page);
 }

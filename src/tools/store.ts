@@ -1,7 +1,7 @@
 // Project-scoped queries on tools; tenant scoping (the `projectId` filter) lives here and nowhere else.
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { keyset, type PageRequest } from '../db/pagination.js';
+import { selectPage, type PageRequest } from '../db/pagination.js';
 import { agentToolAssignment, tool } from '../db/schema/index.js';
 import { defaultToolRetry, exposesServerTools, isArtifactType, type TurnTool } from './turn-tools.js';
 
@@ -28,22 +28,12 @@ export function listTools(
   filter: { status?: string; toolType?: string; category?: string },
   page: PageRequest,
 ): Promise<ToolRow[]> {
-  const { where, orderBy } = keyset(tool, page.cursor);
-  return db
-    .select()
-    .from(tool)
-    .where(
-      and(
-        eq(tool.projectId, projectId),
-        isNull(tool.archivedAt),
-        filter.status ? eq(tool.status, filter.status) : undefined,
-        filter.toolType ? eq(tool.toolType, filter.toolType) : undefined,
-        filter.category ? eq(tool.category, filter.category) : undefined,
-        where,
-      ),
-    )
-    .orderBy(...orderBy)
-    .limit(page.limit + 1);
+  return selectPage(db, tool, eq(tool.projectId, projectId), [
+    isNull(tool.archivedAt),
+    filter.status ? eq(tool.status, filter.status) : undefined,
+    filter.toolType ? eq(tool.toolType, filter.toolType) : undefined,
+    filter.category ? eq(tool.category, filter.category) : undefined,
+  ], page);
 }
 
 export async function createTool(db: DbOrTx, projectId: string, values: ToolInsert): Promise<ToolRow> {

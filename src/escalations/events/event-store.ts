@@ -1,7 +1,7 @@
 // Queries for escalation events; tenant scoping (the projectId filter) lives here and nowhere else.
 import { and, eq } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { keyset, type PageRequest } from '../../db/pagination.js';
+import { selectPage, type PageRequest } from '../../db/pagination.js';
 import { escalationEvent } from '../../db/schema/index.js';
 
 export type EventRow = typeof escalationEvent.$inferSelect;
@@ -31,20 +31,12 @@ export async function findEventById(db: DbOrTx, id: string): Promise<EventRow | 
 
 /** A page of the project's events, newest first; returns `limit + 1` rows (see `toPage`). */
 export function listEvents(db: DbOrTx, projectId: string, filter: EventFilter, page: PageRequest): Promise<EventRow[]> {
-  const { where, orderBy } = keyset(escalationEvent, page.cursor);
-  return db
-    .select()
-    .from(escalationEvent)
-    .where(and(
-      eq(escalationEvent.projectId, projectId),
-      filter.status ? eq(escalationEvent.status, filter.status) : undefined,
-      filter.agentId ? eq(escalationEvent.agentId, filter.agentId) : undefined,
-      filter.ruleId ? eq(escalationEvent.escalationRuleId, filter.ruleId) : undefined,
-      filter.conversationId ? eq(escalationEvent.conversationId, filter.conversationId) : undefined,
-      where,
-    ))
-    .orderBy(...orderBy)
-    .limit(page.limit + 1);
+  return selectPage(db, escalationEvent, eq(escalationEvent.projectId, projectId), [
+    filter.status ? eq(escalationEvent.status, filter.status) : undefined,
+    filter.agentId ? eq(escalationEvent.agentId, filter.agentId) : undefined,
+    filter.ruleId ? eq(escalationEvent.escalationRuleId, filter.ruleId) : undefined,
+    filter.conversationId ? eq(escalationEvent.conversationId, filter.conversationId) : undefined,
+  ], page);
 }
 
 /** The id of the event opened for a trigger's dedupe key, if any. */

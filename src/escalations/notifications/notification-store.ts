@@ -1,7 +1,7 @@
 // Queries for notifications (deliveries and the in-app inbox); tenant scoping (the projectId filter) lives here.
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { keyset, type PageRequest } from '../../db/pagination.js';
+import { selectPage, type PageRequest } from '../../db/pagination.js';
 import { notification } from '../../db/schema/index.js';
 
 export type NotificationRow = typeof notification.$inferSelect;
@@ -18,21 +18,13 @@ export interface NotificationFilter {
 
 /** A page of the project's notifications, newest first; returns `limit + 1` rows (see `toPage`). */
 export function listNotifications(db: DbOrTx, projectId: string, filter: NotificationFilter, page: PageRequest): Promise<NotificationRow[]> {
-  const { where, orderBy } = keyset(notification, page.cursor);
-  return db
-    .select()
-    .from(notification)
-    .where(and(
-      eq(notification.projectId, projectId),
-      filter.userId ? eq(notification.targetUserId, filter.userId) : undefined,
-      filter.channel ? eq(notification.channel, filter.channel) : undefined,
-      filter.status ? eq(notification.status, filter.status) : undefined,
-      filter.eventId ? eq(notification.escalationEventId, filter.eventId) : undefined,
-      filter.unread ? isNull(notification.readAt) : undefined,
-      where,
-    ))
-    .orderBy(...orderBy)
-    .limit(page.limit + 1);
+  return selectPage(db, notification, eq(notification.projectId, projectId), [
+    filter.userId ? eq(notification.targetUserId, filter.userId) : undefined,
+    filter.channel ? eq(notification.channel, filter.channel) : undefined,
+    filter.status ? eq(notification.status, filter.status) : undefined,
+    filter.eventId ? eq(notification.escalationEventId, filter.eventId) : undefined,
+    filter.unread ? isNull(notification.readAt) : undefined,
+  ], page);
 }
 
 /** Every delivery of an event, oldest first; the event was found in the caller's project. */

@@ -1,7 +1,7 @@
 // Project-scoped queries for notification templates; tenant scoping (the projectId filter) lives here.
 import { and, eq } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { keyset, type PageRequest } from '../../db/pagination.js';
+import { selectPage, type PageRequest } from '../../db/pagination.js';
 import { escalationTemplate } from '../../db/schema/index.js';
 
 export type TemplateRow = typeof escalationTemplate.$inferSelect;
@@ -16,10 +16,9 @@ export async function insertTemplate(db: DbOrTx, projectId: string, values: Temp
 
 /** A page of the project's templates, newest first; returns `limit + 1` rows (see `toPage`). */
 export function listTemplates(db: DbOrTx, projectId: string, filter: { messageType?: string | undefined }, page: PageRequest): Promise<TemplateRow[]> {
-  const { where, orderBy } = keyset(escalationTemplate, page.cursor);
-  return db.select().from(escalationTemplate)
-    .where(and(eq(escalationTemplate.projectId, projectId), filter.messageType ? eq(escalationTemplate.messageType, filter.messageType) : undefined, where))
-    .orderBy(...orderBy).limit(page.limit + 1);
+  return selectPage(db, escalationTemplate, eq(escalationTemplate.projectId, projectId), [
+    filter.messageType ? eq(escalationTemplate.messageType, filter.messageType) : undefined,
+  ], page);
 }
 
 export async function findTemplate(db: DbOrTx, projectId: string, id: string): Promise<TemplateRow | undefined> {

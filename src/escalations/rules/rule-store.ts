@@ -1,7 +1,7 @@
 // Project-scoped queries for escalation rules; tenant scoping (the projectId filter) lives here and nowhere else.
 import { and, count, eq, inArray } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { keyset, type PageRequest } from '../../db/pagination.js';
+import { selectPage, type PageRequest } from '../../db/pagination.js';
 import { appUser, escalationEvent, escalationRule, escalationTemplate, smartAgent } from '../../db/schema/index.js';
 import { escalationStatuses } from '../../../workflows/contracts/index.js';
 
@@ -28,21 +28,11 @@ export function listRules(
   filter: { agentId?: string; ruleType?: string; status?: string },
   page: PageRequest,
 ): Promise<RuleRow[]> {
-  const { where, orderBy } = keyset(escalationRule, page.cursor);
-  return db
-    .select()
-    .from(escalationRule)
-    .where(
-      and(
-        eq(escalationRule.projectId, projectId),
-        filter.agentId ? eq(escalationRule.agentId, filter.agentId) : undefined,
-        filter.ruleType ? eq(escalationRule.ruleType, filter.ruleType) : undefined,
-        filter.status ? eq(escalationRule.status, filter.status) : undefined,
-        where,
-      ),
-    )
-    .orderBy(...orderBy)
-    .limit(page.limit + 1);
+  return selectPage(db, escalationRule, eq(escalationRule.projectId, projectId), [
+    filter.agentId ? eq(escalationRule.agentId, filter.agentId) : undefined,
+    filter.ruleType ? eq(escalationRule.ruleType, filter.ruleType) : undefined,
+    filter.status ? eq(escalationRule.status, filter.status) : undefined,
+  ], page);
 }
 
 /**
