@@ -2,10 +2,11 @@ import { toIso } from '../serialize.js';
 import * as agents from '../../agents/store.js';
 import { validateConfigValue, configKeySchema } from '../../agents/settings.js';
 import { templateError } from '../../agents/prompt-template.js';
-import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery, pageSchema } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { enforcePlanLimit } from '../../tenancy/plan-limits.js';
+import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
 import {
   agentSchema,
@@ -49,14 +50,11 @@ export function registerAgentRoutes({ router, registry, deps }: RouteContext): v
     },
   });
 
-  defineRoute(router, registry, {
-    method: 'get', path: '/v1/agents', tag, summary: 'List agents (archived ones only with status=archived)',
+  defineListRoute(router, registry, {
+    path: '/v1/agents', tag, summary: 'List agents (archived ones only with status=archived)',
     permission: 'agents:read', query: pageQuery.merge(listAgentsQuery),
-    responses: { 200: { description: 'A page of agents', schema: pageSchema(agentSchema) } },
-    handler: async ({ query, auth }) => {
-      const rows = await agents.listAgents(db, auth.projectId, query, { cursor: query.cursor, limit: query.limit });
-      return { status: 200, body: toPage(rows, query.limit, agentView) };
-    },
+    description: 'A page of agents', item: agentSchema, view: agentView,
+    rows: ({ query, auth }) => agents.listAgents(db, auth.projectId, query, { cursor: query.cursor, limit: query.limit }),
   });
 
   defineRoute(router, registry, {

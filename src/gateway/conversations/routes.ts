@@ -3,9 +3,10 @@ import * as messages from '../../conversations/message-store.js';
 import { startConversation } from '../../conversations/start-conversation.js';
 import { submitTurn } from '../../conversations/submit-turn.js';
 import * as s from '../../conversations/contracts.js';
-import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery, pageSchema } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import { awaitTurnReply } from './turn-reply.js';
@@ -30,14 +31,11 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
     },
   });
 
-  defineRoute(router, registry, {
-    method: 'get', path: '/v1/conversations', tag, summary: 'List conversations', permission: 'conversations:read',
+  defineListRoute(router, registry, {
+    path: '/v1/conversations', tag, summary: 'List conversations', permission: 'conversations:read',
     query: pageQuery.merge(s.listConversationsQuery),
-    responses: { 200: { description: 'A page of conversations', schema: pageSchema(s.conversationSchema) } },
-    handler: async ({ query, auth }) => {
-      const rows = await conversations.listConversations(db, auth.projectId, query, { cursor: query.cursor, limit: query.limit });
-      return { status: 200, body: toPage(rows, query.limit, conversationView) };
-    },
+    description: 'A page of conversations', item: s.conversationSchema, view: conversationView,
+    rows: ({ query, auth }) => conversations.listConversations(db, auth.projectId, query, { cursor: query.cursor, limit: query.limit }),
   });
 
   defineRoute(router, registry, {

@@ -4,10 +4,10 @@ import { EscalationCommandRefusedError, pickManualRule, sendEscalationCommand, s
 import { findEvent, listEvents, type EventRow } from '../../escalations/events/event-store.js';
 import { listEventDeliveries, type NotificationRow } from '../../escalations/notifications/notification-store.js';
 import type { EscalationUpdateName } from '../../../workflows/contracts/index.js';
-import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
-import { z } from '../../zod.js';
+import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import { registerNotificationRoutes } from './notification-routes.js';
@@ -35,13 +35,10 @@ export function registerEscalationRoutes({ router, registry, deps }: RouteContex
     return row;
   };
 
-  defineRoute(router, registry, {
-    method: 'get', path: '/v1/escalations', tag, summary: 'Escalation events, newest first', permission: 'escalations:read',
-    query: listQuery, responses: { 200: { description: 'A page of escalations', schema: pageSchema(z.record(z.string(), z.unknown())) } },
-    handler: async ({ query, auth }) => {
-      const rows = await listEvents(db, auth.projectId, query, query);
-      return { status: 200, body: toPage(rows, query.limit, eventView) };
-    },
+  defineListRoute(router, registry, {
+    path: '/v1/escalations', tag, summary: 'Escalation events, newest first', permission: 'escalations:read',
+    query: listQuery, description: 'A page of escalations', view: eventView,
+    rows: ({ query, auth }) => listEvents(db, auth.projectId, query, query),
   });
 
   defineRoute(router, registry, {

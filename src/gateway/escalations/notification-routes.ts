@@ -1,9 +1,9 @@
 import { listNotificationsFilter } from '../../escalations/contracts/event-api.js';
 import { listNotifications, markNotificationRead, type NotificationRow } from '../../escalations/notifications/notification-store.js';
-import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { NotFoundError } from '../../errors.js';
-import { z } from '../../zod.js';
+import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 
@@ -18,13 +18,10 @@ const listQuery = pageQuery.merge(listNotificationsFilter);
 export function registerNotificationRoutes({ router, registry, deps }: RouteContext): void {
   const { db } = deps;
   const tag = 'Escalations';
-  defineRoute(router, registry, {
-    method: 'get', path: '/v1/notifications', tag, summary: 'Notifications (every delivery, and the in-app inbox), newest first', permission: 'escalations:read',
-    query: listQuery, responses: { 200: { description: 'A page of notifications', schema: pageSchema(z.record(z.string(), z.unknown())) } },
-    handler: async ({ query, auth }) => {
-      const rows = await listNotifications(db, auth.projectId, query, query);
-      return { status: 200, body: toPage(rows, query.limit, view) };
-    },
+  defineListRoute(router, registry, {
+    path: '/v1/notifications', tag, summary: 'Notifications (every delivery, and the in-app inbox), newest first', permission: 'escalations:read',
+    query: listQuery, description: 'A page of notifications', view,
+    rows: ({ query, auth }) => listNotifications(db, auth.projectId, query, query),
   });
 
   defineRoute(router, registry, {

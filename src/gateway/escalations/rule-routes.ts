@@ -3,9 +3,10 @@ import { createRuleBody, listRulesQuery, ruleSchema, updateRuleBody } from '../.
 import { describeRuleRuntime, writeRuleWithRuntime } from '../../escalations/rules/rule-runtime.js';
 import * as rules from '../../escalations/rules/rule-store.js';
 import { checkedCondition, checkReferences, storedInput } from '../../escalations/rules/rule-validation.js';
-import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
+import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 
@@ -40,14 +41,11 @@ export function registerEscalationRuleRoutes({ router, registry, deps }: RouteCo
     },
   });
 
-  defineRoute(router, registry, {
-    method: 'get', path: '/v1/escalation-rules', tag, summary: 'List escalation rules, newest first', permission: 'escalations:read',
+  defineListRoute(router, registry, {
+    path: '/v1/escalation-rules', tag, summary: 'List escalation rules, newest first', permission: 'escalations:read',
     query: pageQuery.merge(listRulesQuery),
-    responses: { 200: { description: 'A page of rules (without runtime)', schema: pageSchema(ruleSchema) } },
-    handler: async ({ query, auth }) => {
-      const rows = await rules.listRules(db, auth.projectId, query, query);
-      return { status: 200, body: toPage(rows, query.limit, ruleView) };
-    },
+    description: 'A page of rules (without runtime)', item: ruleSchema, view: ruleView,
+    rows: ({ query, auth }) => rules.listRules(db, auth.projectId, query, query),
   });
 
   defineRoute(router, registry, {

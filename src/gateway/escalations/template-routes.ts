@@ -5,9 +5,10 @@ import {
   checkTemplate, mergeVariables, renderTemplate, sampleVariables, TemplateRenderError, TemplateSyntaxError, type TemplateSource,
 } from '../../escalations/notifications/template-render.js';
 import * as templates from '../../escalations/notifications/template-store.js';
-import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { AppError, NotFoundError, ValidationError } from '../../errors.js';
+import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 
@@ -69,13 +70,10 @@ export function registerEscalationTemplateRoutes({ router, registry, deps }: Rou
     },
   });
 
-  defineRoute(router, registry, {
-    method: 'get', path: '/v1/escalation-templates', tag, summary: 'List notification templates, newest first', permission: 'escalations:read',
-    query: listQuery, responses: { 200: { description: 'A page of templates', schema: pageSchema(templateSchema) } },
-    handler: async ({ query, auth }) => {
-      const rows = await templates.listTemplates(db, auth.projectId, query, query);
-      return { status: 200, body: toPage(rows, query.limit, templateView) };
-    },
+  defineListRoute(router, registry, {
+    path: '/v1/escalation-templates', tag, summary: 'List notification templates, newest first', permission: 'escalations:read',
+    query: listQuery, description: 'A page of templates', item: templateSchema, view: templateView,
+    rows: ({ query, auth }) => templates.listTemplates(db, auth.projectId, query, query),
   });
 
   defineRoute(router, registry, {

@@ -6,10 +6,10 @@ import { ExtractionError, sniffContentType } from '../../knowledge/extract.js';
 import { startIngestion } from '../../knowledge/ingestion-start.js';
 import { searchChunks } from '../../knowledge/search.js';
 import * as store from '../../knowledge/store.js';
-import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
-import { z } from '../../zod.js';
+import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import { readUpload } from './upload.js';
@@ -51,13 +51,10 @@ export function registerKnowledgeRoutes({ router, registry, deps }: RouteContext
       return { status: 201, body: toIso(await store.createKnowledgeBase(db, auth.projectId, body)) };
     },
   });
-  defineRoute(router, registry, {
-    method: 'get', path: '/v1/knowledge-bases', tag, summary: 'List knowledge bases', permission: 'knowledge:read', query: pageQuery,
-    responses: { 200: { description: 'A page', schema: pageSchema(z.record(z.string(), z.unknown())) } },
-    handler: async ({ query, auth }) => {
-      const rows = await store.listKnowledgeBases(db, auth.projectId, query);
-      return { status: 200, body: toPage(rows, query.limit, toIso) };
-    },
+  defineListRoute(router, registry, {
+    path: '/v1/knowledge-bases', tag, summary: 'List knowledge bases', permission: 'knowledge:read', query: pageQuery,
+    description: 'A page', view: toIso,
+    rows: ({ query, auth }) => store.listKnowledgeBases(db, auth.projectId, query),
   });
   defineRoute(router, registry, {
     method: 'get', path: '/v1/knowledge-bases/:id', tag, summary: 'Get a knowledge base', permission: 'knowledge:read', params: idParams,

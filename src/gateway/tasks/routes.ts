@@ -2,9 +2,10 @@ import { findAgent } from '../../agents/store.js';
 import { createTaskBody, taskSchema } from '../../tasks/contracts.js';
 import { listAgentTasks, type TaskRow } from '../../tasks/store.js';
 import { cancelAgentTaskWorkflow, loadTask, startAgentTaskWorkflow, type TaskWorkflowDeps } from '../../tasks/task-workflow.js';
-import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { NotFoundError } from '../../errors.js';
+import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 
@@ -31,13 +32,12 @@ export function registerTaskRoutes({ router, registry, deps }: RouteContext): vo
     handler: async ({ params, auth }) => ({ status: 200, body: taskView(await loadTask(db, auth.projectId, params.id)) }),
   });
 
-  defineRoute(router, registry, {
-    method: 'get', path: '/v1/agents/:id/tasks', tag, summary: "An agent's tasks, newest first", permission: 'conversations:read',
-    params: idParams, query: pageQuery, responses: { 200: { description: 'A page of tasks', schema: pageSchema(taskSchema) } },
-    handler: async ({ params, query, auth }) => {
+  defineListRoute(router, registry, {
+    path: '/v1/agents/:id/tasks', tag, summary: "An agent's tasks, newest first", permission: 'conversations:read',
+    params: idParams, query: pageQuery, description: 'A page of tasks', item: taskSchema, view: taskView,
+    rows: async ({ params, query, auth }) => {
       if (!(await findAgent(db, auth.projectId, params.id))) throw new NotFoundError('agent');
-      const rows = await listAgentTasks(db, auth.projectId, params.id, query);
-      return { status: 200, body: toPage(rows, query.limit, taskView) };
+      return listAgentTasks(db, auth.projectId, params.id, query);
     },
   });
 

@@ -1,9 +1,10 @@
 import * as keys from '../../tenancy/api-keys-store.js';
 import { apiKeySchema, createApiKeyBody, type ApiKeyView } from '../../tenancy/contracts.js';
-import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { NotFoundError } from '../../errors.js';
 import { z } from '../../zod.js';
+import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -29,13 +30,10 @@ export function registerApiKeyRoutes({ router, registry, deps }: RouteContext): 
     },
   });
 
-  defineRoute(router, registry, {
-    method: 'get', path: '/v1/api-keys', tag, summary: "List the project's API keys", permission: 'admin', query: pageQuery,
-    responses: { 200: { description: 'A page of keys', schema: pageSchema(apiKeySchema) } },
-    handler: async ({ query, auth }) => {
-      const rows = await keys.listApiKeys(db, auth.projectId, query);
-      return { status: 200, body: toPage(rows, query.limit, keyView) };
-    },
+  defineListRoute(router, registry, {
+    path: '/v1/api-keys', tag, summary: "List the project's API keys", permission: 'admin', query: pageQuery,
+    description: 'A page of keys', item: apiKeySchema, view: keyView,
+    rows: ({ query, auth }) => keys.listApiKeys(db, auth.projectId, query),
   });
 
   defineRoute(router, registry, {

@@ -1,8 +1,9 @@
 import * as users from '../../tenancy/users-store.js';
 import { createUserBody, updateUserBody, userSchema } from '../../tenancy/contracts.js';
-import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
+import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 
@@ -26,13 +27,10 @@ export function registerUserRoutes({ router, registry, deps }: RouteContext): vo
     },
   });
 
-  defineRoute(router, registry, {
-    method: 'get', path: '/v1/users', tag, summary: 'List people, newest first', permission: 'users:read', query: pageQuery,
-    responses: { 200: { description: 'A page of users', schema: pageSchema(userSchema) } },
-    handler: async ({ query, auth }) => {
-      const rows = await users.listUsers(db, auth.projectId, query);
-      return { status: 200, body: toPage(rows, query.limit, userView) };
-    },
+  defineListRoute(router, registry, {
+    path: '/v1/users', tag, summary: 'List people, newest first', permission: 'users:read', query: pageQuery,
+    description: 'A page of users', item: userSchema, view: userView,
+    rows: ({ query, auth }) => users.listUsers(db, auth.projectId, query),
   });
 
   defineRoute(router, registry, {

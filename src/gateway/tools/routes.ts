@@ -4,11 +4,12 @@ import { connectIntegration, connectionConfig, disconnectIntegration, integratio
 import * as registry from '../../tools/store.js';
 import { checkToolSchemas, isFunctionCallingCompatible } from '../../tools/schema-check.js';
 import { toolTestWorkflowId, type ToolTestInput, type Workflows } from '../../../workflows/contracts/index.js';
-import { idParams, pageQuery, pageSchema, toPage } from '../common.js';
+import { idParams, pageQuery } from '../common.js';
 import type { RouteContext } from '../deps.js';
 import { NotFoundError } from '../../errors.js';
 import { z } from '../../zod.js';
 import { enforcePlanLimit } from '../../tenancy/plan-limits.js';
+import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import { checkDestinationChange, sealBoundCredentials } from '../../tools/credential-binding.js';
@@ -50,13 +51,10 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
     },
   });
 
-  defineRoute(router, openapi, {
-    method: 'get', path: '/v1/tools', tag, summary: 'List tools', permission: 'tools:read', query: pageQuery.merge(s.listToolsQuery),
-    responses: { 200: { description: 'A page of tools', schema: pageSchema(s.toolSchema) } },
-    handler: async ({ query, auth }) => {
-      const rows = await registry.listTools(db, auth.projectId, query, query);
-      return { status: 200, body: toPage(rows, query.limit, toolView) };
-    },
+  defineListRoute(router, openapi, {
+    path: '/v1/tools', tag, summary: 'List tools', permission: 'tools:read', query: pageQuery.merge(s.listToolsQuery),
+    description: 'A page of tools', item: s.toolSchema, view: toolView,
+    rows: ({ query, auth }) => registry.listTools(db, auth.projectId, query, query),
   });
 
   defineRoute(router, openapi, {
@@ -116,14 +114,12 @@ export function registerToolRoutes({ router, registry: openapi, deps }: RouteCon
     },
   });
 
-  defineRoute(router, openapi, {
-    method: 'get', path: '/v1/tools/:id/executions', tag, summary: "A tool's execution log, newest first",
-    permission: 'tools:read', params: idParams, query: pageQuery,
-    responses: { 200: { description: 'A page of log rows', schema: pageSchema(z.record(z.string(), z.unknown())) } },
-    handler: async ({ params, query, auth }) => {
+  defineListRoute(router, openapi, {
+    path: '/v1/tools/:id/executions', tag, summary: "A tool's execution log, newest first",
+    permission: 'tools:read', params: idParams, query: pageQuery, description: 'A page of log rows', view: toIso,
+    rows: async ({ params, query, auth }) => {
       await load(auth.projectId, params.id);
-      const rows = await listExecutions(db, params.id, query);
-      return { status: 200, body: toPage(rows, query.limit, toIso) };
+      return listExecutions(db, params.id, query);
     },
   });
 }
