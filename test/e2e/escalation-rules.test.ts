@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import { count, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { escalationEvent, escalationRule, escalationTemplate } from '../../src/db/schema';
 import { syncRuleRuntime } from '../../src/escalations/rules/rule-runtime';
 import { searchAttributes } from '../../workflows/contracts/index';
+import { stackPerFile } from '../support/file-stack';
 import { apiClient } from '../support/http';
-import { startGateway, startStack, testProject, type Stack } from '../support/stack';
+import { startGateway, testProject, type Stack } from '../support/stack';
 
 let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.stop();
-});
+stackPerFile((s) => (stack = s));
 
 /** A project with an agent, a person and a template, and an API client for it. */
 async function setup() {

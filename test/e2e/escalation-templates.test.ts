@@ -1,22 +1,16 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { escalationRule, escalationTemplate } from '../../src/db/schema';
 import { templateLimits } from '../../src/escalations/notifications/template-render';
+import { projectWithApi, stackPerFile } from '../support/file-stack';
 import { apiClient } from '../support/http';
-import { startStack, testProject, type Stack } from '../support/stack';
+import type { Stack } from '../support/stack';
 
 let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.stop();
-});
+stackPerFile((s) => (stack = s));
 
 async function setup() {
-  const project = await testProject(stack.db);
-  return { ...project, api: apiClient(stack.gateway.url, project.adminKey) };
+  return projectWithApi(stack);
 }
 
 async function templateCount(projectId: string) {

@@ -1,22 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sessionWorkflowId } from '../../workflows/contracts';
+import { stackPerFile } from '../support/file-stack';
 import { recordHistory } from '../support/histories';
 import { apiClient } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
-import { startStack, testProject, type Stack } from '../support/stack';
+import { testProject, type Stack } from '../support/stack';
 
 const llm = new ScriptedLlm();
 let stack: Stack;
-
-beforeAll(async () => {
-  await llm.start();
-  stack = await startStack({ OPENAI_BASE_URL: llm.baseUrl });
-});
-afterEach(() => expect(llm.failures).toEqual([]));
-afterAll(async () => {
-  await stack.stop();
-  await llm.stop();
-});
+stackPerFile((s) => (stack = s), llm);
 
 async function setup(agent: Record<string, unknown> = {}, config: Record<string, unknown> = {}) {
   const api = apiClient(stack.gateway.url, (await testProject(stack.db)).adminKey);

@@ -1,23 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { agentTaskWorkflowId } from '../../workflows/contracts';
+import { stackPerFile } from '../support/file-stack';
 import { recordHistory } from '../support/histories';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
-import { startStack, testProject, type Stack } from '../support/stack';
+import { testProject, type Stack } from '../support/stack';
 
 const llm = new ScriptedLlm();
 let stack: Stack;
-
-beforeAll(async () => {
-  await llm.start();
-  stack = await startStack({ OPENAI_BASE_URL: llm.baseUrl });
-});
-afterEach(() => expect(llm.failures).toEqual([]));
-afterAll(async () => {
-  await stack.stop();
-  await llm.stop();
-});
+stackPerFile((s) => (stack = s), llm);
 
 async function setup() {
   const project = await testProject(stack.db);

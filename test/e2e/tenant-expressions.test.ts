@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { stackPerFile } from '../support/file-stack';
 import { apiClient } from '../support/http';
-import { startStack, testProject, type Stack } from '../support/stack';
+import { testProject, type Stack } from '../support/stack';
 
 /*
  * Tenant-written Liquid and regexes through the real gateway (in this process, as in every e2e file): what
@@ -10,13 +11,7 @@ import { startStack, testProject, type Stack } from '../support/stack';
  */
 
 let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.stop();
-});
+stackPerFile((s) => (stack = s));
 
 async function setup() {
   const api = apiClient(stack.gateway.url, (await testProject(stack.db)).adminKey);

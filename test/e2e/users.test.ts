@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { projectWithApi, stackPerFile } from '../support/file-stack';
 import { apiClient } from '../support/http';
-import { startStack, testProject, type Stack } from '../support/stack';
+import type { Stack } from '../support/stack';
 
 let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.stop();
-});
+stackPerFile((s) => (stack = s));
 
 async function setup() {
-  const project = await testProject(stack.db);
-  return { ...project, api: apiClient(stack.gateway.url, project.adminKey) };
+  return projectWithApi(stack);
 }
 
 const alice = { email: 'Alice@Example.com', name: 'Alice', phone: '+14155550123', webhookUrl: 'https://hooks.example.com/alice', avatarUrl: null };
