@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker, WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Express } from 'express';
 import postgres from 'postgres';
 import { ensureTemporalCli } from '../scripts/ensure-temporal.mjs';
@@ -29,6 +29,24 @@ import { round } from './load';
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+/**
+ * Makes SIGINT/SIGTERM abort the run through the returned controller. The Temporal runtime would catch them
+ * to stop the worker and leave requests hanging; this way cleanup still stops everything and drops the
+ * database. A second signal exits at once. Call it at start-up, before any worker is created.
+ */
+export function abortOnSignals(): AbortController {
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const stopping = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      progress(`${signal}: stopping (again to exit at once)`);
+      stopping.abort(new Error(`interrupted by ${signal}`));
+      process.once(signal, () => process.exit(130));
+    });
+  }
+  return stopping;
+}
 
 export function intEnv(name: string, fallback: number, min: number): number {
   const raw = process.env[name]?.trim();

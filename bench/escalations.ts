@@ -11,10 +11,10 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
+import type { WorkerOptions } from '@temporalio/worker';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { escalationEvent, notification } from '../src/db/schema/index';
-import { childPid, cpuMeter, intEnv, memorySnapshot as memory, percentiles, procMemory, progress, runCleanup, startBenchStack, type ApiCall, type BenchStack, type Cleanup } from './env';
+import { abortOnSignals, childPid, cpuMeter, intEnv, memorySnapshot as memory, percentiles, procMemory, progress, runCleanup, startBenchStack, type ApiCall, type BenchStack, type Cleanup } from './env';
 import { formatTable, round } from './load';
 
 const COUNTS = (process.env.BENCH_ESCALATIONS?.trim() || '1000').split(',').map((s) => {
@@ -360,17 +360,7 @@ async function main(controller: AbortController): Promise<number> {
   return bad ? 1 : 0;
 }
 
-// The Temporal runtime would catch SIGINT/SIGTERM to stop the worker; here a signal aborts the run instead,
-// and cleanup still stops everything and drops the database. A second signal exits at once.
-Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-const stopping = new AbortController();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    progress(`${signal}: stopping (again to exit at once)`);
-    stopping.abort(new Error(`interrupted by ${signal}`));
-    process.once(signal, () => process.exit(130));
-  });
-}
+const stopping = abortOnSignals();
 
 main(stopping).then(
   (code) => void (process.exitCode ||= code),

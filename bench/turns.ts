@@ -7,14 +7,13 @@
  * `npm run bench:turns`; settings: BENCH_DELAYS, BENCH_CONVERSATIONS, BENCH_TURNS, BENCH_DATABASE_ADMIN_URL.
  */
 import os from 'node:os';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { count } from 'drizzle-orm';
 import { createDb } from '../src/db/client';
 import { agentExecutionHistory } from '../src/db/schema/index';
 import { createLlmClient } from '../src/llm/client';
 import { ScriptedLlm, type Step } from '../test/support/scripted-llm';
 import { createBaselineApp } from './baseline-app';
-import { intEnv, listen, progress, runCleanup, startBenchStack, type Cleanup } from './env';
+import { abortOnSignals, intEnv, listen, progress, runCleanup, startBenchStack, type Cleanup } from './env';
 import { describeNonOk, formatTable, round, runClosedLoop, type PhaseStats } from './load';
 import { createToolApp } from './tool-app';
 
@@ -214,17 +213,7 @@ function report(
   );
 }
 
-// The Temporal runtime would catch SIGINT/SIGTERM to stop the worker and leave requests hanging; here a
-// signal aborts the load instead, and cleanup still stops everything and drops the database.
-Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-const stopping = new AbortController();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    progress(`${signal}: stopping (again to exit at once)`);
-    stopping.abort(new Error(`interrupted by ${signal}`));
-    process.once(signal, () => process.exit(130));
-  });
-}
+const stopping = abortOnSignals();
 
 main(stopping).then(
   (code) => {
