@@ -18,7 +18,7 @@ let stack: {
 
 beforeAll(async () => {
   await llm.start();
-  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl, TURN_WAIT_MS: '1500' });
+  const config = testConfig({ OPENAI_BASE_URL: llm.baseUrl, TURN_WAIT_MS: '6000' }); // wide, so a loaded CI machine still answers a quick turn within it
   const db = testDb(config);
   const temporal = await temporalClient(config);
   const worker = await startWorker(config, db);
@@ -114,7 +114,7 @@ describe('turns through the HTTP API (real gateway, worker, Temporal, Postgres)'
 
   it('answers 202 with a poll URL for a slow turn and 409 turn_in_progress for a message meanwhile', async () => {
     const { api, conversationId } = await setup();
-    llm.script({ reply: 'Sorry for the wait.', delayMs: 2500 });
+    llm.script({ reply: 'Sorry for the wait.', delayMs: 8000 });
     const slow = await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'Slow question' });
     expect(slow.status).toBe(202);
     expect(slow.body.pollUrl).toBe(`/v1/conversations/${conversationId}/turns/1`);
@@ -130,7 +130,7 @@ describe('turns through the HTTP API (real gateway, worker, Temporal, Postgres)'
 
   it('queues a second message behind the running turn when the agent says enqueue', async () => {
     const { api, conversationId } = await setup({ double_texting: 'enqueue' });
-    llm.script({ reply: 'First answer.', delayMs: 2000 }, { reply: 'Second answer.' });
+    llm.script({ reply: 'First answer.', delayMs: 7000 }, { reply: 'Second answer.' });
     const first = await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'one' });
     const second = await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'two' });
     expect(first.status).toBe(202);
