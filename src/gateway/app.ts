@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
-import { sql } from 'drizzle-orm';
 import { registerAgentResumeRoute } from './agents/resume.js';
 import { registerAgentRoutes } from './agents/routes.js';
 import { registerApiKeyRoutes } from './tenancy/api-keys.js';
@@ -21,6 +20,7 @@ import { registerTaskRoutes } from './tasks/routes.js';
 import { registerAssignmentRoutes } from './tools/assignments.js';
 import { registerToolRoutes } from './tools/routes.js';
 import { serializeError } from '../logger.js';
+import { pingDatabase } from '../db/client.js';
 import type { GatewayDeps } from './deps.js';
 import { errorHandler } from './error-handler.js';
 import { buildOpenApiDocument, createRegistry } from './openapi.js';
@@ -119,7 +119,7 @@ async function readiness(deps: GatewayDeps): Promise<Record<string, string>> {
     }
   };
   const [postgres, temporal] = await Promise.all([
-    check(() => deps.db.execute(sql`select 1`)),
+    check(() => pingDatabase(deps.db)),
     check(() => deps.temporal.connection.workflowService.getSystemInfo({})),
   ]);
   return { postgres, temporal, ...(deps.checkReady ? await deps.checkReady() : {}) };
