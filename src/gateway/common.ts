@@ -1,9 +1,5 @@
 import { z } from '../zod.js';
 
-// Shared leaves, re-exported for the routes that import them from here.
-export { isoDateTime, isStorableDate, jsonObject } from '../zod.js';
-export { keyset, toPage } from '../db/pagination.js';
-
 export const idParams = z.object({ id: z.string().uuid().openapi({ description: 'Resource id' }) });
 
 export const pageQuery = z.object({

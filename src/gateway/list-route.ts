@@ -2,7 +2,8 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Router } from 'express';
 import type { Permission } from '../tenancy/api-keys.js';
 import { z } from '../zod.js';
-import { pageQuery, pageSchema, toPage } from './common.js';
+import { toPage } from '../db/pagination.js';
+import { pageQuery, pageSchema } from './common.js';
 import { defineRoute, type HandlerContext } from './route.js';
 
 /*
