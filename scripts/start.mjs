@@ -8,6 +8,10 @@ import { canConnect, capture, ensureNodeModules, projectRoot, run, spawnService,
 import { devServerDynamicConfigArgs } from './lib/dev-server.mjs';
 import { ensurePrivateDir, withUmask } from './lib/private-data.mjs';
 import { searchAttributeDefinitions } from './lib/search-attributes.mjs';
+import { ensureSupportedNode } from './lib/node-runtime.mjs';
+
+// First of all: on a Node older than 24 this fetches Node 24 once and re-runs this script under it.
+await ensureSupportedNode();
 
 const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
 const env = { ...process.env };

@@ -4,6 +4,10 @@
 import { ensurePgvector } from './ensure-pgvector.mjs';
 import { ensureTemporalCli } from './ensure-temporal.mjs';
 import { ensureNodeModules, projectRoot, run } from './lib/project.mjs';
+import { ensureSupportedNode } from './lib/node-runtime.mjs';
+
+// First of all: on a Node older than 24 this fetches Node 24 once and re-runs this script under it.
+await ensureSupportedNode();
 
 await ensureNodeModules();
 const cli = await ensureTemporalCli();

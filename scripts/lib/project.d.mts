@@ -2,9 +2,9 @@ import type { ChildProcess, SpawnOptions } from 'node:child_process';
 
 /** Absolute path of the repository. */
 export const projectRoot: string;
-/** True when node_modules is missing or older than package-lock.json. */
-export function needsInstall(root?: string): boolean;
-/** Runs `npm ci` (falling back to `npm install --no-save` on a lock npm ci rejects) when needed. */
+/** True when node_modules is missing, older than package-lock.json, or installed under another Node ABI. */
+export function needsInstall(root?: string, abi?: string): boolean;
+/** Runs `npm ci` when needed (no fallback: a lock npm ci refuses fails the run). */
 export function ensureNodeModules(): Promise<void>;
 /** Runs a command with inherited stdio; resolves to its exit code (128+n when killed by signal n). */
 export function run(cmd: string, args?: string[], opts?: SpawnOptions): Promise<number>;

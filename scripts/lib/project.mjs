@@ -13,32 +13,39 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 const isWindows = process.platform === 'win32';
 
+/** Written after every install: which Node ABI node_modules' native packages were installed for. */
+const installMarker = (root) => path.join(root, 'node_modules', '.sao-install.json');
+
 /**
- * True when `npm ci` must run: node_modules is missing, or package-lock.json changed after the last
- * install (npm writes node_modules/.package-lock.json at the end of every install).
+ * True when `npm ci` must run: node_modules is missing, package-lock.json changed after the last install
+ * (npm writes node_modules/.package-lock.json at the end of every install), or the last install ran under
+ * a Node with another ABI (native packages such as isolated-vm pick their binary for the installing Node).
  */
-export function needsInstall(root = projectRoot) {
+export function needsInstall(root = projectRoot, abi = process.versions.modules) {
   const hidden = path.join(root, 'node_modules', '.package-lock.json');
   if (!existsSync(hidden)) return true;
-  return statSync(path.join(root, 'package-lock.json')).mtimeMs > statSync(hidden).mtimeMs;
+  if (statSync(path.join(root, 'package-lock.json')).mtimeMs > statSync(hidden).mtimeMs) return true;
+  // No marker: installed by hand (`npm ci`), trusted as is.
+  if (!existsSync(installMarker(root))) return false;
+  try {
+    return JSON.parse(readFileSync(installMarker(root), 'utf8')).abi !== abi;
+  } catch {
+    return true;
+  }
 }
 
-/** Runs `npm ci` when needed; a lock keeps two scripts started together from installing over each other. */
+/**
+ * Runs `npm ci` when needed; a lock keeps two scripts started together from installing over each other.
+ * No fallback: a lock file `npm ci` refuses is a bug to fix in the repository, and CI must see it fail.
+ */
 export async function ensureNodeModules() {
   if (!needsInstall()) return;
   await withLock(path.join(projectRoot, '.tools', 'npm-ci.lock'), async () => {
     if (!needsInstall()) return; // another process installed while we waited
-    process.stderr.write('node_modules is missing or older than package-lock.json: running npm ci\n');
-    if ((await run('npm', ['ci'], { cwd: projectRoot, shell: isWindows })) === 0) return;
-    // npm ci refuses a lock that lacks another platform's optional packages (a lock written against a
-    // registry mirror that misses them). `install --no-save` still installs the locked versions and
-    // leaves package-lock.json untouched, so the run goes on while the warning asks for a fixed lock.
-    process.stderr.write(
-      'WARNING: npm ci failed (see above); retrying with `npm install --no-save`.\n' +
-        'If npm ci said "Missing: ... from lock file", regenerate package-lock.json with `npm install`.\n',
-    );
-    const code = await run('npm', ['install', '--no-save'], { cwd: projectRoot, shell: isWindows });
-    if (code !== 0) throw new Error(`npm install failed with exit code ${code}`);
+    process.stderr.write(`node_modules is missing, older than package-lock.json or built for another Node: running npm ci (Node ${process.version})\n`);
+    const code = await run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: projectRoot, shell: isWindows });
+    if (code !== 0) throw new Error(`npm ci failed with exit code ${code}; package-lock.json must match package.json (regenerate it with \`npm install\`)`);
+    writeFileSync(installMarker(projectRoot), JSON.stringify({ abi: process.versions.modules, node: process.version }) + '\n');
   });
 }
 
