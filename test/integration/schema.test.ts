@@ -36,4 +36,15 @@ describe('database schema', () => {
       where indexname in ('agent_execution_history_conversation_index_uq', 'message_conversation_turn_position_uq', 'api_key_hash_uq')`);
     expect(row!.n).toBe(3);
   });
+
+  it('has the set_updated_at trigger on every table with an updated_at column (later migrations add their own)', async () => {
+    const missing = await db.db.execute<{ table_name: string }>(sql`
+      select c.table_name from information_schema.columns c
+      join information_schema.tables t on t.table_name = c.table_name and t.table_schema = c.table_schema
+      where c.table_schema = current_schema() and c.column_name = 'updated_at' and t.table_type = 'BASE TABLE'
+        and not exists (
+          select 1 from pg_trigger g join pg_class r on r.oid = g.tgrelid
+          where r.relname = c.table_name and g.tgname = c.table_name || '_set_updated_at' and not g.tgisinternal)`);
+    expect(missing.map((r) => r.table_name)).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, tstz, updatedAt } from './columns.js';
 import { smartAgent } from './agents.js';
 import { escalationRule } from './escalation.js';
@@ -109,7 +109,7 @@ export const agentExecutionHistory = pgTable(
       .references(() => conversation.id, { onDelete: 'cascade' }),
     /** The turn's index in its conversation (1, 2, …), not a message position; the name is the seed schema's. */
     messageIndex: integer('message_index').notNull(),
-    status: text('status').notNull().default('running'), // running | completed | failed
+    status: text('status').notNull().default('running'), // running | completed | failed | canceled
     workflowId: text('workflow_id').notNull(),
     runId: text('run_id'),
     userInput: text('user_input').notNull(),
@@ -125,6 +125,10 @@ export const agentExecutionHistory = pgTable(
     escalationRuleId: uuid('escalation_rule_id').references(() => escalationRule.id, { onDelete: 'set null' }),
     escalationTarget: uuid('escalation_target').references(() => appUser.id, { onDelete: 'set null' }),
     escalationReason: text('escalation_reason'),
+    /** Why the turn ended: stop (the model answered), max_steps, length, budget, canceled, interrupted, rolled_back. */
+    stopReason: text('stop_reason'),
+    /** A canceled turn's text so far; never stored as an assistant message. */
+    partialAnswer: text('partial_answer'),
     responseTimeMs: integer('response_time_ms'),
     llmTimeMs: integer('llm_time_ms'),
     userSatisfaction: integer('user_satisfaction'),
@@ -162,6 +166,35 @@ export const turnRequest = pgTable(
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('turn_request_conversation_key_uq').on(t.conversationId, t.idempotencyKey)],
+);
+
+/**
+ * The ordered log of what happened in one turn (issue 12): `turn.started`, `message.delta`, `tool.*`,
+ * `turn.completed`… Written by the worker's activities, read by any gateway to stream or resume a turn.
+ * `seq` counts from 1 without gaps within a turn; `dedupe_key` names the event deterministically (which
+ * activity, which attempt, which part), so a retried activity's second write is a no-op.
+ */
+export const turnEvent = pgTable(
+  'turn_event',
+  {
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversation.id, { onDelete: 'cascade' }),
+    turnIndex: integer('turn_index').notNull(),
+    seq: integer('seq').notNull(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => project.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    dedupeKey: text('dedupe_key').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.turnIndex, t.seq] }),
+    uniqueIndex('turn_event_dedupe_uq').on(t.conversationId, t.turnIndex, t.dedupeKey),
+    index('turn_event_created_at_idx').on(t.createdAt),
+  ],
 );
 
 /** Tool results or model outputs kept as artifacts of a message (seed 001 artifacts). */

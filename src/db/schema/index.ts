@@ -5,3 +5,4 @@ export * from './tools.js';
 export * from './knowledge.js';
 export * from './escalation.js';
 export * from './operations.js';
+export * from './webhooks.js';

@@ -1,0 +1,108 @@
+// The per-turn event log (table `turn_event`): what a client streams while a turn runs and resumes from later.
+// Activities append; gateways read and are woken by NOTIFY on TURN_EVENTS_CHANNEL.
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client.js';
+import { turnEvent } from '../db/schema/index.js';
+
+/** The kinds of events, in the names clients see. Later issues add kinds (approvals): the column is open text. */
+export const turnEventTypes = [
+  'turn.started',
+  'knowledge.retrieved',
+  'message.delta',
+  'message.reset',
+  'tool.started',
+  'tool.completed',
+  'tool.failed',
+  'turn.completed',
+  'turn.failed',
+  'turn.canceled',
+] as const;
+export type TurnEventType = (typeof turnEventTypes)[number];
+
+/** Events after which nothing more is written to a turn's log. */
+export const terminalTurnEventTypes: readonly TurnEventType[] = ['turn.completed', 'turn.failed', 'turn.canceled'];
+
+/** The NOTIFY channel; the payload is `<conversationId>:<turnIndex>:<last seq>` (ids only, never content). */
+export const TURN_EVENTS_CHANNEL = 'turn_events';
+
+export interface TurnRef {
+  projectId: string;
+  conversationId: string;
+  turnIndex: number;
+}
+
+export interface NewTurnEvent {
+  /**
+   * Names the event deterministically, e.g. `model:<activityId>:<attempt>:delta:<n>` or `turn:started`, so the
+   * same event written twice (a retried activity) is stored once. Unique within the turn.
+   */
+  key: string;
+  type: TurnEventType;
+  data?: Record<string, unknown>;
+}
+
+export interface TurnEvent {
+  seq: number;
+  type: TurnEventType;
+  turnIndex: number;
+  data: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/**
+ * Appends events to a turn's log in the order given and returns their seqs (the existing seq for an event whose
+ * key was already written). Seqs count from 1 without gaps: they are handed out under a transaction-scoped
+ * advisory lock on the turn, after the already-written keys are filtered out, so nothing is numbered twice
+ * or skipped. Waiting gateways are woken by a NOTIFY sent at commit.
+ */
+export async function appendTurnEvents(db: DbOrTx, turn: TurnRef, events: NewTurnEvent[]): Promise<number[]> {
+  if (events.length === 0) return [];
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`turn_event:${turn.conversationId}:${turn.turnIndex}`}, 0))`);
+    const keys = events.map((e) => e.key);
+    const existing = await tx
+      .select({ key: turnEvent.dedupeKey, seq: turnEvent.seq })
+      .from(turnEvent)
+      .where(and(eq(turnEvent.conversationId, turn.conversationId), eq(turnEvent.turnIndex, turn.turnIndex), inArray(turnEvent.dedupeKey, keys)));
+    const seqByKey = new Map(existing.map((r) => [r.key, r.seq]));
+    const [last] = await tx
+      .select({ seq: sql<number>`coalesce(max(${turnEvent.seq}), 0)::int` })
+      .from(turnEvent)
+      .where(and(eq(turnEvent.conversationId, turn.conversationId), eq(turnEvent.turnIndex, turn.turnIndex)));
+    let next = last?.seq ?? 0;
+    const rows = [];
+    for (const e of events) {
+      if (seqByKey.has(e.key)) continue;
+      next += 1;
+      seqByKey.set(e.key, next);
+      rows.push({ ...turn, seq: next, type: e.type, data: e.data ?? {}, dedupeKey: e.key });
+    }
+    if (rows.length > 0) {
+      await tx.insert(turnEvent).values(rows);
+      await tx.execute(sql`select pg_notify(${TURN_EVENTS_CHANNEL}, ${`${turn.conversationId}:${turn.turnIndex}:${next}`})`);
+    }
+    return keys.map((k) => seqByKey.get(k)!);
+  });
+}
+
+/** A page of a turn's events after `afterSeq`, in order. The caller has checked the conversation's project. */
+export async function listTurnEvents(db: DbOrTx, conversationId: string, turnIndex: number, afterSeq = 0, limit = 500): Promise<TurnEvent[]> {
+  const rows = await db
+    .select({ seq: turnEvent.seq, type: turnEvent.type, turnIndex: turnEvent.turnIndex, data: turnEvent.data, createdAt: turnEvent.createdAt })
+    .from(turnEvent)
+    .where(and(eq(turnEvent.conversationId, conversationId), eq(turnEvent.turnIndex, turnIndex), gt(turnEvent.seq, afterSeq)))
+    .orderBy(asc(turnEvent.seq))
+    .limit(limit);
+  return rows as TurnEvent[];
+}
+
+/** Deletes up to `batch` events written before `before`; returns how many went. Run repeatedly until 0. */
+export async function pruneTurnEvents(db: DbOrTx, before: Date, batch = 10_000): Promise<number> {
+  const deleted = await db.execute(sql`
+    delete from turn_event e using (
+      select conversation_id, turn_index, seq from turn_event where created_at < ${before.toISOString()} limit ${batch}
+    ) d
+    where e.conversation_id = d.conversation_id and e.turn_index = d.turn_index and e.seq = d.seq
+    returning 1`);
+  return deleted.length;
+}
