@@ -93,7 +93,8 @@ export async function writeAttemptLog(db: DbOrTx, p: Omit<ToolCallParams, 'signa
     })
     .onConflictDoUpdate({
       target: [toolExecutionLog.workflowId, toolExecutionLog.toolCallId, toolExecutionLog.attempt],
-      set: { status: o.status, outputResult: o.output ?? null, errorMessage: o.error, executionTimeMs: o.executionTimeMs },
+      // The reservation row carries no input: the outcome fills it in (else every rate-limited call logged null).
+      set: { status: o.status, inputParams: o.input ?? null, outputResult: o.output ?? null, errorMessage: o.error, executionTimeMs: o.executionTimeMs },
     })
     .returning({ id: toolExecutionLog.id });
   return logged!.id;

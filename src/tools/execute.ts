@@ -95,12 +95,13 @@ interface Attempt {
 async function runAttempt(deps: ToolExecutionDeps, p: ToolCallParams, row: ToolRow, attempt: Attempt): Promise<unknown> {
   const input = attempt.input!;
   const config = await assignedConfig(deps.db, p, row);
+  // Opened before the arguments are checked, so even refused arguments are logged with the secrets blanked.
+  const bound = openBoundCredentials(deps.keyring, row, config);
+  for (const secret of bound.secrets) attempt.secrets.add(secret);
   const problem = validateArguments(row.inputSchema, input);
   if (problem) throw new ToolError('invalid_input', `invalid arguments: ${problem}`);
   const runner = deps.runners[row.toolType as ResolvedTool['toolType']];
   if (!runner) throw new ToolError('invalid_input', `tool type ${row.toolType} is not available on this worker`);
-  const bound = openBoundCredentials(deps.keyring, row, config);
-  for (const secret of bound.secrets) attempt.secrets.add(secret);
   const resolved: ResolvedTool = {
     id: row.id, projectId: row.projectId, name: row.name, toolType: row.toolType as ResolvedTool['toolType'], config, timeoutMs: row.timeoutMs,
     credentials: bound.credentials, credentialOrigins: bound.credentialOrigins, credentialVersion: bound.credentialVersion,
@@ -134,11 +135,13 @@ async function assignedConfig(db: Db, p: ToolCallParams, row: ToolRow): Promise<
 function logAttempt(db: Db, p: ToolCallParams, row: ToolRow, attempt: Attempt, o: { status: string; output: unknown; error: string | null }): Promise<string> {
   return db.transaction(async (tx) => {
     const elapsed = Date.now() - attempt.started;
-    const logId = await writeAttemptLog(tx, p, { ...o, input: attempt.input, executionTimeMs: elapsed });
+    // The model may echo a credential back in its arguments: stored blanked, like every tool output.
+    const input = attempt.input && redactSecrets(attempt.input, attempt.secrets);
+    const logId = await writeAttemptLog(tx, p, { ...o, input, executionTimeMs: elapsed });
     if (row.integrationId) {
       await recordIntegrationEvent(tx, {
         projectId: p.projectId, integrationId: row.integrationId, eventType: o.status === 'success' ? 'tool_used' : 'error',
-        toolName: row.name, toolParameters: attempt.input, toolResult: o.status === 'success' ? o.output : undefined, errorMessage: o.error ?? undefined,
+        toolName: row.name, toolParameters: input, toolResult: o.status === 'success' ? o.output : undefined, errorMessage: o.error ?? undefined,
       });
     }
     if (p.executionType === 'agent_runtime') {

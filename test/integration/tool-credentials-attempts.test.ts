@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentToolAssignment, smartAgent, tool, toolExecutionLog } from '../../src/db/schema';
+import { sealBoundCredentials } from '../../src/tools/credential-binding';
+import { parseKeyring } from '../../src/tools/credentials';
 import { executeToolCall, type ToolCallParams, type ToolExecutionDeps } from '../../src/tools/execute';
 import { createToolRunners } from '../../src/tools/runners';
 import { testConfig, testDb, testProject } from '../support/stack';
@@ -9,7 +11,8 @@ import { ToolServer } from '../support/tool-server';
 
 // The first call hangs, as a call does whose worker is killed; later calls answer.
 const server = new ToolServer({ '/slow': (n) => (n === 1 ? 'hang' : { status: 200, body: { answer: 42 } }), '/ok': () => ({ status: 200, body: {} }) });
-const db = testDb(testConfig());
+const config = testConfig();
+const db = testDb(config);
 let deps: ToolExecutionDeps;
 
 beforeAll(async () => {
@@ -66,5 +69,36 @@ describe('tool execution log rows of attempts whose worker died', () => {
       ...other, workflowId: `turn:${randomUUID()}`, toolCallId: 'call_1', arguments: {}, attempt: 1, executionType: 'agent_runtime', signal: AbortSignal.timeout(2000),
     });
     expect((await attemptRow(workflowId, 3))?.status).toBe('abandoned');
+  });
+});
+
+describe('tool execution log input params', () => {
+  it('stores the arguments the model sent on a rate-limited call (whose running row the outcome completes)', async () => {
+    const ids = await rateLimitedTool('/ok');
+    const workflowId = `turn:${randomUUID()}`;
+    await executeToolCall(deps, {
+      ...ids, workflowId, toolCallId: 'call_1', arguments: JSON.stringify({ city: 'Paris', days: 3 }), attempt: 1,
+      executionType: 'agent_runtime', signal: AbortSignal.timeout(2000),
+    });
+    expect(await attemptRow(workflowId, 1)).toMatchObject({ status: 'success', inputParams: { city: 'Paris', days: 3 } });
+  });
+
+  it('blanks a credential the model echoed in its arguments, even when the arguments are refused', async () => {
+    const keyring = parseKeyring(config.TOOL_CREDENTIALS_KEYS, undefined);
+    const token = `tok-${randomUUID()}`;
+    const ids = await rateLimitedTool('/ok');
+    const [row] = await db.db.select().from(tool).where(eq(tool.id, ids.toolId));
+    const sealed = sealBoundCredentials(keyring, { type: 'bearer', token }, 'api', row!.config);
+    await db.db.update(tool).set({ ...sealed, inputSchema: { type: 'object', properties: { n: { type: 'number' } } } }).where(eq(tool.id, ids.toolId));
+    const call = (args: Record<string, unknown>) => ({
+      ...ids, workflowId: `turn:${randomUUID()}`, toolCallId: 'call_1', arguments: JSON.stringify(args), attempt: 1,
+      executionType: 'agent_runtime' as const, signal: AbortSignal.timeout(2000),
+    });
+    const ok = call({ note: `use ${token}` });
+    await executeToolCall({ ...deps, keyring }, ok);
+    const refused = call({ n: token });
+    await expect(executeToolCall({ ...deps, keyring }, refused)).rejects.toThrow(/invalid arguments/);
+    expect((await attemptRow(ok.workflowId, 1))?.inputParams).toEqual({ note: 'use [redacted]' });
+    expect((await attemptRow(refused.workflowId, 1))?.inputParams).toEqual({ n: '[redacted]' });
   });
 });
