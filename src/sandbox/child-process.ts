@@ -54,7 +54,7 @@ const STDERR_KEEP = 4096;
 let prlimitPath: string | null | undefined;
 
 /** `prlimit` from util-linux, looked up once in the usual places (the child gets no PATH). */
-function findPrlimit(): string | null {
+export function findPrlimit(): string | null {
   if (prlimitPath !== undefined) return prlimitPath;
   prlimitPath = null;
   for (const candidate of ['/usr/bin/prlimit', '/bin/prlimit', '/usr/local/bin/prlimit']) {

@@ -55,16 +55,25 @@ describe('runJavascriptTool', () => {
     ['process.exit(1)', 'process is not defined'],
     ["return await globalThis.fetch('http://127.0.0.1/')", 'globalThis.fetch is not a function'],
     ['setTimeout(() => {}, 1)', 'setTimeout is not defined'],
-    ["return this.constructor.constructor('return process')().env", 'Code generation from strings disallowed'],
+    ["return this.constructor.constructor('return process')().env", 'process is not defined'],
+    ['return console.log(1)', 'console is not defined'],
   ])('contains %s', async (code, message) => {
     const error = await failure(runJavascriptTool(tool(code), {}, ctx()));
     expect(error.kind).toBe('client_error');
     expect(error.message).toContain(message);
   });
 
-  it('has no off-heap buffers that would slip past the memory limit', async () => {
-    const result = await runJavascriptTool(tool('return [typeof ArrayBuffer, typeof Uint8Array, typeof WebAssembly, typeof Map]'), {}, ctx());
+  it('has no buffers that would slip past the memory limit, and counts typed arrays against it', async () => {
+    const result = await runJavascriptTool(tool('return [typeof WebAssembly, typeof SharedArrayBuffer, typeof Atomics, typeof Uint8Array]'), {}, ctx());
     expect(result).toEqual(['undefined', 'undefined', 'undefined', 'function']);
+    const error = await failure(runJavascriptTool(tool('const keep = []; for (let i = 0; i < 8; i++) keep.push(new Uint8Array(16 * 2 ** 20)); return keep.length'), {}, ctx()));
+    expect(error).toMatchObject({ kind: 'client_error', message: 'RangeError: Array buffer allocation failed' });
+  });
+
+  it('compiles the code as a function body, so it cannot close the wrapper', async () => {
+    const error = await failure(runJavascriptTool(tool('return 1 }); (function () {'), {}, ctx()));
+    expect(error.kind).toBe('invalid_input');
+    expect(error.message).toContain('SyntaxError');
   });
 
   it('passes the code’s own error message back', async () => {
