@@ -94,6 +94,21 @@ describe('metrics', () => {
     ]);
     expect((await api('GET', `/v1/metrics?name=tool_call_ms&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z`)).status).toBe(400);
   });
+
+  it('covers the last 24 hours when the request names no from or to', async () => {
+    const { api, projectId, agentId } = await setup();
+    const ago = (hours: number, v: number) => sql`(${projectId}::uuid, ${agentId}::uuid, 'tool_call_ms', ${v}, now() - make_interval(hours => ${hours}))`;
+    await stack.db.db.execute(sql`insert into metric (project_id, agent_id, metric_name, metric_value, recorded_at) values
+      ${sql.join([ago(1, 10), ago(23, 30), ago(25, 1000)], sql`, `)}`);
+    const res = await api('GET', `/v1/metrics?name=tool_call_ms&agentId=${agentId}&bucket=day`);
+    expect(res.status).toBe(200);
+    const total = (res.body.buckets as { count: number; sum: number }[]).reduce((t, b) => ({ count: t.count + b.count, sum: t.sum + b.sum }), { count: 0, sum: 0 });
+    expect(total).toEqual({ count: 2, sum: 40 });
+    // Only `to`: the 24 hours before it.
+    const before = await api('GET', `/v1/metrics?name=tool_call_ms&agentId=${agentId}&bucket=day&to=${new Date(Date.now() - 2 * 3600_000).toISOString()}`);
+    expect((before.body.buckets as { sum: number }[]).reduce((t, b) => t + b.sum, 0)).toBe(1030);
+    expect((await api('GET', `/v1/metrics?name=tool_call_ms&from=${new Date(Date.now() + 3600_000).toISOString()}`)).status).toBe(400);
+  });
 });
 
 describe('plans', () => {

@@ -1,11 +1,11 @@
-import { metricQuery } from '../../metrics/contracts.js';
+import { metricQuery, metricWindow } from '../../metrics/contracts.js';
 import { aggregateMetrics } from '../../metrics/store.js';
 import type { RouteContext } from '../deps.js';
 import { defineRoute } from '../route.js';
 
 export function registerMetricRoutes({ router, registry, deps }: RouteContext): void {
   defineRoute(router, registry, {
-    method: 'get', path: '/v1/metrics', tag: 'Metrics', summary: 'One metric aggregated into time buckets (count, sum, avg, min, max, p95)',
+    method: 'get', path: '/v1/metrics', tag: 'Metrics', summary: 'One metric aggregated into time buckets (count, sum, avg, min, max, p95); by default over the last 24 hours',
     permission: 'agents:read', query: metricQuery,
     responses: { 200: { description: 'Buckets, oldest first' } },
     handler: async ({ query: q, auth }) => ({
@@ -13,7 +13,7 @@ export function registerMetricRoutes({ router, registry, deps }: RouteContext): 
       body: {
         name: q.name,
         bucket: q.bucket,
-        buckets: await aggregateMetrics(deps.db, { ...q, projectId: auth.projectId, from: new Date(q.from), to: new Date(q.to) }),
+        buckets: await aggregateMetrics(deps.db, { ...q, projectId: auth.projectId, ...metricWindow(q, new Date()) }),
       },
     }),
   });
