@@ -38,8 +38,8 @@ function fail(msg) {
   return stopAll(1);
 }
 
-function start(name, args, cmd = tsx) {
-  const service = spawnService(name, cmd, args, env);
+function start(name, args, cmd = tsx, opts = {}) {
+  const service = spawnService(name, cmd, args, env, opts);
   services.push(service);
   if (stopping) service.kill();
   service.exited.then(({ code, signal, error }) => {
@@ -80,6 +80,23 @@ async function startTemporal() {
   await waitForTcp('127.0.0.1', grpcPort, 60_000);
   env.TEMPORAL_ADDRESS = `127.0.0.1:${grpcPort}`;
   temporalUiUrl = `http://localhost:${uiPort}`;
+}
+
+/**
+ * Holds the database's instance lock for as long as this stack runs (src/cli/hold-instance.ts), so a second
+ * `npm start` with the same DATABASE_URL (another checkout, another terminal) is refused with a message
+ * naming the first, instead of silently sharing its database.
+ */
+async function holdDatabase() {
+  let ready;
+  const held = new Promise((resolve) => (ready = resolve));
+  const lock = start('db-lock', ['--import', 'tsx', 'src/cli/hold-instance.ts'], process.execPath, {
+    onLine: (line) => line === 'instance lock held' && ready(),
+  });
+  const exited = lock.exited.then(({ code }) => {
+    throw new Error(code === 3 ? 'refusing to start: the database is in use by another `npm start` (see above)' : `the database instance lock could not be taken (exit code ${code})`);
+  });
+  await Promise.race([held, exited]);
 }
 
 async function migrate() {
@@ -175,6 +192,8 @@ async function main() {
   await ensureNodeModules();
   ensureCredentialKey();
   ensureEscalationLinks();
+  env.SAO_CHECKOUT = projectRoot;
+  await holdDatabase();
   await startTemporal();
   await migrate();
   const boot = await bootstrap();

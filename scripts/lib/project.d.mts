@@ -20,8 +20,8 @@ export interface Service {
   kill(): void;
   readonly running: boolean;
 }
-/** Starts a long-running process in its own process group, prefixing its output lines with `[name]`. */
-export function spawnService(name: string, cmd: string, args?: string[], env?: NodeJS.ProcessEnv): Service;
+/** Starts a long-running process in its own process group, prefixing its output lines with `[name]`; `onLine` sees each stdout line. */
+export function spawnService(name: string, cmd: string, args?: string[], env?: NodeJS.ProcessEnv, opts?: { onLine?: (line: string) => void }): Service;
 export function canConnect(host: string, port: number, timeoutMs?: number): Promise<boolean>;
 export function waitForTcp(host: string, port: number, timeoutMs?: number): Promise<void>;
 export function waitForHttp(url: string, timeoutMs?: number): Promise<void>;

@@ -74,8 +74,11 @@ export function capture(cmd, args = [], opts = {}) {
   });
 }
 
-function prefixLines(stream, prefix, out) {
-  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => out.write(`${prefix} ${line}\n`));
+function prefixLines(stream, prefix, out, onLine) {
+  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+    out.write(`${prefix} ${line}\n`);
+    onLine?.(line);
+  });
 }
 
 /**
@@ -83,9 +86,9 @@ function prefixLines(stream, prefix, out) {
  * group so that Ctrl-C reaches only the caller, which then stops services in order (app before Temporal),
  * and so that `stop` also ends grandchildren (tsx runs the real node process as its child).
  */
-export function spawnService(name, cmd, args = [], env = process.env) {
+export function spawnService(name, cmd, args = [], env = process.env, { onLine } = {}) {
   const child = spawn(cmd, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: !isWindows });
-  prefixLines(child.stdout, `[${name}]`, process.stdout);
+  prefixLines(child.stdout, `[${name}]`, process.stdout, onLine);
   prefixLines(child.stderr, `[${name}]`, process.stderr);
   const exited = new Promise((resolve) => {
     child.on('error', (err) => resolve({ code: 127, signal: null, error: err }));
