@@ -87,7 +87,7 @@ export const messageSchema = z
 export const turnSchema = z
   .object({
     index: z.number().int(),
-    status: z.enum(['pending', 'running', 'completed', 'failed']),
+    status: z.enum(['pending', 'running', 'completed', 'failed', 'canceled']),
     workflowId: z.string(),
     userInput: z.string().nullable(),
     agentResponse: z.string().nullable(),
@@ -105,11 +105,16 @@ export const turnSchema = z
     feedbackText: z.string().nullable(),
     startedAt: z.string().datetime().nullable(),
     completedAt: z.string().datetime().nullable(),
+    /** Why the turn ended: stop, max_steps, budget, canceled, interrupted, rolled_back (null while running). */
+    stopReason: z.string().nullable(),
+    /** A canceled turn's text so far (never an assistant message). */
+    partialAnswer: z.string().nullable(),
   })
   .openapi('Turn');
 
 export const turnReplySchema = z.object({ turn: turnSchema, message: messageSchema.nullable() }).openapi('TurnReply');
 export const turnAcceptedSchema = z.object({ turn: turnSchema, pollUrl: z.string() }).openapi('TurnAccepted');
+export const turnCanceledSchema = z.object({ turn: turnSchema }).openapi('TurnCancelRequested');
 
 export type CreateConversationBody = z.infer<typeof createConversationBody>;
 export type UpdateConversationBody = z.infer<typeof updateConversationBody>;

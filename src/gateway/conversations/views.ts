@@ -35,5 +35,7 @@ export function turnView(conversationId: string, index: number, row: TurnRow | u
     feedbackText: row?.feedbackText ?? null,
     startedAt: row?.startedAt.toISOString() ?? null,
     completedAt: row?.completedAt?.toISOString() ?? null,
+    stopReason: row?.stopReason ?? null,
+    partialAnswer: row?.partialAnswer ?? null,
   };
 }
