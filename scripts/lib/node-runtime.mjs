@@ -91,15 +91,15 @@ async function fetchRuntime(root) {
  * so npm, npx and every child process use it too, and exits with its exit code. Resolves only when the
  * running Node is already good enough.
  */
-export async function ensureSupportedNode({ root = projectRoot, script = process.argv[1], args = process.argv.slice(2) } = {}) {
-  if (nodeMajor() >= MIN_NODE_MAJOR) return;
+export async function ensureSupportedNode({ root = projectRoot, script = process.argv[1], args = process.argv.slice(2), version = process.version } = {}) {
+  if (nodeMajor(version) >= MIN_NODE_MAJOR) return;
   if (process.env[REEXEC_MARK]) {
-    throw new Error(`re-ran under ${process.env[REEXEC_MARK]} but the Node running is still ${process.version}`);
+    throw new Error(`re-ran under ${process.env[REEXEC_MARK]} but the Node running is still ${version}`);
   }
   const node = runtimeNodePath(root);
   if (!existsSync(node)) {
     process.stderr.write(
-      `Node ${process.version} is older than ${MIN_NODE_MAJOR}: fetching Node ${PINNED_NODE.version} ` +
+      `Node ${version} is older than ${MIN_NODE_MAJOR}: fetching Node ${PINNED_NODE.version} ` +
         `(npm package ${nodePackageName()}) into ${path.relative(root, runtimeDir(root))}/ once and running under it\n`,
     );
     await fetchRuntime(root);
