@@ -5,7 +5,9 @@
  * `console` is V8's inspector console), then evaluates to one function, `call`, the only thing the host
  * touches. The tool's code is compiled by `AsyncFunction(args, code)`, which parses it as a function body on
  * its own, so it cannot close the wrapper and rewrite the harness. Everything the harness uses is captured
- * before the tool runs, and its state lives in this closure, out of the tool's reach.
+ * before the tool runs, and its state lives in this closure, out of the tool's reach. The harness is strict
+ * code, so `CallSite#getFunction` (`Error.prepareStackTrace`) hands the tool no reference to `call`, and
+ * `start` works once, so nothing can raise the result's size cap.
  *
  * `call('start', code, argsJson, maxChars)` starts the tool; `call('read')` returns one tagged string:
  * `o<json>` (a result of at most `maxChars` UTF-16 units), `e<message>` (the code threw; at most 2000 units),
@@ -13,6 +15,7 @@
  * string primitive leaves the isolate.
  */
 const HARNESS = String.raw`(() => {
+  'use strict';
   for (const name of ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'console']) delete globalThis[name];
   const stringify = JSON.stringify, parse = JSON.parse, apply = Reflect.apply, then = Promise.prototype.then;
   const AsyncFunction = (async () => {}).constructor, toString = String, slice = String.prototype.slice;
@@ -34,6 +37,7 @@ const HARNESS = String.raw`(() => {
   };
   return (op, code, argsJson, maxChars) => {
     if (op !== 'start') return report;
+    if (max !== 0) return;
     max = maxChars;
     let tool;
     try { tool = new AsyncFunction('args', code); } catch (error) { report = 's' + cut(describe(error)); return; }
@@ -48,12 +52,21 @@ const HARNESS = String.raw`(() => {
  * call's deadline (`timeout` on each entry into the isolate, plus a timer that disposes the isolate, which
  * also stops a promise job loop or a hung native call). It exits when the parent's IPC channel closes, so it
  * never outlives the worker, and kills itself when isolated-vm reports that V8 lost control of an isolate.
+ * Before anything else it closes the file descriptors it inherited beyond stdio and the IPC channel.
  *
  * Request: `{ code, argsJson, memoryMb, timeoutMs, maxResultChars }`. Reply: `{ ok: true, json }` or
  * `{ ok: false, kind, message }` with kind `invalid_input | client_error | timeout | forbidden | server_error`.
  */
 export function isolateHostSource(isolatedVmPath: string): string {
   return String.raw`'use strict';
+const fs = require('node:fs');
+// Descriptors the worker leaked past exec (opened without O_CLOEXEC; Node's own all have it): close them.
+for (const fd of fs.readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 3)) {
+  try {
+    const flags = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync('/proc/self/fdinfo/' + fd, 'utf8'));
+    if (flags && (parseInt(flags[1], 8) & 0o2000000) === 0) fs.closeSync(fd);
+  } catch {}
+}
 const ivm = require(${JSON.stringify(isolatedVmPath)});
 const HARNESS = ${JSON.stringify(HARNESS)};
 process.on('disconnect', () => process.exit(0));

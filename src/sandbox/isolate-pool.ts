@@ -110,6 +110,14 @@ export function createIsolatePool(options: IsolatePoolOptions = {}) {
     }
   }
 
+  /** After a host was killed, starts its successor now, so the next call does not wait for a process start. */
+  function replenish(): void {
+    if (idle.length > 0) return;
+    const host = startHost();
+    setIdle(host, true);
+    idle.push(host);
+  }
+
   /**
    * Runs one call in a host; resolves to the host's reply, or rejects with {@link IsolateHostError} when the
    * host had to be killed (deadline, cancellation) or died on its own.
@@ -132,6 +140,7 @@ export function createIsolatePool(options: IsolatePoolOptions = {}) {
         child.off('exit', onExit);
         if (error) {
           child.kill('SIGKILL');
+          replenish();
           reject(error);
         } else {
           release(host);
