@@ -20,6 +20,7 @@ import { loadConfig, type Config } from '../src/config';
 import { createDb, type DbHandle } from '../src/db/client';
 import { ensureDatabase, runMigrations } from '../src/db/migrate';
 import { createApp } from '../src/gateway/app';
+import { createTurnStreams } from '../src/gateway/conversations/turn-stream';
 import { createLogger } from '../src/logger';
 import { createProject } from '../src/tenancy/projects-store';
 import { temporalConnectionOptions } from '../src/temporal/connection';
@@ -187,11 +188,15 @@ export async function startBenchStack(
   const connection = await Connection.connect(temporalConnectionOptions(config));
   cleanup.push(['gateway Temporal connection', () => connection.close()]);
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const logger = createLogger(config.LOG_LEVEL);
+  const streams = createTurnStreams(gatewayDb.sql, logger, config);
+  cleanup.push(['gateway streams', () => streams.hub.close()]);
   const gateway = await listen(createApp({
     db: gatewayDb.db,
     temporal: client,
-    logger: createLogger(config.LOG_LEVEL),
+    logger,
     keyring: null,
+    streams,
     settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
   }));
   cleanup.push(['gateway', () => gateway.close()]);

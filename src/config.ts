@@ -60,10 +60,22 @@ export const configSchema = z.object({
   ESCALATION_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(7 * 24 * 3600),
   /** Base URL people use to reach the gateway (for links in notifications). */
   PUBLIC_BASE_URL: z.string().url().default('http://localhost:3000'),
+  /** Webhook deliveries: each attempt's deadline, then exponential backoff from the first interval up to the maximum, for at most so many attempts (the defaults span about a day). */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_RETRY_INITIAL_MS: z.coerce.number().int().min(10).default(10_000),
+  WEBHOOK_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(10).default(3_600_000),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(30),
+  /** How often a worker starts pending deliveries that no NOTIFY dispatched (see src/webhooks/dispatcher.ts). */
+  WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
 
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   TURN_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(20_000),
+  /** Open turn event streams (SSE) one gateway process serves, in all and per project; beyond, 429. */
+  STREAM_MAX_PER_GATEWAY: z.coerce.number().int().min(1).default(1000),
+  STREAM_MAX_PER_PROJECT: z.coerce.number().int().min(1).default(100),
+  /** A comment line this often keeps proxies from closing an idle event stream. */
+  STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),

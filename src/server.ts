@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from './config.js';
 import { createDb } from './db/client.js';
 import { createApp } from './gateway/app.js';
+import { createTurnStreams } from './gateway/conversations/turn-stream.js';
 import { createGatewayServer } from './gateway/http-server.js';
 import { embeddingsFromConfig } from './knowledge/embeddings.js';
 import { createLogger } from './logger.js';
@@ -17,10 +18,12 @@ async function main(): Promise<void> {
   const dbHandle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'smart-agents-gateway' });
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const streams = createTurnStreams(dbHandle.sql, logger, config);
   const app = createApp({
     db: dbHandle.db,
     temporal,
     logger,
+    streams,
     keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
     embeddings: embeddingsFromConfig(config),
     settings: {
@@ -47,6 +50,8 @@ async function main(): Promise<void> {
       process.exit(0);
     });
     server.closeIdleConnections();
+    // Open event streams end now (their clients resume elsewhere with Last-Event-ID) instead of holding the close.
+    void streams.hub.close();
   };
   installProcessGuards(logger, 'gateway');
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -6,6 +6,8 @@ import { registerAgentRoutes } from './agents/routes.js';
 import { registerApiKeyRoutes } from './tenancy/api-keys.js';
 import { authenticate } from './auth.js';
 import { registerConversationRoutes } from './conversations/routes.js';
+import { registerTurnControlRoutes } from './conversations/turn-control-routes.js';
+import { registerTurnEventRoutes } from './conversations/event-routes.js';
 import { registerKnowledgeAssignmentRoutes } from './knowledge/assignments.js';
 import { registerKnowledgeRoutes } from './knowledge/routes.js';
 import { registerIntegrationRoutes } from './tools/integrations.js';
@@ -72,6 +74,8 @@ export function createApp(deps: GatewayDeps): Express {
   registerAgentRoutes(ctx);
   registerAgentResumeRoute(ctx);
   registerConversationRoutes(ctx);
+  registerTurnControlRoutes(ctx);
+  registerTurnEventRoutes(ctx);
   registerToolRoutes(ctx);
   registerAssignmentRoutes(ctx);
   registerKnowledgeRoutes(ctx);

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import type { EmbeddingsClient } from '../knowledge/embeddings.js';
 import type { CredentialKeyring } from '../tools/credentials.js';
+import type { TurnStreams } from './conversations/turn-stream.js';
 
 /** What the gateway needs from the outside world; `createApp` receives it, nothing is imported globally. */
 export interface GatewayDeps {
@@ -15,6 +16,8 @@ export interface GatewayDeps {
   keyring: CredentialKeyring | null;
   /** Embeds search queries for hybrid ranking; absent when EMBEDDINGS_MODEL is not configured. */
   embeddings?: EmbeddingsClient;
+  /** Live turns: the process's LISTEN hub and stream limits (see `createTurnStreams`). */
+  streams: TurnStreams;
   settings: {
     taskQueue: string;
     /** How long `POST .../messages` waits for the turn before answering 202. */

@@ -13,6 +13,8 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Writes the answer itself (Server-Sent Events) instead of `body`; the route awaits it. */
+  stream?: (res: Response) => Promise<void>;
 }
 
 export interface HandlerContext<P, Q, B> {
@@ -34,7 +36,8 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
   body?: B;
   /** Extra documented headers (e.g. Idempotency-Key). */
   headers?: AnyObject;
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  /** `eventStream`: the schema of each SSE `data:` line, for answers that can be `text/event-stream`. */
+  responses: Record<number, { description: string; schema?: z.ZodType; eventStream?: z.ZodType }>;
   handler: (ctx: HandlerContext<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<Reply>;
 }
 
@@ -69,7 +72,11 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
 ): void {
   const responses: RouteConfig['responses'] = {};
   for (const [status, r] of Object.entries(spec.responses)) {
-    responses[status] = r.schema ? { description: r.description, content: { 'application/json': { schema: r.schema } } } : { description: r.description };
+    const content = {
+      ...(r.schema ? { 'application/json': { schema: r.schema } } : {}),
+      ...(r.eventStream ? { 'text/event-stream': { schema: r.eventStream } } : {}),
+    };
+    responses[status] = Object.keys(content).length > 0 ? { description: r.description, content } : { description: r.description };
   }
   for (const status of ['400', '401', '403', '404']) {
     responses[status] ??= { description: 'Error', content: { 'application/json': { schema: errorResponseSchema } } };
@@ -102,6 +109,7 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
     req.params = params as Request['params'];
     req.body = body;
     const reply = await spec.handler({ params, query, body, auth, req });
+    if (reply.stream) return reply.stream(res);
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
     if (reply.body === undefined) res.status(reply.status).end();
     else res.status(reply.status).json(reply.body);

@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config';
 import { createDb, type DbHandle } from '../../src/db/client';
 import { createApp } from '../../src/gateway/app';
+import { createTurnStreams, type TurnStreamTimings } from '../../src/gateway/conversations/turn-stream';
 import { createGatewayServer } from '../../src/gateway/http-server';
 import { embeddingsFromConfig } from '../../src/knowledge/embeddings';
 import type { LlmClient } from '../../src/llm/client';
@@ -79,11 +80,19 @@ export async function temporalClient(config: Config): Promise<{ client: Client; 
 }
 
 /** A listening gateway on a free port with the real app. */
-export async function startGateway(config: Config, db: DbHandle, client: Client, logger = createLogger(config.LOG_LEVEL)) {
+export async function startGateway(
+  config: Config,
+  db: DbHandle,
+  client: Client,
+  logger = createLogger(config.LOG_LEVEL),
+  streamTimings: Partial<TurnStreamTimings> = {},
+) {
+  const streams = createTurnStreams(db.sql, logger, config, streamTimings);
   const app = createApp({
     db: db.db,
     temporal: client,
     logger,
+    streams,
     keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
     embeddings: embeddingsFromConfig(config),
     settings: {
@@ -98,10 +107,13 @@ export async function startGateway(config: Config, db: DbHandle, client: Client,
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: async () => {
+      await streams.hub.close();
+      await new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    },
   };
 }
 

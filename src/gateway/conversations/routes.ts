@@ -10,6 +10,8 @@ import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import { awaitTurnReply } from './turn-reply.js';
+import { openTurnStream, resumeAfter, wantsEventStream } from './event-routes.js';
+import { turnEventSchema } from '../../conversations/live-contracts.js';
 import { conversationView, messageView, turnView } from './views.js';
 
 export function registerConversationRoutes({ router, registry, deps }: RouteContext): void {
@@ -69,7 +71,7 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
     method: 'post', path: '/v1/conversations/:id/messages', tag, summary: 'Send a message: runs one turn as a workflow',
     permission: 'conversations:write', params: idParams, body: s.sendMessageBody, headers: s.idempotencyHeaders,
     responses: {
-      200: { description: 'The answer and the turn record', schema: s.turnReplySchema },
+      200: { description: 'The answer and the turn record; with Accept: text/event-stream, the turn\'s events as they happen', schema: s.turnReplySchema, eventStream: turnEventSchema },
       202: { description: 'Still running; poll the URL', schema: s.turnAcceptedSchema },
       409: { description: 'turn_in_progress, conversation_ended, agent_paused or agent_not_active' },
       422: { description: 'Idempotency-Key reused for a different message' },
@@ -82,9 +84,16 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
           { field: 'headers.idempotency-key', message: '1 to 200 characters' },
         ]);
       }
+      // A stream's slot is taken first: a 429 must not leave a turn running that nobody asked to watch.
+      const stream = wantsEventStream(req) ? openTurnStream(deps, auth.projectId) : undefined;
+      const after = stream ? resumeAfter(req, undefined) : 0;
       const turn = await submitTurn(db, deps.temporal, deps.settings.taskQueue, {
         projectId: auth.projectId, conversationId: params.id, content: body.content, idempotencyKey: key,
+      }).catch((err: unknown) => {
+        stream?.release();
+        throw err;
       });
+      if (stream) return stream.reply(params.id, turn.turnIndex, after);
       return awaitTurnReply(deps, params.id, turn.turnIndex, turn.workflowId);
     },
   });
