@@ -1,4 +1,5 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
+import { appendWorkflowTurnEvents } from '../src/conversations/turn-events.js';
 import type { Db } from '../src/db/client.js';
 import { EMBEDDINGS_BATCH, querySemantics, toEmbeddingsFailure, type EmbeddingsClient } from '../src/knowledge/embeddings.js';
 import { ExtractionError } from '../src/knowledge/extract.js';
@@ -105,6 +106,7 @@ export function createKnowledgeActivities(deps: KnowledgeActivityDeps) {
     /**
      * The best chunks of the agent's knowledge bases for the user's message, bases in priority order; hybrid
      * (full-text + vectors) when embeddings are configured, full-text alone when the query cannot be embedded.
+     * A turn's retrieval is told in its event log (`knowledge.retrieved`: the bases searched and the hit count).
      */
     async retrieveKnowledge(p: { agentId: string; query: string; limit?: number }): Promise<{ bases: string[]; hits: ChunkHit[] }> {
       const ctx = Context.current();
@@ -117,6 +119,10 @@ export function createKnowledgeActivities(deps: KnowledgeActivityDeps) {
         })
         : undefined;
       const hits = await searchChunks(deps.db, bases, p.query, { limit: p.limit ?? 5, match: 'any', semantic });
+      // In a turn, clients learn what was searched and how much was found; never the documents' text.
+      await appendWorkflowTurnEvents(deps.db, { workflowId: activityInfo().workflowExecution?.workflowId }, [
+        { key: 'knowledge:retrieved', type: 'knowledge.retrieved', data: { bases, hits: hits.length } },
+      ]);
       return { bases, hits };
     },
   };

@@ -5,6 +5,8 @@ import type { ChatRequest, ChatResponse, LlmClient } from '../src/llm/client.js'
 import { buildModelRequest } from '../src/conversations/model-request.js';
 import type { TurnTool } from '../src/tools/turn-tools.js';
 import * as store from '../src/conversations/turn-store.js';
+import { DeltaBatcher } from '../src/conversations/delta-batcher.js';
+import { appendTurnEvents, workflowTurnRef, type TurnRef } from '../src/conversations/turn-events.js';
 import { failureTypes, type TurnInput, type TurnResult } from '../workflows/contracts/index.js';
 
 export interface TurnActivityDeps {
@@ -32,6 +34,13 @@ export interface TurnPlan {
 /** What the workflow hands to `completeTurn`; the response time is measured there, on the real clock. */
 export type CompleteTurnInput = Omit<store.CompleteTurnParams, 'responseTimeMs'> & { startedAtMs: number };
 
+/**
+ * The model call's input: the request, plus optionally the turn it belongs to. Without `turn` the activity finds
+ * the turn by its workflow id (`turn:<conversation>:<n>`), so turn workflows need not pass it and histories that
+ * schedule the bare request stream too; agent tasks belong to no turn and write no events.
+ */
+export type CallModelInput = ChatRequest & { turn?: TurnRef };
+
 /** How often the LLM activity heartbeats while it waits for the model. */
 const HEARTBEAT_MS = 2_000;
 
@@ -44,6 +53,16 @@ export function createTurnActivities(deps: TurnActivityDeps) {
     const execution = activityInfo().workflowExecution;
     if (!execution) throw new Error(`${activity} runs only inside a turn workflow`);
     await store.beginTurn(deps.db, { ...input, workflowId: execution.workflowId, runId: execution.runId });
+  }
+
+  /** The delta writer of this model attempt; a retried attempt first tells clients to drop what came before. */
+  async function openDeltaLog(turn: TurnRef, onWritten: () => void): Promise<DeltaBatcher> {
+    const info = activityInfo();
+    const keyPrefix = `model:${info.workflowExecution?.runId ?? ''}:${info.activityId}:${info.attempt}`;
+    if (info.attempt > 1) {
+      await appendTurnEvents(deps.db, turn, [{ key: `${keyPrefix}:reset`, type: 'message.reset', data: { attempt: info.attempt } }]);
+    }
+    return new DeltaBatcher({ keyPrefix, onWritten, write: (events) => appendTurnEvents(deps.db, turn, events) });
   }
 
   return {
@@ -62,18 +81,28 @@ export function createTurnActivities(deps: TurnActivityDeps) {
     },
 
     /**
-     * One LLM call. Heartbeats while waiting so a dead worker is noticed quickly, and aborts the HTTP
-     * request when Temporal cancels the activity. Requests the model rejects (4xx other than 408/409/429)
+     * One LLM call. For a turn the call streams and the answer's text goes to the turn's event log as it comes
+     * (`message.delta`, see {@link DeltaBatcher}); a retried attempt first writes `message.reset` so clients drop
+     * the text of the attempt that failed. Event keys name (run, activity, attempt, chunk), so nothing is written
+     * twice. Heartbeats while waiting and on every written batch, so a dead worker is noticed quickly, and aborts
+     * the HTTP request when Temporal cancels the activity. Requests the model rejects (4xx other than 408/409/429)
      * fail without retry; 429 retries after the server's Retry-After.
      */
-    async callModel(request: ChatRequest): Promise<ChatResponse & { llmTimeMs: number }> {
+    async callModel({ turn, ...request }: CallModelInput): Promise<ChatResponse & { llmTimeMs: number }> {
       const ctx = Context.current();
       const started = Date.now();
       const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
+      let deltas: DeltaBatcher | undefined;
       try {
-        const response = await deps.llm.chat(request, ctx.cancellationSignal);
+        const turnRef = turn ?? (await workflowTurnRef(deps.db, activityInfo().workflowExecution?.workflowId));
+        if (turnRef) deltas = await openDeltaLog(turnRef, () => ctx.heartbeat());
+        const response = await deps.llm.chat(request, ctx.cancellationSignal, deltas && ((text) => deltas!.push(text)));
+        await deltas?.finish();
         return { ...response, llmTimeMs: Date.now() - started };
       } catch (err) {
+        // Canceled: what arrived is the turn's partial answer, so it is written; failed: a retry writes its own.
+        if (ctx.cancellationSignal.aborted) await deltas?.finish().catch(() => undefined);
+        else await deltas?.abandon();
         throw toLlmFailure(err);
       } finally {
         clearInterval(beat);

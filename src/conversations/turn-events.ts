@@ -2,7 +2,9 @@
 // Activities append; gateways read and are woken by NOTIFY on TURN_EVENTS_CHANNEL.
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { turnEvent } from '../db/schema/index.js';
+import { conversation, turnEvent } from '../db/schema/index.js';
+import { turnWorkflowId } from '../../workflows/contracts/index.js';
+import { enqueueWebhookEvents } from '../webhooks/outbox.js';
 
 /** The kinds of events, in the names clients see. Later issues add kinds (approvals): the column is open text. */
 export const turnEventTypes = [
@@ -80,9 +82,25 @@ export async function appendTurnEvents(db: DbOrTx, turn: TurnRef, events: NewTur
     if (rows.length > 0) {
       await tx.insert(turnEvent).values(rows);
       await tx.execute(sql`select pg_notify(${TURN_EVENTS_CHANNEL}, ${`${turn.conversationId}:${turn.turnIndex}:${next}`})`);
+      await enqueueTerminalWebhooks(tx, turn, rows);
     }
     return keys.map((k) => seqByKey.get(k)!);
   });
+}
+
+/** The turn's end (completed, failed, canceled) becomes webhook deliveries in the transaction that logs it. */
+async function enqueueTerminalWebhooks(tx: DbOrTx, turn: TurnRef, rows: { type: TurnEventType; data: Record<string, unknown> }[]): Promise<void> {
+  const ends = rows.filter((r) => terminalTurnEventTypes.includes(r.type));
+  if (ends.length === 0) return;
+  await enqueueWebhookEvents(
+    tx,
+    turn.projectId,
+    ends.map((r) => ({
+      type: r.type as 'turn.completed' | 'turn.failed' | 'turn.canceled',
+      key: `${r.type}:${turn.conversationId}:${turn.turnIndex}`,
+      data: { conversationId: turn.conversationId, turnIndex: turn.turnIndex, ...r.data },
+    })),
+  );
 }
 
 /** A page of a turn's events after `afterSeq`, in order. The caller has checked the conversation's project. */
@@ -105,4 +123,38 @@ export async function pruneTurnEvents(db: DbOrTx, before: Date, batch = 10_000):
     where e.conversation_id = d.conversation_id and e.turn_index = d.turn_index and e.seq = d.seq
     returning 1`);
   return deleted.length;
+}
+
+/**
+ * The turn a workflow id names (`turn:<conversationId>:<n>`), or undefined for any other workflow (agent tasks,
+ * tool tests). Activities shared by turns and other workflows (tools, retrieval) find their turn this way: a
+ * turn's workflow id is its business key, and the round trip through {@link turnWorkflowId} keeps the format
+ * defined in one place.
+ */
+export function turnOfWorkflow(workflowId: string | undefined): { conversationId: string; turnIndex: number } | undefined {
+  const match = /^turn:([0-9a-f-]{36}):(\d+)$/.exec(workflowId ?? '');
+  if (!match) return undefined;
+  const turn = { conversationId: match[1]!, turnIndex: Number(match[2]) };
+  return turnWorkflowId(turn.conversationId, turn.turnIndex) === workflowId ? turn : undefined;
+}
+
+/** The turn the workflow id names, with its project (read from the conversation when not given). */
+export async function workflowTurnRef(db: DbOrTx, workflowId: string | undefined, projectId?: string): Promise<TurnRef | undefined> {
+  const turn = turnOfWorkflow(workflowId);
+  if (!turn) return undefined;
+  if (projectId) return { projectId, ...turn };
+  const [row] = await db.select({ projectId: conversation.projectId }).from(conversation).where(eq(conversation.id, turn.conversationId));
+  return row ? { projectId: row.projectId, ...turn } : undefined;
+}
+
+/** Appends events to the turn the workflow id names; writes nothing (and returns false) for other workflows. */
+export async function appendWorkflowTurnEvents(
+  db: DbOrTx,
+  at: { workflowId: string | undefined; projectId?: string },
+  events: NewTurnEvent[],
+): Promise<boolean> {
+  const turn = await workflowTurnRef(db, at.workflowId, at.projectId);
+  if (!turn) return false;
+  await appendTurnEvents(db, turn, events);
+  return true;
 }

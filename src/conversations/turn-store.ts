@@ -5,6 +5,7 @@ import type { DbOrTx } from '../db/client.js';
 import { recordMetrics } from '../metrics/store.js';
 import { agentExecutionHistory, artifact, conversation, message, type KnowledgeSource, type ToolUse } from '../db/schema/index.js';
 import { ASSISTANT_POSITION, findAssistantMessage, USER_POSITION } from './message-store.js';
+import { appendTurnEvents } from './turn-events.js';
 
 export interface BeginTurnParams {
   projectId: string;
@@ -57,6 +58,8 @@ export async function beginTurn(db: DbOrTx, p: BeginTurnParams): Promise<void> {
         })
         .where(eq(conversation.id, p.conversationId));
     }
+    // The turn's first event (seq 1): nothing of a turn is written before its start.
+    await appendTurnEvents(tx, { projectId: p.projectId, conversationId: p.conversationId, turnIndex: p.turnIndex }, [{ key: 'turn:started', type: 'turn.started' }]);
   });
 }
 
@@ -71,6 +74,8 @@ export interface CompleteTurnParams {
   toolsUsed?: ToolUse[];
   knowledgeSources?: KnowledgeSource[];
   artifacts?: Array<{ type: string; title: string; content: string; metadata: Record<string, unknown> }>;
+  /** Why the turn ended (`stop` when absent: the model answered); also in the `turn.completed` event. */
+  stopReason?: string;
 }
 
 /**
@@ -81,7 +86,14 @@ export interface CompleteTurnParams {
 export async function completeTurn(db: DbOrTx, p: CompleteTurnParams): Promise<{ assistantMessageId: string }> {
   return db.transaction(async (tx) => {
     const turn = await markTurnCompleted(tx, p);
-    if (turn) await recordAnswer(tx, turn, p);
+    if (turn) {
+      await recordAnswer(tx, turn, p);
+      // In the same transaction as the row: the terminal event exists exactly when the turn is completed.
+      const usage = p.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+      await appendTurnEvents(tx, { projectId: turn.projectId, conversationId: p.conversationId, turnIndex: p.turnIndex }, [
+        { key: 'turn:completed', type: 'turn.completed', data: { answer: p.response, usage, stopReason: p.stopReason ?? 'stop' } },
+      ]);
+    }
     const assistant = await findAssistantMessage(tx, p.conversationId, p.turnIndex);
     if (!assistant) throw new Error(`turn ${p.turnIndex} of ${p.conversationId} has no running row to complete`);
     return { assistantMessageId: assistant.id };
@@ -105,6 +117,7 @@ async function markTurnCompleted(tx: DbOrTx, p: CompleteTurnParams): Promise<Tur
       llmTimeMs: p.llmTimeMs,
       toolsUsed: p.toolsUsed ?? [],
       knowledgeSources: p.knowledgeSources ?? [],
+      stopReason: p.stopReason ?? 'stop',
       completedAt: new Date(),
     })
     .where(runningTurn(p))
@@ -159,6 +172,10 @@ export async function failTurn(
       .set({ status: 'failed', error: p.error.slice(0, 2000), responseTimeMs: p.responseTimeMs, completedAt: new Date() })
       .where(runningTurn(p))
       .returning({ projectId: agentExecutionHistory.projectId, agentId: agentExecutionHistory.agentId });
-    if (turn) await recordMetrics(tx, [{ projectId: turn.projectId, agentId: turn.agentId, name: 'turn_failed', value: 1 }]);
+    if (!turn) return;
+    await recordMetrics(tx, [{ projectId: turn.projectId, agentId: turn.agentId, name: 'turn_failed', value: 1 }]);
+    await appendTurnEvents(tx, { projectId: turn.projectId, conversationId: p.conversationId, turnIndex: p.turnIndex }, [
+      { key: 'turn:failed', type: 'turn.failed', data: { reason: p.error.slice(0, 2000) } },
+    ]);
   });
 }

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { chatCompletionBody, estimateTokens } from './wire.js';
+import { chatCompletionBody, chatCompletionChunks, estimateTokens, streamChunks } from './wire.js';
 
 /**
  * A tiny OpenAI-compatible model for running the system offline (`npm start` without an API key).
- * It is not an LLM: it answers with a fixed, clearly marked reply that quotes the user's message.
+ * It is not an LLM: it answers with a fixed, clearly marked reply that quotes the user's message, streamed in a
+ * few chunks when the request asks for `stream: true`.
  */
 export function createDemoModelServer(): Server {
   return createServer((req, res) => {
@@ -23,9 +24,14 @@ export function createDemoModelServer(): Server {
         const lastUser = [...messages].reverse().find((m) => m.role === 'user');
         const turns = messages.filter((m) => m.role === 'user').length;
         const reply = `[demo model] You said: "${String(lastUser?.content ?? '').slice(0, 500)}". This is message ${turns} of our conversation. Set OPENAI_API_KEY or OPENAI_BASE_URL to talk to a real model.`;
-        send(200, chatCompletionBody(typeof body.model === 'string' ? body.model : 'demo-model', reply, estimateTokens(messages)));
+        const model = typeof body.model === 'string' ? body.model : 'demo-model';
+        if (body.stream !== true) return send(200, chatCompletionBody(model, reply, estimateTokens(messages)));
+        // Streamed in a few pieces, a little apart, so a client sees the answer arrive as from a real model.
+        const usage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+        const chunks = chatCompletionChunks(model, reply, estimateTokens(messages), [], { usage, chunkChars: Math.ceil(reply.length / 5) });
+        return streamChunks(res, chunks, { delayMs: 40 });
       })
-      .catch(() => send(400, { error: { message: 'invalid JSON body', type: 'invalid_request_error' } }));
+      .catch(() => (res.headersSent ? res.destroy() : send(400, { error: { message: 'invalid JSON body', type: 'invalid_request_error' } })));
   });
 }
 

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readJson } from '../../src/llm/demo-server';
-import { chatCompletionBody, estimateTokens } from '../../src/llm/wire';
+import { chatCompletionBody, chatCompletionChunks, estimateTokens, streamChunks } from '../../src/llm/wire';
 
 export interface ChatRequestBody {
   model: string;
@@ -10,6 +10,8 @@ export interface ChatRequestBody {
   tools?: Array<{ type: 'function'; function: { name: string; description?: string; parameters: unknown } }>;
   temperature?: number;
   max_tokens?: number;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
 }
 
 export interface EmbeddingsRequestBody {
@@ -39,16 +41,31 @@ export function hashedEmbedding(text: string, { dims = 64, synonyms = {} }: { di
   return norm === 0 ? v : v.map((x) => x / norm);
 }
 
+/**
+ * How a reply is streamed when the request asks for `stream: true` (ignored otherwise): `chunkDelayMs` waits
+ * between chunks (a slow model), `dropAfterChunks` closes the connection after that many chunks without
+ * finishing (a connection lost mid-answer), `holdAfterChunks` stops after that many chunks until `release`
+ * settles (a test acts mid-answer), `chunkChars` sizes the content pieces (default: one word each). The first
+ * chunk carries only the role, so `n` chunks hold `n - 1` pieces of text.
+ */
+export interface StreamShape {
+  chunkDelayMs?: number;
+  dropAfterChunks?: number;
+  holdAfterChunks?: number;
+  release?: Promise<unknown>;
+  chunkChars?: number;
+}
+
 /** One scripted answer: a reply, an HTTP error, or a request that never answers. */
 export type Step =
-  | { reply: string; delayMs?: number }
-  | { toolCalls: Array<{ id?: string; name: string; arguments: Record<string, unknown> | string }>; delayMs?: number }
+  | ({ reply: string; delayMs?: number } & StreamShape)
+  | ({ toolCalls: Array<{ id?: string; name: string; arguments: Record<string, unknown> | string }>; content?: string; delayMs?: number } & StreamShape)
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | { hang: true };
 
 /**
  * An OpenAI-compatible server for tests, driven through the real `openai` client. It answers from a queue
- * of scripted steps, records every request, and fails loudly (HTTP 500 plus an entry in `failures`) when
+ * of scripted steps (as Server-Sent Events when the request says `stream: true`), records every request, and fails loudly (HTTP 500 plus an entry in `failures`) when
  * a request arrives after the script ran out, unless a `fallback` was given (benchmarks use one).
  * `POST …/embeddings` is answered by `embedder` instead (no script), and recorded in `embeddingRequests`.
  */
@@ -104,18 +121,25 @@ export class ScriptedLlm {
         return;
       }
       if (step.delayMs) await new Promise((r) => setTimeout(r, step.delayMs));
-      if ('toolCalls' in step) {
-        const calls = step.toolCalls.map((c, i) => ({
+      const calls = 'toolCalls' in step
+        ? step.toolCalls.map((c, i) => ({
           id: c.id ?? `call_${this.requests.length}_${i}`,
           name: c.name,
           arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
-        }));
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(chatCompletionBody(body.model, '', estimateTokens(body.messages), calls)));
+        }))
+        : [];
+      const content = 'reply' in step ? step.reply : (step.content ?? '');
+      if (body.stream) {
+        const chunks = chatCompletionChunks(body.model, content, estimateTokens(body.messages), calls, {
+          usage: body.stream_options?.include_usage === true,
+          chunkChars: step.chunkChars,
+        });
+        const hold = step.holdAfterChunks !== undefined ? { after: step.holdAfterChunks, until: step.release ?? new Promise(() => {}) } : undefined;
+        await streamChunks(res, chunks, { delayMs: step.chunkDelayMs, dropAfter: step.dropAfterChunks, hold });
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(chatCompletionBody(body.model, step.reply, estimateTokens(body.messages))));
+      res.end(JSON.stringify(chatCompletionBody(body.model, content, estimateTokens(body.messages), calls)));
     });
     this.server.listen(0, '127.0.0.1');
     await once(this.server, 'listening');
@@ -143,6 +167,11 @@ export class ScriptedLlm {
       model: body.model,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     }));
+  }
+
+  /** Requests that asked for a streamed answer. */
+  get streamedRequests(): number {
+    return this.requests.filter((r) => r.stream).length;
   }
 
   async stop(): Promise<void> {

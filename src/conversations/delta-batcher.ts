@@ -1,0 +1,78 @@
+import type { NewTurnEvent } from './turn-events.js';
+
+export interface DeltaBatcherOptions {
+  /** Writes events in order; the batcher never runs two writes at once. */
+  write: (events: NewTurnEvent[]) => Promise<unknown>;
+  /** Makes each event's key: `<keyPrefix>:delta:<n>`, n from 1 (deterministic per model attempt). */
+  keyPrefix: string;
+  /** Text waits at most this long before it is written (a few batches a second). */
+  flushMs?: number;
+  /** A batch this long is written at once, without waiting for the timer. */
+  maxChars?: number;
+  /** Told after every written batch (the activity heartbeats there). */
+  onWritten?: () => void;
+}
+
+/**
+ * Turns a model's stream of text pieces into a few `message.delta` events a second: the first piece is written
+ * at once (time to first token is what a user notices), later pieces are gathered for up to `flushMs` or
+ * `maxChars`. Writes run one after another, so the events' order is the text's order; the texts of all
+ * events concatenate to exactly the text pushed. A failed write is kept and thrown by {@link finish}.
+ */
+export class DeltaBatcher {
+  private buffer = '';
+  private chunks = 0;
+  private writing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private error: unknown;
+  private readonly flushMs: number;
+  private readonly maxChars: number;
+
+  constructor(private readonly options: DeltaBatcherOptions) {
+    this.flushMs = options.flushMs ?? 250;
+    this.maxChars = options.maxChars ?? 4_000;
+  }
+
+  push(text: string): void {
+    if (!text) return;
+    this.buffer += text;
+    if (this.chunks === 0 || this.buffer.length >= this.maxChars) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.flushMs);
+  }
+
+  /** Writes what is left and waits for every write; throws the first write error. */
+  async finish(): Promise<void> {
+    this.flush();
+    await this.writing;
+    if (this.error !== undefined) throw this.error;
+  }
+
+  /**
+   * The call failed: drops the unwritten text and waits for writes under way, so none lands after the failure
+   * is reported (and after the retry's `message.reset`). A retry writes its own events.
+   */
+  async abandon(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.buffer = '';
+    await this.writing;
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.buffer) return;
+    this.chunks += 1;
+    const event: NewTurnEvent = { key: `${this.options.keyPrefix}:delta:${this.chunks}`, type: 'message.delta', data: { text: this.buffer } };
+    this.buffer = '';
+    this.writing = this.writing.then(async () => {
+      if (this.error !== undefined) return;
+      try {
+        await this.options.write([event]);
+        this.options.onWritten?.();
+      } catch (err) {
+        this.error = err;
+      }
+    });
+  }
+}
