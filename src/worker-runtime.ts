@@ -51,13 +51,14 @@ export async function createWorkerRuntime(
     createLlmClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.LLM_TIMEOUT_MS });
   const keyring = parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID);
   const toolkit = createToolRunners({ allowList: config.TOOL_NETWORK_ALLOWLIST, ownDatabaseUrl: config.DATABASE_URL });
+  const guard = createNetGuard({ allow: config.TOOL_NETWORK_ALLOWLIST });
   const deliverer = createDeliverer({
     smtpUrl: config.SMTP_URL,
     smtpFrom: config.SMTP_FROM,
     smsGatewayUrl: config.SMS_GATEWAY_URL,
     smsGatewayToken: config.SMS_GATEWAY_TOKEN,
     webhookSecret: config.ESCALATION_WEBHOOK_SECRET,
-    guard: createNetGuard({ allow: config.TOOL_NETWORK_ALLOWLIST }),
+    guard,
   });
   const activities = createActivities({
     db,
@@ -72,6 +73,7 @@ export async function createWorkerRuntime(
       deliverer,
       links: { secret: config.ESCALATION_LINK_SECRET ?? null, publicBaseUrl: config.PUBLIC_BASE_URL, ttlSeconds: config.ESCALATION_LINK_TTL_SECONDS },
     },
+    webhooks: { guard, keyring },
     awaitWorkflowClosed: async (workflowId) => {
       await client.workflow
         .getHandle(workflowId)
@@ -89,6 +91,9 @@ export async function createWorkerRuntime(
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     ...(config.WORKER_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS } : {}),
     shutdownGraceTime: `${config.SHUTDOWN_GRACE_MS} ms`,
+    // A heartbeat's answer is how a running activity learns it was canceled (a canceled turn's model or
+    // tool call): send one at least every second instead of every 0.8 × heartbeat timeout.
+    maxHeartbeatThrottleInterval: '1 second',
     ...overrides.worker,
   });
   return {

@@ -1,4 +1,4 @@
-import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { failureMessage, permanentToolFailureTypes } from './contracts/index.js';
 import { store } from './proxies.js';
@@ -43,10 +43,16 @@ function escalateToHuman(base: Omit<ToolUseRecord, 'status'>): ToolUseRecord {
   return { ...base, inputParams: { reason }, status: 'success', outputResult: { ok: true, message: 'A human colleague will be notified after this reply and will follow up.' } };
 }
 
-/** One activity proxy per tool: its own timeout and retry policy, and a summary naming it in the UI. */
-function toolActivity(tool: TurnTool) {
+/**
+ * One activity proxy per tool: its own timeout and retry policy, and a summary naming it in the UI. `runTool`
+ * heartbeats every second, so a cancellation reaches it promptly; a cancellable turn waits until the call
+ * has really stopped.
+ */
+function toolActivity(tool: TurnTool, cancellable: boolean) {
   return proxyActivities<Activities>({
     startToCloseTimeout: tool.timeoutMs + 2_000, // the activity aborts the call at timeoutMs itself
+    heartbeatTimeout: '5 seconds',
+    ...(cancellable ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
     summary: `tool ${tool.name}`,
     retry: {
       maximumAttempts: tool.retry.maximumAttempts,
@@ -78,6 +84,8 @@ export async function runAgentLoop(
   callModel: (request: Plan['request']) => Promise<ModelAnswer>,
   ids: { projectId: string; agentId: string; conversationId?: string },
   startedAtMs: number = Date.now(),
+  /** Tool calls wait for their cancellation to complete (turns that record a cancellation). */
+  options: { cancellable?: boolean } = {},
 ): Promise<LoopResult> {
   const messages: Message[] = [...plan.request.messages];
   const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
@@ -106,10 +114,11 @@ export async function runAgentLoop(
         try {
           // A tool of an MCP server travels as its registered tool plus the server-side name.
           const args = tool.mcpTool ? JSON.stringify({ ...(parseArgs(call.arguments) ?? {}), __tool: tool.mcpTool }) : call.arguments;
-          const result = await toolActivity(tool)({ ...ids, toolId: tool.toolId, toolCallId: call.id, arguments: args, executionType: 'agent_runtime', timeoutMs: tool.timeoutMs });
+          const result = await toolActivity(tool, options.cancellable ?? false)({ ...ids, toolId: tool.toolId, toolCallId: call.id, arguments: args, executionType: 'agent_runtime', timeoutMs: tool.timeoutMs });
           return { ...base, status: 'success', outputResult: result.output, executionTimeMs: result.executionTimeMs };
         } catch (err) {
-          if (!(err instanceof ActivityFailure)) throw err;
+          // A canceled call ends the turn; it is not a tool failure to tell the model about.
+          if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
           return { ...base, status: 'failure', error: failureMessage(err) };
         }
       }),

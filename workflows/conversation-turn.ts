@@ -1,11 +1,11 @@
-import { ApplicationFailure, CancellationScope, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { runAgentLoop, type LoopResult } from './agent-loop.js';
 import { collectArtifacts } from './artifacts.js';
 import { knowledgeSources, withKnowledge } from './knowledge-prompt.js';
-import { llm, retrieval, store } from './proxies.js';
+import { cancellableLlm, llm, retrieval, store } from './proxies.js';
 import { startEscalations } from './escalation-start.js';
-import { failureTypes, rootCauseMessage, type TurnInput, type TurnResult } from './contracts/index.js';
+import { failureTypes, rootCauseMessage, turnStopSignal, type TurnCancelReason, type TurnInput, type TurnResult } from './contracts/index.js';
 
 /** Waiting for the previous turn of the conversation (enqueue policy): as long as that turn takes. */
 const queue = proxyActivities<Activities>({
@@ -18,6 +18,22 @@ const queue = proxyActivities<Activities>({
 const ALWAYS_TERMINAL_PATCH = 'turn-failure-always-marks-the-row';
 
 /**
+ * Histories from before turns could be canceled: their model and tool calls did not wait for a cancellation
+ * to complete and a cancellation marked the turn failed. Marked once, at the start, so a run decides once.
+ */
+const CANCEL_PATCH = 'turn-cancel-marks-the-row-canceled';
+
+interface TurnState {
+  failureRecorded: boolean;
+  /** This run records a cancellation as such ({@link CANCEL_PATCH}). */
+  cancellable: boolean;
+  /** Past the wait for the previous turn. */
+  started: boolean;
+  /** Set by {@link turnStopSignal}, which the gateway sends before it cancels for a newer message. */
+  cancelReason: TurnCancelReason;
+}
+
+/**
  * One conversation turn: record the user message, run the model's tool-calling loop, record the answer. Every write is an
  * idempotent activity keyed on (conversation, turn), so retries and worker restarts never duplicate rows.
  * When the model cannot answer, the turn row is marked failed and the workflow fails with the reason. Any other failure
@@ -25,12 +41,35 @@ const ALWAYS_TERMINAL_PATCH = 'turn-failure-always-marks-the-row';
  */
 export async function runConversationTurn(input: TurnInput): Promise<TurnResult> {
   const startedAtMs = workflowInfo().runStartTime.getTime();
-  const state = { failureRecorded: false };
+  const state: TurnState = { failureRecorded: false, cancellable: patched(CANCEL_PATCH), started: false, cancelReason: 'canceled' };
+  setHandler(turnStopSignal, ({ reason }) => {
+    state.cancelReason = reason;
+  });
   try {
     return await runTurn(input, startedAtMs, state);
   } catch (err) {
+    if (state.cancellable && isCancellation(err)) {
+      await recordCancellation(input, startedAtMs, state);
+      throw err; // the workflow ends canceled
+    }
     if (!state.failureRecorded && patched(ALWAYS_TERMINAL_PATCH)) await recordFailure(input, startedAtMs, err);
     throw err;
+  }
+}
+
+/**
+ * Marks the turn canceled (with the text streamed so far and `turn.canceled`), writing its row first if the
+ * turn had not started. A turn canceled while queued then still waits for the turn before it: the next turn
+ * waits only for this one, and must find the conversation's history settled.
+ */
+async function recordCancellation(input: TurnInput, startedAtMs: number, state: TurnState): Promise<void> {
+  try {
+    await CancellationScope.nonCancellable(async () => {
+      await store.cancelTurn({ turn: input, reason: state.cancelReason, startedAtMs });
+      if (!state.started && input.previousTurnWorkflowId) await queue.awaitPreviousTurn(input.previousTurnWorkflowId);
+    });
+  } catch (recordErr) {
+    log.warn('could not mark the canceled turn', { error: rootCauseMessage(recordErr) });
   }
 }
 
@@ -45,8 +84,9 @@ async function recordFailure(input: TurnInput, startedAtMs: number, err: unknown
   }
 }
 
-async function runTurn(input: TurnInput, startedAtMs: number, state: { failureRecorded: boolean }): Promise<TurnResult> {
+async function runTurn(input: TurnInput, startedAtMs: number, state: TurnState): Promise<TurnResult> {
   if (input.previousTurnWorkflowId) await queue.awaitPreviousTurn(input.previousTurnWorkflowId);
+  state.started = true;
 
   let plan = await store.startTurn(input);
   // Results recorded before knowledge existed have no knowledgeBases field: no retrieval for them.
@@ -56,13 +96,23 @@ async function runTurn(input: TurnInput, startedAtMs: number, state: { failureRe
   plan = withKnowledge(plan, retrieved);
   let loop: LoopResult;
   try {
-    loop = await runAgentLoop(plan, llm.callModel, input, startedAtMs);
+    const callModel = state.cancellable ? cancellableLlm.callModel : llm.callModel;
+    loop = await runAgentLoop(plan, callModel, input, startedAtMs, { cancellable: state.cancellable });
   } catch (err) {
+    if (isCancellation(err)) throw err;
     const reason = rootCauseMessage(err);
     await store.failTurn({ conversationId: input.conversationId, turnIndex: input.turnIndex, error: reason, startedAtMs });
     state.failureRecorded = true;
     throw ApplicationFailure.create({ type: failureTypes.turnFailed, message: reason, nonRetryable: true });
   }
+  // The answer is final: a cancellation from here on is too late, and the turn completes (and escalates).
+  const finish = () => finishTurn(input, startedAtMs, plan, retrieved, loop);
+  return state.cancellable ? CancellationScope.nonCancellable(finish) : finish();
+}
+
+type Plan = ReturnType<typeof withKnowledge>;
+
+async function finishTurn(input: TurnInput, startedAtMs: number, plan: Plan, retrieved: Parameters<typeof withKnowledge>[1], loop: LoopResult): Promise<TurnResult> {
   const result = await store.completeTurn({
     conversationId: input.conversationId,
     turnIndex: input.turnIndex,

@@ -1,4 +1,4 @@
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { failureTypes } from './contracts/index.js';
 
@@ -20,8 +20,7 @@ export const store = proxyLocalActivities<Activities>(localOptions);
  */
 export const retrieval = proxyLocalActivities<Pick<Activities, 'retrieveKnowledge'>>(localOptions);
 
-/** The model call: long timeout, heartbeats so a lost worker is detected in seconds, bounded retries. */
-export const llm = proxyActivities<Activities>({
+const llmOptions: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '10 seconds',
   retry: {
@@ -31,5 +30,14 @@ export const llm = proxyActivities<Activities>({
     maximumAttempts: 4,
     nonRetryableErrorTypes: [failureTypes.llmRejected],
   },
-});
+};
+
+/** The model call: long timeout, heartbeats so a lost worker is detected in seconds, bounded retries. */
+export const llm = proxyActivities<Activities>(llmOptions);
+
+/**
+ * The model call of a turn that can be canceled: on cancellation the workflow waits until the activity has
+ * stopped (HTTP request aborted, last delta written), so the turn's cleanup comes after everything it wrote.
+ */
+export const cancellableLlm = proxyActivities<Activities>({ ...llmOptions, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
 

@@ -1,5 +1,6 @@
 // Request and response bodies of the agent API: one zod source for validation, types and OpenAPI.
 import { jsonObject, z } from '../zod.js';
+import { knownConfigKeys } from './settings.js';
 
 const agentFields = {
   name: z.string().trim().min(1).max(200),
@@ -74,7 +75,16 @@ export const agentSchema = z
   .openapi('Agent');
 
 export const configParams = z.object({ id: z.string().uuid(), key: z.string().min(1).max(100) });
-export const configValueBody = z.object({ value: z.unknown().refine((v) => v !== undefined, 'value is required') }).strict();
+/** What `PUT /v1/agents/:id/config/:key` accepts, per key, for the OpenAPI document (validated by `knownConfigKeys`). */
+const configValueDescription =
+  'The value, JSON, checked against the key: `double_texting` (a message while a turn runs) is one of ' +
+  `${knownConfigKeys.double_texting.options.map((o) => `\`${o}\``).join(', ')}; ` +
+  'numbers for `temperature`, `max_tokens`, `history_window`, `max_steps`, `response_time_budget_ms`, `idle_timeout_seconds`; ' +
+  'a string for `model`; a boolean for `variables_tool`; anything for `custom.*` keys.';
+export const configValueBody = z
+  .object({ value: z.unknown().refine((v) => v !== undefined, 'value is required') })
+  .strict()
+  .openapi({ description: configValueDescription });
 export const configEntrySchema = z
   .object({ key: z.string(), value: z.unknown(), updatedAt: z.string().datetime() })
   .openapi('AgentConfigEntry');

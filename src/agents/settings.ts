@@ -9,7 +9,11 @@ export const knownConfigKeys = {
   temperature: z.number().min(0).max(2),
   max_tokens: z.number().int().min(1).max(200_000),
   history_window: z.number().int().min(0).max(500),
-  double_texting: z.enum(['reject', 'enqueue']),
+  /**
+   * A message while a turn runs: `reject` (409), `enqueue` (runs after it), `interrupt` (cancels it; its message
+   * and partial answer stay in the history), `rollback` (cancels it; both leave the history).
+   */
+  double_texting: z.enum(['reject', 'enqueue', 'interrupt', 'rollback']),
   max_steps: z.number().int().min(1).max(50),
   response_time_budget_ms: z.number().int().min(100).max(600_000),
   /** A conversation with no activity for this long is closed by its session workflow's durable timer. */
@@ -42,7 +46,7 @@ export interface AgentSettings {
   temperature?: number;
   maxTokens?: number;
   historyWindow: number;
-  doubleTexting: 'reject' | 'enqueue';
+  doubleTexting: z.infer<typeof knownConfigKeys.double_texting>;
   /** Model calls one turn may make (each round of tool calls takes one). */
   maxSteps: number;
   variablesTool: boolean;

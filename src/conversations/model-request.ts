@@ -7,13 +7,13 @@ import { loadAgentKnowledgeBases } from '../knowledge/store.js';
 import { loadAgentTools } from '../tools/store.js';
 import { escalateToHumanTool, setVariableTool, type TurnTool } from '../tools/turn-tools.js';
 import { activeRules } from '../escalations/events/open-escalations.js';
-import { loadHistory } from './message-store.js';
+import { loadModelHistory } from './model-history.js';
 import { findConversationById } from './store.js';
 
 /**
  * What the model sees for one turn: the agent's system prompt (or one made from its name and goal), the
- * newest `history_window` messages before this turn, and the user's message, with the agent's effective
- * settings. Returns null when the agent no longer exists.
+ * newest `history_window` messages before this turn (with what canceled turns leave, see `loadModelHistory`),
+ * and the user's message, with the agent's effective settings. Returns null when the agent no longer exists.
  */
 export async function buildModelRequest(
   db: DbOrTx,
@@ -35,7 +35,7 @@ export async function buildModelRequest(
   if (!context) return null;
   const { agent } = context;
   const settings = resolveAgentSettings(agent, context.config, defaultModel);
-  const history = p.conversationId ? await loadHistory(db, p.conversationId, p.turnIndex, settings.historyWindow) : [];
+  const history = p.conversationId ? await loadModelHistory(db, p.conversationId, p.turnIndex, settings.historyWindow) : [];
   const conv = p.conversationId ? await findConversationById(db, p.conversationId) : undefined;
   const system = await renderPrompt(agent.systemPrompt.trim() || `You are ${agent.name}. Your goal: ${agent.goal}`, {
     agent,
@@ -43,7 +43,7 @@ export async function buildModelRequest(
   });
   const messages: ChatMessage[] = [
     { role: 'system', content: system },
-    ...history.map((m): ChatMessage => ({ role: m.role === 'assistant' ? 'assistant' : 'user', content: m.content })),
+    ...history.map((m): ChatMessage => ({ role: m.role, content: m.content })),
     { role: 'user', content: p.content },
   ];
   const registered = await expandTools(await loadAgentTools(db, agent.id));

@@ -5,9 +5,10 @@ import type { Db, DbOrTx } from '../db/client.js';
 import { activeConfigValue, findAgent, type AgentRow } from '../agents/store.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { enforcePlanLimit } from '../tenancy/plan-limits.js';
-import { searchAttributes, turnWorkflowId, type TurnInput, type Workflows } from '../../workflows/contracts/index.js';
+import { searchAttributes, turnWorkflowId, type TurnCancelReason, type TurnInput, type Workflows } from '../../workflows/contracts/index.js';
 import { findTurn, findTurnRequest, recordTurnRequest } from './message-store.js';
 import { lockConversation, setLastTurnIndex, type ConversationRow } from './store.js';
+import { requestTurnCancel } from './turn-control.js';
 
 export interface SubmittedTurn {
   turnIndex: number;
@@ -84,15 +85,22 @@ async function agentTakingTurns(tx: DbOrTx, conv: ConversationRow): Promise<Agen
   return agent;
 }
 
+/** What a canceled turn records as its stop reason, per double-texting policy that cancels. */
+const cancelingPolicies = new Map<unknown, TurnCancelReason>([['interrupt', 'interrupted'], ['rollback', 'rolled_back']]);
+
 /**
  * Double texting: while the previous turn runs, a new one is refused (409) unless the agent's
- * `double_texting` is `enqueue`; then it returns the running turn's workflow id for the new turn to await.
+ * `double_texting` is `enqueue`, `interrupt` or `rollback`; then it returns the running turn's workflow id for
+ * the new turn to await. `interrupt` and `rollback` cancel that turn first (with the reason it records): the
+ * new turn still waits for it, so the history it reads already has the canceled turn settled.
  */
 async function turnToWaitFor(tx: DbOrTx, temporal: Client, conv: ConversationRow, agentId: string): Promise<string | undefined> {
   if (conv.lastTurnIndex <= 0 || !(await turnIsRunning(tx, temporal, conv.id, conv.lastTurnIndex))) return undefined;
   const policy = await activeConfigValue(tx, agentId, 'double_texting');
   const previousTurnWorkflowId = turnWorkflowId(conv.id, conv.lastTurnIndex);
-  if (policy !== 'enqueue') {
+  const cancelReason = cancelingPolicies.get(policy);
+  if (cancelReason) await requestTurnCancel(temporal, previousTurnWorkflowId, cancelReason);
+  else if (policy !== 'enqueue') {
     throw new ConflictError('turn_in_progress', 'a turn of this conversation is still running; retry when it ends', {
       turnIndex: conv.lastTurnIndex,
       workflowId: previousTurnWorkflowId,
@@ -132,10 +140,13 @@ async function startTurnWorkflow(tx: DbOrTx, temporal: Client, taskQueue: string
   return workflowId;
 }
 
-/** A finished turn row answers without asking Temporal; otherwise the workflow's own status decides. */
+/**
+ * A completed or failed turn row answers without asking Temporal; otherwise the workflow's own status decides
+ * (a canceled turn may still be finishing: a queued one waits for the turn before it).
+ */
 async function turnIsRunning(db: DbOrTx, temporal: Client, conversationId: string, index: number): Promise<boolean> {
   const row = await findTurn(db, conversationId, index);
-  if (row && row.status !== 'running') return false;
+  if (row && row.status !== 'running' && row.status !== 'canceled') return false;
   try {
     const description = await temporal.workflow.getHandle(turnWorkflowId(conversationId, index)).describe();
     return description.status.name === 'RUNNING';

@@ -9,3 +9,5 @@ export * from './failures.js';
 export * from './workflow-io.js';
 export * from './escalation.js';
 export * from './escalation-messages.js';
+export * from './webhooks.js';
+export * from './turn-control.js';
