@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import path from 'node:path';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordHistory } from '../support/histories';
+import { spawnGateway } from '../support/gateway-process';
 import { apiClient, type ApiCall } from '../support/http';
 import { startGateway, startStack, testConfig, testDb, testProject, type Stack } from '../support/stack';
 
@@ -55,41 +53,6 @@ function raw(method: string, path: string, headers: Record<string, string>, body
 async function stillServing(baseUrl = stack.gateway.url) {
   const res = await fetch(`${baseUrl}/healthz`);
   expect(res.status).toBe(200);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/**
- * The real gateway entry in a process of its own: in-process, vitest would catch the error that ends the
- * process and the test could not see it. Resolves once it listens.
- */
-async function spawnGateway(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: path.join(__dirname, '..', '..'),
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => ((out += c.toString()), out.includes('gateway listening') && resolve()));
-    child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before listening: ${out}`)));
-  });
-  return {
-    child,
-    url: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
 }
 
 async function world() {

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setLastTurnIndex } from '../../src/conversations/store';
+import { appendTurnEvents, type NewTurnEvent } from '../../src/conversations/turn-events';
+import { spawnGateway } from '../support/gateway-process';
+import { apiClient } from '../support/http';
+import { openSse } from '../support/sse';
+import { startStack, testProject, type Stack } from '../support/stack';
+
+/*
+ * A stream survives the death of the gateway serving it: the log lives in Postgres, so the client reconnects
+ * to any other gateway with Last-Event-ID and gets exactly the rest.
+ */
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('resuming after the serving gateway was killed', () => {
+  it('continues on another gateway from Last-Event-ID, losing and repeating nothing', async () => {
+    const project = await testProject(stack.db);
+    const api = apiClient(stack.gateway.url, project.adminKey);
+    const agent = (await api('POST', '/v1/agents', { name: 'A', goal: 'g' })).body;
+    const conv = (await api('POST', '/v1/conversations', { agentId: agent.id })).body;
+    await setLastTurnIndex(stack.db.db, conv.id, 1, false);
+    let n = 0;
+    const append = (...events: Array<Omit<NewTurnEvent, 'key'>>) =>
+      appendTurnEvents(stack.db.db, { projectId: project.projectId, conversationId: conv.id, turnIndex: 1 }, events.map((e) => ({ ...e, key: `k${++n}` })));
+    const delta = (text: string) => ({ type: 'message.delta' as const, data: { text } });
+    const auth = { authorization: `Bearer ${project.adminKey}` };
+    const path = `/v1/conversations/${conv.id}/turns/1/events`;
+
+    const doomed = await spawnGateway({
+      DATABASE_URL: stack.config.DATABASE_URL, TEMPORAL_ADDRESS: stack.config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: stack.config.TEMPORAL_TASK_QUEUE,
+    });
+    try {
+      await append({ type: 'turn.started' }, delta('one '));
+      const first = await openSse(doomed.url + path, { headers: auth });
+      await first.next();
+      await append(delta('two '));
+      await first.next();
+      doomed.child.kill('SIGKILL');
+      await first.done.catch(() => {}); // the connection dies with the process
+      await append(delta('three'), { type: 'turn.completed', data: { answer: 'one two three' } });
+
+      const seen = first.events.at(-1)!.id!;
+      const rest = await openSse(stack.gateway.url + path, { headers: { ...auth, 'last-event-id': seen } });
+      await rest.done;
+      const all = [...first.events, ...rest.events];
+      expect(all.map((e) => Number(e.id))).toEqual([1, 2, 3, 4, 5]);
+      expect(all.filter((e) => e.event === 'message.delta').map((e) => e.data.text).join('')).toBe('one two three');
+    } finally {
+      await doomed.stop();
+    }
+  });
+});
