@@ -10,6 +10,7 @@ import { createLogger } from './logger.js';
 import { installProcessGuards } from './process-guards.js';
 import { temporalConnectionOptions } from './temporal/connection.js';
 import { parseKeyring } from './tools/credentials.js';
+import { createNetGuard } from './net/net-guard.js';
 
 /** Gateway entry: the one place that connects, listens and shuts down. */
 async function main(): Promise<void> {
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     logger,
     streams,
     keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
+    netGuard: createNetGuard({ allow: config.TOOL_NETWORK_ALLOWLIST }),
     embeddings: embeddingsFromConfig(config),
     settings: {
       taskQueue: config.TEMPORAL_TASK_QUEUE,

@@ -5,3 +5,4 @@ export { runAgentTask } from './agent-task.js';
 export { conversationSession } from './conversation-session.js';
 export { runEscalation } from './escalation.js';
 export { runThresholdMonitor, runScheduledRule } from './rule-runs.js';
+export { runWebhookDelivery } from './webhook-delivery.js';

@@ -21,6 +21,7 @@ import { registerPlanRoutes } from './tenancy/plans.js';
 import { registerTaskRoutes } from './tasks/routes.js';
 import { registerAssignmentRoutes } from './tools/assignments.js';
 import { registerToolRoutes } from './tools/routes.js';
+import { registerWebhookRoutes } from './webhooks/routes.js';
 import { serializeError } from '../logger.js';
 import { pingDatabase } from '../db/client.js';
 import type { GatewayDeps } from './deps.js';
@@ -88,6 +89,7 @@ export function createApp(deps: GatewayDeps): Express {
   registerEscalationTemplateRoutes(ctx);
   registerEscalationRuleRoutes(ctx);
   registerEscalationRoutes(ctx);
+  registerWebhookRoutes(ctx);
   const openapi = buildOpenApiDocument(registry);
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);

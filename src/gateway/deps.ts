@@ -4,6 +4,7 @@ import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import type { EmbeddingsClient } from '../knowledge/embeddings.js';
+import type { NetGuard } from '../net/net-guard.js';
 import type { CredentialKeyring } from '../tools/credentials.js';
 import type { TurnStreams } from './conversations/turn-stream.js';
 
@@ -14,6 +15,8 @@ export interface GatewayDeps {
   logger: Logger;
   /** Seals tool credentials on write; null when TOOL_CREDENTIALS_KEYS is not configured. */
   keyring: CredentialKeyring | null;
+  /** The outbound-address policy of tool calls (TOOL_NETWORK_ALLOWLIST), checked when a webhook URL is saved; absent = no exceptions. */
+  netGuard?: NetGuard;
   /** Embeds search queries for hybrid ranking; absent when EMBEDDINGS_MODEL is not configured. */
   embeddings?: EmbeddingsClient;
   /** Live turns: the process's LISTEN hub and stream limits (see `createTurnStreams`). */

@@ -23,6 +23,8 @@ export interface GuardedFetchInit {
   maxResponseBytes: number;
   /** Extra header names (e.g. a custom API-key header) to drop on a cross-origin redirect. */
   sensitiveHeaders?: string[];
+  /** `false` answers a redirect as it is (webhook deliveries, whose signed POST must not move elsewhere). */
+  followRedirects?: boolean;
 }
 
 export interface GuardedResponse {
@@ -58,7 +60,7 @@ export async function guardedFetch(guard: NetGuard, url: string | URL, init: Gua
       const addresses = await guard.resolve(current, init.signal);
       const response = await requestOnce(current, addresses, { method, headers, body, signal: init.signal, maxResponseBytes: init.maxResponseBytes });
       const location = redirectStatuses.has(response.status) ? response.headers.get('location') : null;
-      if (location === null) return response;
+      if (location === null || init.followRedirects === false) return response;
       if (hop === maxRedirects) throw new OutboundError('client_error', `more than ${maxRedirects} redirects`);
       const next = new URL(location, current);
       // Fetch semantics: 303 always becomes GET; 301/302 turn a POST into a GET; 307/308 replay method and body.

@@ -4,6 +4,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { selectPage, type PageRequest } from '../db/pagination.js';
 import { agentTask } from '../db/schema/index.js';
+import { enqueueWebhookEvents } from '../webhooks/outbox.js';
 
 export type TaskRow = typeof agentTask.$inferSelect;
 export type TaskPriority = 'low' | 'normal' | 'high';
@@ -62,10 +63,19 @@ export interface TaskOutcome {
   steps?: Array<Record<string, unknown>>;
 }
 
-/** Records the outcome of an unfinished task; a second call after it finished changes nothing. */
+/**
+ * Records the outcome of an unfinished task, and for a completed one its `task.completed` webhook
+ * deliveries in the same transaction; a second call after it finished changes nothing.
+ */
 export async function finishTask(db: DbOrTx, p: TaskOutcome): Promise<void> {
-  await db
-    .update(agentTask)
-    .set({ status: p.status, result: p.result ?? null, error: p.error?.slice(0, 2000) ?? null, steps: p.steps ?? [], completedAt: new Date() })
-    .where(and(eq(agentTask.id, p.taskId), inArray(agentTask.status, UNFINISHED)));
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(agentTask)
+      .set({ status: p.status, result: p.result ?? null, error: p.error?.slice(0, 2000) ?? null, steps: p.steps ?? [], completedAt: new Date() })
+      .where(and(eq(agentTask.id, p.taskId), inArray(agentTask.status, UNFINISHED)))
+      .returning();
+    if (row?.status !== 'completed') return;
+    const data = { taskId: row.id, agentId: row.agentId, status: row.status, result: row.result, metadata: row.metadata, completedAt: row.completedAt?.toISOString() };
+    await enqueueWebhookEvents(tx, row.projectId, [{ type: 'task.completed', key: `task.completed:${row.id}`, at: row.completedAt ?? undefined, data }]);
+  });
 }

@@ -16,6 +16,8 @@ export const permissions = [
   'escalations:ack',
   'users:read',
   'users:write',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 export type Permission = (typeof permissions)[number];
 

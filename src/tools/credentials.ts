@@ -40,27 +40,36 @@ export interface SealedCredentials {
  * without the key: moving a credential to another destination means sealing it again.
  */
 export function sealCredentials(ring: CredentialKeyring, credentials: ToolCredentials, origins: string[]): { ciphertext: string; keyId: string } {
-  const key = ring.keys.get(ring.activeKeyId)!;
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const plain = JSON.stringify({ v: 2, credentials, origins });
-  const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-  const parts = ['v1', ring.activeKeyId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')];
-  return { ciphertext: parts.join('.'), keyId: ring.activeKeyId };
+  return sealJson(ring, { v: 2, credentials, origins });
 }
 
 /** Opens a blob of either form: `{ v: 2, credentials, origins }`, or the bare credentials of before. */
 export function openSealedCredentials(ring: CredentialKeyring, ciphertext: string): SealedCredentials {
+  const parsed = openJson(ring, ciphertext) as ToolCredentials | { v: 2; credentials: ToolCredentials; origins: string[] };
+  return 'v' in parsed ? { credentials: parsed.credentials, origins: parsed.origins } : { credentials: parsed, origins: null };
+}
+
+/** Seals any JSON value with the active key (tool credentials, webhook signing secrets). */
+export function sealJson(ring: CredentialKeyring, value: unknown): { ciphertext: string; keyId: string } {
+  const key = ring.keys.get(ring.activeKeyId)!;
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  const parts = ['v1', ring.activeKeyId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')];
+  return { ciphertext: parts.join('.'), keyId: ring.activeKeyId };
+}
+
+/** Opens what {@link sealJson} sealed, with the key its ciphertext names. */
+export function openJson(ring: CredentialKeyring, ciphertext: string): unknown {
   const [version, keyId, iv, tag, data] = ciphertext.split('.');
   const key = keyId ? ring.keys.get(keyId) : undefined;
   if (version !== 'v1' || !key || !iv || !tag || data === undefined) {
-    throw new Error(`cannot open tool credentials sealed with key "${keyId ?? '?'}"`);
+    throw new Error(`cannot open a secret sealed with key "${keyId ?? '?'}"`);
   }
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   const plain = Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]);
-  const parsed = JSON.parse(plain.toString('utf8')) as ToolCredentials | { v: 2; credentials: ToolCredentials; origins: string[] };
-  return 'v' in parsed ? { credentials: parsed.credentials, origins: parsed.origins } : { credentials: parsed, origins: null };
+  return JSON.parse(plain.toString('utf8')) as unknown;
 }
 
 export function openCredentials(ring: CredentialKeyring, ciphertext: string): ToolCredentials {

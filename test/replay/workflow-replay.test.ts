@@ -11,7 +11,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 /** Every workflow the worker registers; each must have at least one committed history. */
 const workflowTypes: Record<keyof Workflows, true> = {
   runConversationTurn: true, runAgentTask: true, conversationSession: true, ingestKnowledgeDocumentWorkflow: true,
-  testTool: true, runEscalation: true, runThresholdMonitor: true, runScheduledRule: true,
+  testTool: true, runEscalation: true, runThresholdMonitor: true, runScheduledRule: true, runWebhookDelivery: true,
 };
 
 const workflowTypeOf = (file: string): string =>

@@ -16,6 +16,7 @@ import { createApiKey } from '../../src/tenancy/api-keys-store';
 import { createProject } from '../../src/tenancy/projects-store';
 import { createWorkerRuntime } from '../../src/worker-runtime';
 import { parseKeyring } from '../../src/tools/credentials';
+import { createNetGuard } from '../../src/net/net-guard';
 
 /** Every worker log entry of this test file (warnings and up), for tests that check what never gets logged. */
 export const workerLogs: string[] = [];
@@ -94,6 +95,7 @@ export async function startGateway(
     logger,
     streams,
     keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
+    netGuard: createNetGuard({ allow: config.TOOL_NETWORK_ALLOWLIST }),
     embeddings: embeddingsFromConfig(config),
     settings: {
       taskQueue: config.TEMPORAL_TASK_QUEUE,

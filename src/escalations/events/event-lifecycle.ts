@@ -3,6 +3,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { agentTask, escalationEvent, smartAgent } from '../../db/schema/index.js';
 import { agentTaskWorkflowId, type EscalationSnapshot, type EscalationStatus } from '../../../workflows/contracts/index.js';
+import type { WebhookEventKind } from '../../webhooks/contracts.js';
+import { enqueueWebhookEvents } from '../../webhooks/outbox.js';
 
 /** One entry of an event's timeline; `seq` is the workflow's step number, which makes appends idempotent. */
 export interface TimelineEntry {
@@ -18,14 +20,22 @@ export interface TimelineEntry {
 
 export class EscalationNotFoundError extends Error {}
 
-/** Marks the event as owned by its workflow and returns the frozen rule. */
+/**
+ * Marks the event as owned by its workflow and returns the frozen rule. Webhook subscribers hear of the
+ * escalation here, once its workflow runs (an event whose start failed is deleted unheard of); the
+ * deliveries' key makes a retried first step enqueue nothing more.
+ */
 export async function beginEscalation(db: DbOrTx, p: { eventId: string; workflowId: string }) {
-  const [row] = await db
-    .update(escalationEvent)
-    .set({ workflowId: p.workflowId })
-    .where(eq(escalationEvent.id, p.eventId))
-    .returning();
-  if (!row) throw new EscalationNotFoundError(`escalation event ${p.eventId} does not exist`);
+  const row = await db.transaction(async (tx) => {
+    const [begun] = await tx.update(escalationEvent).set({ workflowId: p.workflowId }).where(eq(escalationEvent.id, p.eventId)).returning();
+    if (!begun) throw new EscalationNotFoundError(`escalation event ${p.eventId} does not exist`);
+    const data = {
+      escalationId: begun.id, ruleId: begun.escalationRuleId, agentId: begun.agentId, conversationId: begun.conversationId,
+      status: begun.status, level: begun.currentLevel + 1, reason: begun.reason,
+    };
+    await enqueueWebhookEvents(tx, begun.projectId, [{ type: 'escalation.opened', key: `escalation.opened:${begun.id}`, at: begun.createdAt, data }]);
+    return begun;
+  });
   return {
     snapshot: row.policySnapshot as unknown as EscalationSnapshot,
     createdAtMs: row.createdAt.getTime(),
@@ -48,14 +58,40 @@ export interface EscalationChange {
   details?: Record<string, unknown>;
 }
 
+/** The timeline kinds a webhook subscriber hears about, by the event kind it hears them as. */
+const webhookKinds: Record<string, WebhookEventKind> = {
+  acknowledged: 'escalation.acknowledged',
+  snoozed: 'escalation.snoozed',
+  escalated: 'escalation.escalated',
+  retriggered: 'escalation.retriggered',
+  resolved: 'escalation.resolved',
+  auto_resolved: 'escalation.resolved',
+  ignored: 'escalation.ignored',
+  exhausted: 'escalation.exhausted',
+};
+
 /**
- * Writes one state change: status, level, who and when, and a timeline entry. A retry of the same step
- * (same `seq`) changes nothing, so the timeline never shows a change twice.
+ * Writes one state change: status, level, who and when, and a timeline entry, and the webhook deliveries
+ * it causes, in one transaction. A retry of the same step (same `seq`) changes nothing, so the timeline
+ * never shows a change twice and no subscriber hears of it twice.
  */
 export async function recordEscalationChange(db: DbOrTx, c: EscalationChange): Promise<void> {
   const at = new Date(c.atMs);
   const entry: TimelineEntry = { seq: c.seq, at: at.toISOString(), kind: c.kind, status: c.status, level: c.level, actor: c.actor, ...(c.note ? { note: c.note } : {}), ...c.details };
-  await db
+  await db.transaction(async (tx) => {
+    const [changed] = await writeEscalationChange(tx, c, at, entry);
+    const type = webhookKinds[c.kind];
+    if (!changed || !type) return;
+    const data = {
+      escalationId: c.eventId, ruleId: changed.ruleId, agentId: changed.agentId, conversationId: changed.conversationId,
+      status: c.status, level: c.level + 1, actor: c.actor, ...(c.note ? { note: c.note } : {}),
+    };
+    await enqueueWebhookEvents(tx, changed.projectId, [{ type, key: `${type}:${c.eventId}:${c.seq}`, at, data }]);
+  });
+}
+
+function writeEscalationChange(db: DbOrTx, c: EscalationChange, at: Date, entry: TimelineEntry) {
+  return db
     .update(escalationEvent)
     .set({
       status: c.status,
@@ -67,7 +103,8 @@ export async function recordEscalationChange(db: DbOrTx, c: EscalationChange): P
       ...(c.assignedTo !== undefined ? { assignedTo: c.assignedTo } : {}),
       ...(c.note && (c.status === 'resolved' || c.status === 'ignored') ? { notes: c.note } : {}),
     })
-    .where(and(eq(escalationEvent.id, c.eventId), sql`not (${escalationEvent.timeline} @> ${JSON.stringify([{ seq: c.seq }])}::jsonb)`));
+    .where(and(eq(escalationEvent.id, c.eventId), sql`not (${escalationEvent.timeline} @> ${JSON.stringify([{ seq: c.seq }])}::jsonb)`))
+    .returning({ projectId: escalationEvent.projectId, ruleId: escalationEvent.escalationRuleId, agentId: escalationEvent.agentId, conversationId: escalationEvent.conversationId });
 }
 
 /** pause_agent: an active agent stops taking turns (409 agent_paused) until `POST /v1/agents/:id/resume`. */
