@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../db/client.js';
+import type { TurnOverrides } from '../../workflows/contracts/index.js';
 import { loadAgentWithActiveConfig } from '../agents/store.js';
 import { renderPrompt } from '../agents/prompt-template.js';
 import type { ChatMessage, ChatRequest } from '../llm/client.js';
@@ -18,7 +19,7 @@ import { findConversationById } from './store.js';
 export async function buildModelRequest(
   db: DbOrTx,
   /** Without a conversation (one-off tasks) there is no history. */
-  p: { agentId: string; conversationId?: string; turnIndex: number; content: string },
+  p: { agentId: string; conversationId?: string; turnIndex: number; content: string; overrides?: TurnOverrides },
   defaultModel: string,
   /** Turns registered tools into what the model is offered (e.g. an MCP server into its tools). */
   expandTools: (tools: TurnTool[]) => Promise<TurnTool[]> = async (t) => t,
@@ -37,10 +38,12 @@ export async function buildModelRequest(
   const settings = resolveAgentSettings(agent, context.config, defaultModel);
   const history = p.conversationId ? await loadModelHistory(db, p.conversationId, p.turnIndex, settings.historyWindow) : [];
   const conv = p.conversationId ? await findConversationById(db, p.conversationId) : undefined;
-  const system = await renderPrompt(agent.systemPrompt.trim() || `You are ${agent.name}. Your goal: ${agent.goal}`, {
+  const rendered = await renderPrompt(agent.systemPrompt.trim() || `You are ${agent.name}. Your goal: ${agent.goal}`, {
     agent,
     conversation: conv ?? null,
   });
+  // A client's instructions come after the agent's and never replace them (not rendered: client text is no template).
+  const system = p.overrides?.instructions ? `${rendered}\n\n${p.overrides.instructions}` : rendered;
   const messages: ChatMessage[] = [
     { role: 'system', content: system },
     ...history.map((m): ChatMessage => ({ role: m.role, content: m.content })),
@@ -53,8 +56,8 @@ export async function buildModelRequest(
   const request: ChatRequest = {
     model: settings.model,
     messages,
-    temperature: settings.temperature,
-    maxTokens: settings.maxTokens,
+    temperature: p.overrides?.temperature ?? settings.temperature,
+    maxTokens: p.overrides?.maxTokens ?? settings.maxTokens,
     ...(tools.length ? { tools: tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })) } : {}),
   };
   return {

@@ -5,7 +5,7 @@ import type { Db, DbOrTx } from '../db/client.js';
 import { activeConfigValue, findAgent, type AgentRow } from '../agents/store.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { enforcePlanLimit } from '../tenancy/plan-limits.js';
-import { searchAttributes, turnWorkflowId, type TurnCancelReason, type TurnInput, type Workflows } from '../../workflows/contracts/index.js';
+import { searchAttributes, turnWorkflowId, type TurnCancelReason, type TurnInput, type TurnOverrides, type Workflows } from '../../workflows/contracts/index.js';
 import { findTurn, findTurnRequest, recordTurnRequest } from './message-store.js';
 import { lockConversation, setLastTurnIndex, type ConversationRow } from './store.js';
 import { requestTurnCancel } from './turn-control.js';
@@ -22,6 +22,8 @@ interface SubmitParams {
   conversationId: string;
   content: string;
   idempotencyKey?: string;
+  /** Per-turn settings (OpenAI-compatible API); part of what an Idempotency-Key must match. */
+  overrides?: TurnOverrides;
 }
 
 /**
@@ -30,7 +32,8 @@ interface SubmitParams {
  * of gateways can run side by side.
  */
 export async function submitTurn(db: Db, temporal: Client, taskQueue: string, p: SubmitParams): Promise<SubmittedTurn> {
-  const requestHash = createHash('sha256').update(p.content).digest('hex');
+  const hashed = p.overrides ? JSON.stringify([p.content, p.overrides]) : p.content;
+  const requestHash = createHash('sha256').update(hashed).digest('hex');
   return db.transaction(async (tx) => {
     const conv = await lockConversation(tx, p.projectId, p.conversationId);
     if (!conv) throw new NotFoundError('conversation');
@@ -49,6 +52,7 @@ export async function submitTurn(db: Db, temporal: Client, taskQueue: string, p:
       turnIndex,
       content: p.content,
       ...(previousTurnWorkflowId ? { previousTurnWorkflowId } : {}),
+      ...(p.overrides ? { overrides: p.overrides } : {}),
     };
     const workflowId = await startTurnWorkflow(tx, temporal, taskQueue, input, agent.name);
     await setLastTurnIndex(tx, conv.id, turnIndex, true);

@@ -14,6 +14,18 @@ export interface TurnInput {
   content: string;
   /** With the `enqueue` double-texting policy: the turn that must finish before this one starts. */
   previousTurnWorkflowId?: string;
+  /** Per-turn settings a client sent (the OpenAI-compatible API); absent for turns of our own API. */
+  overrides?: TurnOverrides;
+}
+
+/**
+ * What one turn may change in its model request: `instructions` are appended to the agent's system prompt
+ * (never replace it); `temperature` and `maxTokens` replace the agent's settings for this turn only.
+ */
+export interface TurnOverrides {
+  instructions?: string;
+  temperature?: number;
+  maxTokens?: number;
 }
 
 export interface TurnResult {

@@ -33,7 +33,7 @@ export function resumeAfter(req: Request, after: number | undefined): number {
 }
 
 /** A turn's row says it is over, or it has no row and no running workflow (it failed before writing one). */
-async function turnEnded(deps: GatewayDeps, conversationId: string, index: number): Promise<boolean> {
+export async function turnEnded(deps: GatewayDeps, conversationId: string, index: number): Promise<boolean> {
   const row = await findTurn(deps.db, conversationId, index);
   if (row) return row.status !== 'running';
   try {
