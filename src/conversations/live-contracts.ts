@@ -30,7 +30,12 @@ export const turnEventSchema = z
 export const turnEventsQuery = z.object({
   after: seqValue.optional().openapi({ description: 'Events after this seq; the Last-Event-ID header wins over it' }),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().regex(/^\d{1,10}$/).optional().openapi({ description: 'nextCursor of the previous page (JSON list only)' }),
+  cursor: z
+    .string()
+    .regex(/^\d{1,10}$/)
+    .refine((v) => Number(v) <= 2 ** 31 - 1, 'not a cursor returned by this API')
+    .optional()
+    .openapi({ description: 'nextCursor of the previous page (JSON list only)' }),
 });
 
 export const turnEventsHeaders = z.object({

@@ -81,6 +81,8 @@ describe('turn event streams', () => {
     expect((await t.api('GET', `${path}?after=3`)).body.items.map((e: { seq: number }) => e.seq)).toEqual([4, 5]);
     expect((await t.api('GET', `${path}?after=1`, undefined, { 'last-event-id': '4' })).body.items.map((e: { seq: number }) => e.seq)).toEqual([5]);
     expect((await t.api('GET', path, undefined, { 'last-event-id': 'x1' })).status).toBe(400);
+    // Beyond a Postgres integer: refused as a bad cursor, not a database error.
+    expect((await t.api('GET', `${path}?cursor=9999999999`)).status).toBe(400);
   });
 
   it('resumes with Last-Event-ID on a second gateway while the turn runs, losing and repeating nothing', async () => {
