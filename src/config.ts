@@ -71,6 +71,8 @@ export const configSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   TURN_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(20_000),
+  /** Turn events (the streamed log of each turn) older than this are deleted by the workers; 0 keeps them forever. */
+  TURN_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
   /** Open turn event streams (SSE) one gateway process serves, in all and per project; beyond, 429. */
   STREAM_MAX_PER_GATEWAY: z.coerce.number().int().min(1).default(1000),
   STREAM_MAX_PER_PROJECT: z.coerce.number().int().min(1).default(100),

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { Config } from './config.js';
+import { startTurnEventsPruner } from './conversations/turn-events-retention.js';
 import type { Db } from './db/client.js';
 import { embeddingsFromConfig } from './knowledge/embeddings.js';
 import { createLlmClient, type LlmClient } from './llm/client.js';
@@ -96,9 +97,17 @@ export async function createWorkerRuntime(
     maxHeartbeatThrottleInterval: '1 second',
     ...overrides.worker,
   });
+  // Every worker runs the pruner; an advisory lock lets one of them prune (see turn-events-retention.ts).
+  const log = Runtime.instance().logger;
+  const pruner = startTurnEventsPruner(db, {
+    retentionDays: config.TURN_EVENTS_RETENTION_DAYS,
+    onPass: (outcome) => log.info('turn events pruned', { ...outcome, retentionDays: config.TURN_EVENTS_RETENTION_DAYS }),
+    onError: (err) => log.warn('turn event pruning failed; the next pass tries again', { error: err instanceof Error ? err.message : String(err) }),
+  });
   return {
     worker,
     close: async () => {
+      await pruner.stop();
       await Promise.allSettled([connection.close(), clientConnection.close(), closeDatabasePools(), deliverer.close()]);
     },
   };
