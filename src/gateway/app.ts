@@ -22,6 +22,7 @@ import { registerTaskRoutes } from './tasks/routes.js';
 import { registerAssignmentRoutes } from './tools/assignments.js';
 import { registerToolRoutes } from './tools/routes.js';
 import { registerWebhookRoutes } from './webhooks/routes.js';
+import { registerOpenAiRoutes } from './openai/routes.js';
 import { serializeError } from '../logger.js';
 import { pingDatabase } from '../db/client.js';
 import type { GatewayDeps } from './deps.js';
@@ -68,6 +69,8 @@ export function createApp(deps: GatewayDeps): Express {
   registerEscalationLinkRoutes(app, deps);
 
   const registry = createRegistry();
+  // OpenAI-compatible routes first: their own auth and OpenAI-shaped errors (every other /v1 route keeps ours).
+  registerOpenAiRoutes(app, registry, deps);
   const v1 = express.Router();
   v1.use(authenticate(deps.db, deps.logger));
   const ctx = { router: v1, registry, deps };
