@@ -43,10 +43,11 @@ async function conversation(path = '/echo') {
   expect(tool.status, JSON.stringify(tool.body)).toBe(201);
   expect((await api('POST', `/v1/agents/${agent.id}/tools`, { toolId: tool.body.id })).status).toBe(201);
   const conv = (await api('POST', '/v1/conversations', { agentId: agent.id })).body;
-  return { projectId: project.projectId, agentId: agent.id as string, conversationId: conv.id as string };
+  return { projectId: project.projectId, agentId: agent.id as string, conversationId: conv.id as string, api };
 }
 
-function startTurn(ids: Awaited<ReturnType<typeof conversation>>, content: string, turnIndex = 1) {
+function startTurn({ projectId, agentId, conversationId }: Awaited<ReturnType<typeof conversation>>, content: string, turnIndex = 1) {
+  const ids = { projectId, agentId, conversationId };
   const input: TurnInput = { ...ids, turnIndex, content };
   return stack.temporal.client.workflow.start('runConversationTurn', {
     taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId: turnWorkflowId(ids.conversationId, turnIndex), args: [input],
@@ -150,6 +151,24 @@ describe('turn event log written by the activities', () => {
     expect(textOf(events.slice(reset))).toBe(answer);
     expect((await storedAnswer(ids.conversationId)).agentResponse).toBe(answer);
     expect(llm.streamedRequests).toBeGreaterThanOrEqual(2);
+  });
+
+  it('tells what retrieval searched and found, never the documents', async () => {
+    const ids = await conversation();
+    const kb = (await ids.api('POST', '/v1/knowledge-bases', { name: 'Handbook' })).body;
+    const secretText = 'Parcels ship every Tuesday from the north warehouse.';
+    const doc = (await ids.api('POST', `/v1/knowledge-bases/${kb.id}/documents`, { title: 'FAQ', content: `# Shipping\n${secretText}` })).body;
+    await expect
+      .poll(async () => (await ids.api('GET', `/v1/knowledge-bases/${kb.id}/documents/${doc.id}`)).body.processingStatus, { timeout: 60_000, interval: 200 })
+      .toBe('completed');
+    expect((await ids.api('POST', `/v1/agents/${ids.agentId}/knowledge`, { knowledgeBaseId: kb.id, priority: 1 })).status).toBe(201);
+    llm.script({ reply: 'They ship on Tuesdays.' });
+    await (await startTurn(ids, 'When do parcels ship?')).result();
+
+    const events = await eventsOf(ids.conversationId);
+    expect(shape(events)).toEqual(['turn.started', 'knowledge.retrieved', 'message.delta…', 'turn.completed']);
+    expect(events[1]!.data).toEqual({ bases: [kb.id], hits: 1 });
+    expect(JSON.stringify(events)).not.toContain('north warehouse');
   });
 
   it('ends a failed turn with turn.failed', async () => {
