@@ -1,5 +1,5 @@
 import type { ToolExecutionDeps } from '../src/tools/execute.js';
-import { heartbeating } from './heartbeat.js';
+import { endsAsCanceled, heartbeating } from './heartbeat.js';
 import { createEscalationActivities, type EscalationActivityDeps } from './escalations.js';
 import { createKnowledgeActivities, type KnowledgeActivityDeps } from './knowledge.js';
 import { createSessionActivities } from './sessions.js';
@@ -16,8 +16,11 @@ export type ActivityDeps = TurnActivityDeps & KnowledgeActivityDeps & { tools: T
 /** Every activity the worker hosts, built from injected dependencies (see `src/worker.ts`). */
 export function createActivities(deps: ActivityDeps) {
   const tools = createToolActivities(deps.tools);
+  const turn = createTurnActivities(deps);
   return {
-    ...createTurnActivities(deps),
+    ...turn,
+    // The model call heartbeats itself; a canceled turn must see it end as canceled.
+    callModel: endsAsCanceled(turn.callModel),
     ...createTurnControlActivities(deps),
     // Tool calls heartbeat so that a canceled turn aborts them (their proxy sets a heartbeat timeout).
     ...tools,

@@ -20,8 +20,15 @@ export interface ToolUseRecord {
   error?: string;
 }
 
+/**
+ * Why the loop ended: `stop` the model answered; `max_steps` / `budget` the last step (offered no tools because
+ * of the step limit / the response-time budget) still got tool calls or no text from the model.
+ */
+export type LoopStopReason = 'stop' | 'max_steps' | 'budget';
+
 export interface LoopResult {
   answer: ModelAnswer;
+  stopReason: LoopStopReason;
   usage: { promptTokens: number; completionTokens: number; totalTokens: number };
   llmTimeMs: number;
   toolsUsed: ToolUseRecord[];
@@ -64,6 +71,16 @@ function toolActivity(tool: TurnTool, cancellable: boolean) {
   }).runTool;
 }
 
+/**
+ * A loop cut short keeps whatever text the model gave; with none, it answers with a sentence saying why, so a
+ * turn never ends with an empty answer nobody explained.
+ */
+function withoutEmptyAnswer(answer: ModelAnswer, reason: Exclude<LoopStopReason, 'stop'>, maxSteps: number): ModelAnswer {
+  if (answer.content.trim()) return answer;
+  const limit = reason === 'max_steps' ? `its limit of ${maxSteps} steps` : 'its response time budget';
+  return { ...answer, content: `(No answer: the agent reached ${limit} while the model still wanted to use tools.)` };
+}
+
 function parseArgs(text: string): Record<string, unknown> | undefined {
   try {
     const value = JSON.parse(text) as unknown;
@@ -77,7 +94,7 @@ function parseArgs(text: string): Record<string, unknown> | undefined {
  * The model's tool-calling loop: call the model; run every tool call it asks for at once, each as its own
  * activity; feed the results back; stop when it answers in text or the step limit is reached (the last
  * step offers no tools, so the model must answer; so does a step that starts past the agent's response time
- * budget). A failed tool is reported to the model, never fatal.
+ * budget; see {@link LoopStopReason}). A failed tool is reported to the model, never fatal.
  */
 export async function runAgentLoop(
   plan: Plan,
@@ -102,7 +119,11 @@ export async function runAgentLoop(
     usage.totalTokens += answer.usage?.totalTokens ?? 0;
     // Results recorded before tools existed have no toolCalls field; replay must treat them as answers.
     const toolCalls = answer.toolCalls ?? [];
-    if (toolCalls.length === 0 || lastStep) return { answer, usage, llmTimeMs, toolsUsed };
+    if (toolCalls.length === 0 || lastStep) {
+      const cutShort = lastStep && (plan.request.tools?.length ?? 0) > 0 && (toolCalls.length > 0 || !answer.content.trim());
+      const stopReason: LoopStopReason = !cutShort ? 'stop' : overBudget ? 'budget' : 'max_steps';
+      return { answer: stopReason === 'stop' ? answer : withoutEmptyAnswer(answer, stopReason, plan.maxSteps), stopReason, usage, llmTimeMs, toolsUsed };
+    }
     messages.push({ role: 'assistant', content: answer.content, toolCalls });
     const results = await Promise.all(
       toolCalls.map(async (call): Promise<ToolUseRecord> => {

@@ -117,6 +117,7 @@ async function finishTurn(input: TurnInput, startedAtMs: number, plan: Plan, ret
     conversationId: input.conversationId,
     turnIndex: input.turnIndex,
     response: loop.answer.content,
+    stopReason: loop.stopReason,
     model: loop.answer.model,
     usage: loop.usage,
     llmTimeMs: loop.llmTimeMs,

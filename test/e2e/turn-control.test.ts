@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listTurnEvents } from '../../src/conversations/turn-events';
+import { recordHistory } from '../support/histories';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { startStack, testProject, type Stack } from '../support/stack';
@@ -24,6 +25,7 @@ beforeAll(async () => {
   // A long wait: a POST answers when its turn ends, canceled or not, and never as a 202 here.
   stack = await startStack({ OPENAI_BASE_URL: `${modelProxy.url}/v1`, TOOL_NETWORK_ALLOWLIST: `127.0.0.1:${toolProxy.port}`, TURN_WAIT_MS: '60000' });
 });
+afterEach(() => expect(llm.failures).toEqual([]));
 afterAll(async () => {
   await stack?.stop();
   await Promise.all([modelProxy?.close(), toolProxy?.close(), llm.stop(), tools.stop()]);
@@ -38,7 +40,7 @@ async function setup(config: Record<string, unknown> = {}, toolPath?: string) {
     const tool = await api('POST', '/v1/tools', {
       name: 'lookup', description: 'Look something up', category: 'data_source', toolType: 'api', status: 'active',
       inputSchema: { type: 'object', properties: { q: { type: 'string' } } }, timeoutMs: 120_000,
-      retryPolicy: { maximumAttempts: 1, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 100 },
+      retryPolicy: { maximumAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 100 },
       config: { method: 'GET', url: `${toolProxy.url}${toolPath}` },
     });
     expect(tool.status, JSON.stringify(tool.body)).toBe(201);
@@ -52,6 +54,10 @@ const send = (api: ApiCall, conversationId: string, content: string) => api('POS
 const cancel = (api: ApiCall, conversationId: string, index: number) => api('POST', `/v1/conversations/${conversationId}/turns/${index}/cancel`);
 const eventTypes = async (conversationId: string, index: number) => (await listTurnEvents(stack.db.db, conversationId, index)).map((e) => e.type);
 const modelSaw = (content: string) => expect.poll(() => llm.requests.some((r) => r.messages.at(-1)?.content === content), { timeout: 30_000 }).toBe(true);
+const STALLED_ANSWER = 'Partial words of an answer that never finishes';
+/** Waits until the turn's model call has streamed text (written as `message.delta` events). */
+const deltasOf = (conversationId: string, index: number) =>
+  expect.poll(async () => (await eventTypes(conversationId, index)).includes('message.delta'), { timeout: 30_000 }).toBe(true);
 const lastTurnIs = (api: ApiCall, conversationId: string, index: number) =>
   expect.poll(async () => (await api('GET', `/v1/conversations/${conversationId}`)).body.lastTurnIndex, { timeout: 30_000 }).toBe(index);
 
@@ -73,27 +79,35 @@ describe('turn control (real gateway, worker, Temporal, Postgres, local model an
     expect(answered.status).toBe(200);
     expect(answered.body).toMatchObject({ turn: { status: 'canceled', stopReason: 'canceled' }, message: null });
     expect(toolProxy.aborted()).toBeGreaterThan(abortedBefore);
+    expect(tools.calls('/hang')).toHaveLength(1); // the aborted call ends as canceled, not as a failure to retry
     expect((await eventTypes(conversationId, 1)).at(-1)).toBe('turn.canceled');
     const messages = (await api('GET', `/v1/conversations/${conversationId}/messages`)).body.items;
     expect(messages.map((m: { role: string }) => m.role)).toEqual(['user']);
+
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'turn-canceled-during-tool', `turn:${conversationId}:1`, { closed: true });
 
     const late = await cancel(api, conversationId, 1);
     expect(late.status).toBe(409);
     expect(late.body.error.code).toBe('turn_not_running');
   });
 
-  it('cancels a turn during a stalled model call: the model request is aborted and nothing is stored as an answer', async () => {
+  it('cancels a turn while the model stalls mid-answer: the model request is aborted, the streamed text is the partial answer', async () => {
     const { api, conversationId } = await setup();
-    llm.script({ hang: true });
+    llm.script({ reply: STALLED_ANSWER, holdAfterChunks: 3 }); // role, "Partial", " words", then silence
     const reply = send(api, conversationId, 'think hard');
-    await modelSaw('think hard');
+    await deltasOf(conversationId, 1);
     const abortedBefore = modelProxy.aborted();
     expect((await cancel(api, conversationId, 1)).status).toBe(202);
     const answered = await reply;
     expect(answered.body).toMatchObject({ turn: { status: 'canceled', stopReason: 'canceled', agentResponse: null }, message: null });
     expect(modelProxy.aborted()).toBeGreaterThan(abortedBefore);
     const events = await listTurnEvents(stack.db.db, conversationId, 1);
-    expect(events.at(-1)).toMatchObject({ type: 'turn.canceled', data: { partialAnswer: answered.body.turn.partialAnswer ?? '' } });
+    const streamed = events.filter((e) => e.type === 'message.delta').map((e) => e.data.text).join('');
+    expect(streamed.length).toBeGreaterThan(0);
+    expect(STALLED_ANSWER.startsWith(streamed)).toBe(true);
+    expect(answered.body.turn.partialAnswer).toBe(streamed);
+    expect(events.at(-1)).toMatchObject({ type: 'turn.canceled', data: { partialAnswer: streamed } });
+    expect((await api('GET', `/v1/conversations/${conversationId}/messages`)).body.items).toHaveLength(1); // no assistant message
   });
 
   it('cancels a queued turn before it starts; the turn it waited for is not touched', async () => {
@@ -115,6 +129,7 @@ describe('turn control (real gateway, worker, Temporal, Postgres, local model an
     expect((await first).body.turn.status).toBe('canceled');
     expect((await second).body.turn).toMatchObject({ status: 'canceled', stopReason: 'canceled' });
     expect(llm.requests.some((r) => r.messages.some((m) => m.content === 'second'))).toBe(false);
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'turn-canceled-while-queued', `turn:${conversationId}:2`, { closed: true });
   });
 
   it('answers 409 turn_not_running for a finished turn and 404 for an unknown turn or another project', async () => {
@@ -131,28 +146,47 @@ describe('turn control (real gateway, worker, Temporal, Postgres, local model an
 
   it('interrupt: the running turn is canceled, its message and marked partial answer stay in the next request', async () => {
     const { api, conversationId } = await setup({ double_texting: 'interrupt' });
-    llm.script({ hang: true }, { reply: 'Answer two.' });
+    llm.script({ reply: STALLED_ANSWER, holdAfterChunks: 3 }, { reply: 'Answer two.' });
     const first = send(api, conversationId, 'first question');
-    await modelSaw('first question');
+    await deltasOf(conversationId, 1);
     const second = await send(api, conversationId, 'second question');
     expect(second.status).toBe(200);
     expect(second.body.message.content).toBe('Answer two.');
-    expect((await first).body.turn).toMatchObject({ status: 'canceled', stopReason: 'interrupted' });
+    const interrupted = (await first).body.turn;
+    expect(interrupted).toMatchObject({ status: 'canceled', stopReason: 'interrupted' });
+    expect(STALLED_ANSWER.startsWith(interrupted.partialAnswer)).toBe(true);
     const seen = llm.requests.at(-1)!.messages.slice(1).map((m) => `${m.role}: ${m.content}`);
-    expect(seen).toEqual(['user: first question', 'assistant: [interrupted]', 'user: second question']);
+    expect(seen).toEqual(['user: first question', `assistant: ${interrupted.partialAnswer}\n\n[interrupted]`, 'user: second question']);
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'turn-interrupted', `turn:${conversationId}:1`, { closed: true });
   });
 
   it('rollback: the running turn is canceled and neither its message nor its partial answer is in the next request', async () => {
     const { api, conversationId } = await setup({ double_texting: 'rollback' });
-    llm.script({ reply: 'Answer one.' }, { hang: true }, { reply: 'Answer three.' });
+    llm.script({ reply: 'Answer one.' }, { reply: STALLED_ANSWER, holdAfterChunks: 3 }, { reply: 'Answer three.' });
     expect((await send(api, conversationId, 'one')).status).toBe(200);
     const second = send(api, conversationId, 'two');
-    await modelSaw('two');
+    await deltasOf(conversationId, 2);
     const third = await send(api, conversationId, 'three');
     expect(third.body.message.content).toBe('Answer three.');
     expect((await second).body.turn).toMatchObject({ status: 'canceled', stopReason: 'rolled_back' });
     const seen = llm.requests.at(-1)!.messages.slice(1).map((m) => `${m.role}: ${m.content}`);
     expect(seen).toEqual(['user: one', 'assistant: Answer one.', 'user: three']);
+  });
+
+  it('max_steps: a last step that still asks for tools records why and answers with a sentence, not an empty text', async () => {
+    const { api, conversationId } = await setup({ max_steps: 2 }, '/ok');
+    llm.script({ toolCalls: [{ name: 'lookup', arguments: { q: 'a' } }] }, { toolCalls: [{ name: 'lookup', arguments: { q: 'b' } }] });
+    const res = await send(api, conversationId, 'dig deep');
+    expect(res.status).toBe(200);
+    expect(llm.requests.at(-1)!.tools).toBeUndefined(); // the last step offered no tools
+    expect(res.body.turn).toMatchObject({ status: 'completed', stopReason: 'max_steps', toolsUsed: [{ status: 'success' }] });
+    expect(res.body.turn.agentResponse).toMatch(/limit of 2 steps/);
+    expect(res.body.message.content).toBe(res.body.turn.agentResponse);
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'turn-max-steps', `turn:${conversationId}:1`, { closed: true });
+    expect(tools.calls('/ok')).toHaveLength(1);
+
+    llm.script({ reply: 'Plain answer.' });
+    expect((await send(api, conversationId, 'simple')).body.turn).toMatchObject({ stopReason: 'stop', agentResponse: 'Plain answer.' });
   });
 
   it('documents the cancel route and the double_texting values in /openapi.json', async () => {
