@@ -83,7 +83,9 @@ async function run(req) {
   const deadline = Date.now() + req.timeoutMs;
   const left = () => Math.max(1, deadline - Date.now());
   const isolate = new ivm.Isolate({ memoryLimit: req.memoryMb, onCatastrophicError: fatal });
-  const stop = setTimeout(() => isolate.dispose(), req.timeoutMs);
+  // dispose() throws when isolated-vm already disposed the isolate itself (its memory limit): both are fine.
+  const dispose = () => { try { if (!isolate.isDisposed) isolate.dispose(); } catch {} };
+  const stop = setTimeout(dispose, req.timeoutMs);
   try {
     const context = await isolate.createContext();
     const call = await context.eval(HARNESS, { timeout: left(), reference: true });
@@ -101,7 +103,7 @@ async function run(req) {
     return failure(error, isolate);
   } finally {
     clearTimeout(stop);
-    if (!isolate.isDisposed) isolate.dispose();
+    dispose();
   }
 }
 process.on('message', (req) => {

@@ -9,8 +9,9 @@ import { isolateHostSource } from './isolate-host-source.js';
  * some failures no memory limit catches (measured with isolated-vm 7 on Node 24: `'a'.repeat(2 ** 28)
  * .split('')` aborts with "Fatal JavaScript invalid size error"; `new Array(2 ** 28).fill(0)` leaves an
  * isolate isolated-vm cannot terminate), and the worker holds every tenant's in-flight work. A host that
- * dies takes only its own call with it, and that call learns why. Idle hosts are kept (`maxIdle`) so a call
- * costs a fresh isolate (~5 ms), not a process start (~50 ms); a host is retired after `maxCallsPerHost`.
+ * dies takes only its own call with it, and that call learns why. Idle hosts are kept (`maxIdle`, for
+ * `idleMs`) so a call costs a fresh isolate (a few ms), not a process start (~50 ms of CPU and more of wall
+ * clock); a host is retired after `maxCallsPerHost`.
  *
  * Hosts start with `--no-node-snapshot` (isolated-vm's README still asks for it: isolates built from another
  * snapshot than Node's may crash V8), an empty environment (no DATABASE_URL, no keys), cwd `/`, no stdin or
@@ -38,7 +39,10 @@ export class IsolateHostError extends Error {
 }
 
 export interface IsolatePoolOptions {
+  /** Idle hosts kept for the next calls (about 50 MB each); more concurrent calls start more hosts. */
   maxIdle?: number;
+  /** How long an idle host waits for a call before it is ended. */
+  idleMs?: number;
   maxCallsPerHost?: number;
   /** Time over the call's own deadline before the parent kills a host that has not answered. */
   graceMs?: number;
@@ -48,6 +52,7 @@ interface Host {
   child: ChildProcess;
   calls: number;
   stderr: string;
+  idleTimer?: NodeJS.Timeout;
 }
 
 const STDERR_KEEP = 4096;
@@ -55,7 +60,7 @@ const STDERR_KEEP = 4096;
 const MEMORY_DEATH = /invalid size error|out of memory|heap limit|Allocation failed|catastrophic/i;
 
 export function createIsolatePool(options: IsolatePoolOptions = {}) {
-  const { maxIdle = 2, maxCallsPerHost = 500, graceMs = 2_000 } = options;
+  const { maxIdle = 8, idleMs = 60_000, maxCallsPerHost = 500, graceMs = 2_000 } = options;
   const source = isolateHostSource(createRequire(__filename).resolve('isolated-vm'));
   const idle: Host[] = [];
   const spawned = new Set<number>();
@@ -90,20 +95,25 @@ export function createIsolatePool(options: IsolatePoolOptions = {}) {
 
   function release(host: Host): void {
     if (!alive(host)) return;
-    if (host.calls >= maxCallsPerHost || idle.length >= maxIdle) {
-      host.child.disconnect(); // it exits on its own
-      return;
-    }
+    if (host.calls >= maxCallsPerHost || idle.length >= maxIdle) return retire(host);
     setIdle(host, true);
     idle.push(host);
+  }
+
+  function retire(host: Host): void {
+    const at = idle.indexOf(host);
+    if (at >= 0) idle.splice(at, 1);
+    if (host.child.connected) host.child.disconnect(); // it exits on its own
   }
 
   /** An idle host keeps neither the worker's event loop nor a test process alive. */
   function setIdle(host: Host, isIdle: boolean): void {
     const channel = host.child.channel as { ref(): void; unref(): void } | undefined;
+    clearTimeout(host.idleTimer);
     if (isIdle) {
       host.child.unref();
       channel?.unref();
+      host.idleTimer = setTimeout(() => retire(host), idleMs).unref();
     } else {
       host.child.ref();
       channel?.ref();

@@ -94,19 +94,23 @@ describe('JavaScript tool escapes: only JSON comes back', () => {
   });
 });
 
-const bombs: [string, string, ToolErrorKind | ToolErrorKind[]][] = [
-  ['an array push loop', 'const a = []; for (;;) a.push({ n: a.length })', 'forbidden'],
-  ['string doubling', "let s = 'x'; for (;;) s += s", 'client_error'], // V8's own RangeError: Invalid string length
-  ['typed arrays', 'const keep = []; for (;;) keep.push(new Float64Array(1 << 20))', 'client_error'], // Array buffer allocation failed
-  ['a string split into 2^28 one-character strings (a fatal V8 error: kills its host)', "return 'a'.repeat(2 ** 28).split('').length", 'forbidden'],
-  ['a 2^28-element array fill that isolated-vm cannot interrupt (its host is killed)', 'return new Array(2 ** 28).fill(0).length', 'timeout'],
-  ['deep recursion', 'const f = (n) => f(n + 1) + 1; return f(0)', 'client_error'],
-  ['an infinite loop', 'for (;;) {}', 'timeout'],
-  ['an infinite loop of promise jobs', 'for (;;) await null', 'timeout'],
+// Memory bombs get a long deadline so the memory limit, not the clock, stops them even on a loaded machine.
+const MEMORY = 30_000;
+const TIME = 1_000;
+const bombs: [string, string, ToolErrorKind | ToolErrorKind[], number][] = [
+  ['an array push loop', 'const a = []; for (;;) a.push({ n: a.length })', 'forbidden', MEMORY],
+  ['string doubling', "let s = 'x'; for (;;) s += s", 'client_error', MEMORY], // V8's own RangeError: Invalid string length
+  ['typed arrays', 'const keep = []; for (;;) keep.push(new Float64Array(1 << 20))', 'client_error', MEMORY], // Array buffer allocation failed
+  ['a string split into 2^28 one-character strings (a fatal V8 error: kills its host)', "return 'a'.repeat(2 ** 28).split('').length", 'forbidden', MEMORY],
+  // isolated-vm cannot interrupt this fill: the host is killed when it has not answered by the deadline.
+  ['a 2^28-element array fill', 'return new Array(2 ** 28).fill(0).length', 'timeout', 2 * TIME],
+  ['deep recursion', 'const f = (n) => f(n + 1) + 1; return f(0)', 'client_error', MEMORY],
+  ['an infinite loop', 'for (;;) {}', 'timeout', TIME],
+  ['an infinite loop of promise jobs', 'for (;;) await null', 'timeout', TIME],
   // Each turn allocates a promise: the memory limit or the deadline comes first, depending on the machine.
-  ['a then-chain that never ends', 'const loop = () => Promise.resolve().then(loop); loop(); return new Promise(() => {})', ['forbidden', 'timeout']],
-  ['a busy wait on the clock', 'const end = Date.now() + 1e9; while (Date.now() < end);', 'timeout'],
-  ['a promise that never settles', 'return new Promise(() => {})', 'client_error'],
+  ['a then-chain that never ends', 'const loop = () => Promise.resolve().then(loop); loop(); return new Promise(() => {})', ['forbidden', 'timeout'], TIME],
+  ['a busy wait on the clock', 'const end = Date.now() + 1e9; while (Date.now() < end);', 'timeout', TIME],
+  ['a promise that never settles', 'return new Promise(() => {})', 'client_error', TIME],
 ];
 
 describe('JavaScript tool escapes: resource bombs are contained and the worker stays healthy', () => {
@@ -128,9 +132,9 @@ describe('JavaScript tool escapes: resource bombs are contained and the worker s
     const hostBefore = rssMb(firstHost!);
     const heapBefore = process.memoryUsage().heapUsed;
     const hostsSeen = new Set<number>(pool.hostPids());
-    for (const [name, code, kind] of bombs) {
-      const error = await failure(runner(tool(code, 32, 2_000), {}, ctx()));
-      expect({ name, kind: [kind].flat().includes(error.kind) ? kind : error.kind }).toEqual({ name, kind });
+    for (const [name, code, kind, timeoutMs] of bombs) {
+      const error = await failure(runner(tool(code, 32, timeoutMs), {}, ctx()));
+      expect({ name, kind: [kind].flat().includes(error.kind) ? kind : `${error.kind}: ${error.message}` }).toEqual({ name, kind });
       pool.hostPids().forEach((pid) => hostsSeen.add(pid));
       await expect(runner(tool('return args.n + 1'), { n: 41 }, ctx())).resolves.toBe(42);
     }
@@ -141,6 +145,15 @@ describe('JavaScript tool escapes: resource bombs are contained and the worker s
     expect(hostsSeen.size).toBeGreaterThan(live.length); // some were replaced
     // The bombs never ran in this process: its heap has not grown by anything like their size.
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
+  }, 300_000);
+
+  it('every call gets a fresh isolate: what one call left behind is gone in the next, on the same host', async () => {
+    const plant = "globalThis.stash = 'tenant A'; Object.prototype.polluted = true; JSON.stringify = () => '\"hijacked\"'; return 1";
+    await expect(runner(tool(plant), {}, ctx())).resolves.toBe(1);
+    const hostsAfterPlant = pool.hostPids();
+    const look = 'return [typeof globalThis.stash, ({}).polluted === undefined, JSON.stringify({ a: 1 })]';
+    await expect(runner(tool(look), {}, ctx())).resolves.toEqual(['undefined', true, '{"a":1}']);
+    expect(pool.hostPids().filter((pid) => hostsAfterPlant.includes(pid)).length).toBeGreaterThan(0);
   });
 
   it('a cancelled call kills its host at once', async () => {
