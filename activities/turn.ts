@@ -100,8 +100,9 @@ export function createTurnActivities(deps: TurnActivityDeps) {
         await deltas?.finish();
         return { ...response, llmTimeMs: Date.now() - started };
       } catch (err) {
-        // Canceled: what arrived is the turn's partial answer, so it is written; failed: a retry writes its own.
-        if (ctx.cancellationSignal.aborted) await deltas?.finish().catch(() => undefined);
+        // Canceled by the workflow: what arrived is the turn's partial answer, so it is written. Failed, timed out
+        // or lost (another attempt may already be writing): the rest is dropped, and a retry writes its own.
+        if (ctx.cancellationDetails?.cancelRequested) await deltas?.finish().catch(() => undefined);
         else await deltas?.abandon();
         throw toLlmFailure(err);
       } finally {

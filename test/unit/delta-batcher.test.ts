@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { DeltaBatcher } from '../../src/conversations/delta-batcher';
+import type { NewTurnEvent } from '../../src/conversations/turn-events';
+
+function batcher(options: { flushMs?: number; maxChars?: number } = {}) {
+  const written: NewTurnEvent[] = [];
+  let beats = 0;
+  const b = new DeltaBatcher({ keyPrefix: 'model:r:2:1', write: async (events) => void written.push(...events), onWritten: () => beats++, ...options });
+  return { b, written, beats: () => beats };
+}
+
+const texts = (events: NewTurnEvent[]) => events.map((e) => e.data?.text);
+
+describe('DeltaBatcher', () => {
+  it('writes the first piece at once and gathers the rest until the timer or finish', async () => {
+    // A timer that never fires within the test: only the first piece and finish write.
+    const { b, written, beats } = batcher({ flushMs: 60_000 });
+    b.push('Hel');
+    await expect.poll(() => texts(written)).toEqual(['Hel']);
+    b.push('lo, ');
+    b.push('world');
+    expect(written).toHaveLength(1);
+    await b.finish();
+    expect(texts(written)).toEqual(['Hel', 'lo, world']);
+    expect(written.map((e) => e.key)).toEqual(['model:r:2:1:delta:1', 'model:r:2:1:delta:2']);
+    expect(written.every((e) => e.type === 'message.delta')).toBe(true);
+    expect(beats()).toBe(2);
+  });
+
+  it('writes a batch at once when it reaches the size limit, in order', async () => {
+    const { b, written } = batcher({ flushMs: 60_000, maxChars: 4 });
+    for (const piece of ['a', 'bb', 'cc', 'd', 'eeee', 'f']) b.push(piece);
+    await b.finish();
+    expect(texts(written)).toEqual(['a', 'bbcc', 'deeee', 'f']);
+  });
+
+  it('writes on its timer', async () => {
+    const { b, written } = batcher({ flushMs: 1 });
+    b.push('one ');
+    b.push('two');
+    await expect.poll(() => texts(written)).toEqual(['one ', 'two']);
+    await b.finish();
+    expect(written).toHaveLength(2);
+  });
+
+  it('drops unwritten text when abandoned, and reports a failed write from finish', async () => {
+    const { b, written } = batcher({ flushMs: 60_000 });
+    b.push('kept');
+    b.push(' dropped');
+    await b.abandon();
+    expect(texts(written)).toEqual(['kept']);
+
+    const failing = new DeltaBatcher({ keyPrefix: 'k', write: async () => Promise.reject(new Error('db down')) });
+    failing.push('x');
+    await expect(failing.finish()).rejects.toThrow('db down');
+  });
+});
