@@ -213,6 +213,21 @@ describe('webhook deliveries', () => {
     expect(received.map((r) => verified(hook.secret, r))).toEqual([true, true, true]);
   });
 
+  it('delivers turn.completed when a real turn ends, with the answer and usage', async () => {
+    const { api, agentId } = await project();
+    const hook = await subscribe(api, receivers.turns, ['turn.*']);
+    const conversationId = (await api('POST', '/v1/conversations', { agentId })).body.id as string;
+    llm.script({ reply: 'Hello from the turn.' });
+    expect((await api('POST', `/v1/conversations/${conversationId}/messages`, { content: 'hi' })).status).toBe(200);
+    const [delivery] = await settledDeliveries(api, hook.id);
+    expect(delivery).toMatchObject({
+      eventType: 'turn.completed', eventKey: `turn.completed:${conversationId}:1`, status: 'delivered',
+      payload: { type: 'turn.completed', data: { conversationId, turnIndex: 1, answer: 'Hello from the turn.', usage: expect.any(Object) } },
+    });
+    const got = receivers.turns.requests.filter((r) => header(r, 'webhook-id') === delivery!.eventKey);
+    expect(got.map((r) => verified(hook.secret, r))).toEqual([true]);
+  });
+
   it('delivers a terminal turn event appended to the turn log once, however often it is appended', async () => {
     const { api, agentId, projectId } = await project();
     const hook = await subscribe(api, receivers.turns, ['turn.completed', 'turn.failed']);
@@ -228,7 +243,7 @@ describe('webhook deliveries', () => {
       payload: { type: 'turn.completed', data: { conversationId, turnIndex: 7, answer: 'Hi', usage } },
     });
     expect((await api('GET', `/v1/webhooks/${hook.id}/deliveries`)).body.items).toHaveLength(1);
-    expect(receivers.turns.requests.map((r) => header(r, 'webhook-id'))).toEqual([`turn.completed:${conversationId}:7`]);
+    expect(receivers.turns.requests.filter((r) => header(r, 'webhook-id') === delivery!.eventKey)).toHaveLength(1);
     // Another project's subscriber hears nothing of this turn.
     const other = await project();
     const otherHook = await subscribe(other.api, receivers.turns, ['turn.*']);
