@@ -14,6 +14,8 @@ export const turnEventSchema = z
     type: z.string().openapi({ description: `One of ${turnEventTypes.join(', ')}; later versions add kinds, so ignore unknown ones` }),
     turnIndex: z.number().int(),
     createdAt: z.string().datetime(),
+    bases: z.array(z.string()).optional().openapi({ description: 'knowledge.retrieved: the knowledge bases searched, in priority order' }),
+    hits: z.number().int().optional().openapi({ description: 'knowledge.retrieved: how many chunks were found' }),
     text: z.string().optional().openapi({ description: 'message.delta: the next piece of the answer' }),
     attempt: z.number().int().optional().openapi({ description: 'message.reset: the model attempt starting over; tool.*: the try' }),
     name: z.string().optional().openapi({ description: "tool.*: the tool's name" }),
