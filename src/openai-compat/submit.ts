@@ -10,6 +10,7 @@ import type { HistoryMessage } from '../conversations/model-history.js';
 import { startSession } from '../conversations/start-conversation.js';
 import { createConversation, findConversation, type ConversationRow } from '../conversations/store.js';
 import { submitTurn } from '../conversations/submit-turn.js';
+import { enforcePlanLimit } from '../tenancy/plan-limits.js';
 
 export interface CompatTurnRequest {
   projectId: string;
@@ -74,6 +75,8 @@ async function opened(db: Db, temporal: Client, taskQueue: string, r: CompatTurn
       const earlier = await findConversationByRequestKey(tx, r.projectId, r.idempotencyKey);
       if (earlier) return earlier;
     }
+    // Checked again by submitTurn; here first, so a project at its limit gets no empty conversation either.
+    await enforcePlanLimit(tx, r.projectId, 'monthly_turns');
     const conv = await createConversation(tx, {
       projectId: r.projectId,
       agentId: agent.id,

@@ -149,6 +149,7 @@ describe('errors in OpenAI shape', () => {
       [{ n: 2 }, 'n'],
       [{ tools: [{ type: 'function', function: { name: 'f', parameters: {} } }] }, 'tools'],
       [{ temperature: 5 }, 'temperature'],
+      [{ messages: [{ content: 'Hi' }] }, 'messages[0].role'],
       [{ messages: [{ role: 'assistant', content: 'Hi' }] }, 'messages'],
       [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }, 'messages[0].content[0]'],
     ];

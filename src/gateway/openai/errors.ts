@@ -22,7 +22,7 @@ export class OpenAiError extends Error {
 }
 
 /** A 400 naming the field, as OpenAI's `param` does (`messages[2].role`, `temperature`). */
-export const invalidRequest = (param: string | null, message: string, code: string | null = null) =>
+export const invalidRequest = (param: string | null, message: string, code = 'invalid_value') =>
   new OpenAiError(400, 'invalid_request_error', code, message, param);
 
 /** Codes of our 409s that a later retry may get past (the running turn ends); the others stay as they are. */
@@ -33,7 +33,8 @@ function fromAppError(err: AppError): OpenAiError {
   switch (err.status) {
     case 400: {
       const first = (err.details as Array<{ field?: string }> | undefined)?.[0]?.field;
-      return invalidRequest(first ? first.replace(/^(body|query|params)\.?/, '') || null : null, err.message, err.code);
+      const param = first ? first.replace(/^(body|query|params)\.?/, '').replace(/\.(\d+)/g, '[$1]') || null : null;
+      return invalidRequest(param, err.message, err.code);
     }
     case 401:
       return new OpenAiError(401, 'invalid_request_error', 'invalid_api_key', err.message);
@@ -56,8 +57,10 @@ function fromAppError(err: AppError): OpenAiError {
 function fromHttpError(err: unknown): OpenAiError | undefined {
   const e = err as { status?: number; type?: string } | undefined;
   if (typeof e?.status !== 'number' || e.status < 400 || e.status >= 500) return undefined;
+  // The router's decodeURIComponent of a path parameter ("%", "%ZZ").
+  if (err instanceof URIError) return new OpenAiError(400, 'invalid_request_error', 'invalid_path', 'a path parameter is not valid percent-encoding', null, false);
   const message = e.type === 'entity.parse.failed' ? 'the request body is not valid JSON' : e.type === 'entity.too.large' ? 'the request body is too large' : 'the request body could not be read';
-  return new OpenAiError(e.status, 'invalid_request_error', e.type ?? null, message);
+  return new OpenAiError(e.status, 'invalid_request_error', e.type ?? 'invalid_body', message, null, false);
 }
 
 export function sendOpenAiError(res: Response, e: OpenAiError): void {
@@ -73,7 +76,7 @@ export function openAiErrorHandler(logger: Logger, isOpenAiPath: (path: string) 
     if (res.headersSent) return;
     const log = req.log ?? logger;
     if (err instanceof OpenAiError) return sendOpenAiError(res, err);
-    if (err instanceof UnsupportedParamError) return sendOpenAiError(res, invalidRequest(err.param, err.message));
+    if (err instanceof UnsupportedParamError) return sendOpenAiError(res, invalidRequest(err.param, err.message, 'unsupported_parameter'));
     if (err instanceof AppError) return sendOpenAiError(res, fromAppError(err));
     const http = fromHttpError(err);
     if (http) return sendOpenAiError(res, http);
