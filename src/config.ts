@@ -65,6 +65,8 @@ export const configSchema = z.object({
   WEBHOOK_RETRY_INITIAL_MS: z.coerce.number().int().min(10).default(10_000),
   WEBHOOK_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(10).default(3_600_000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(30),
+  /** `off`: this worker process starts no webhook deliveries (another worker does; tests sharing one database). */
+  WEBHOOK_DISPATCH: z.enum(['on', 'off']).default('on'),
   /** How often a worker starts pending deliveries that no NOTIFY dispatched (see src/webhooks/dispatcher.ts). */
   WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
 

@@ -21,17 +21,20 @@ async function main(): Promise<void> {
   });
   // Webhook deliveries written by any process (outbox rows) become workflows on this worker's queue.
   const temporalConnection = await Connection.connect(temporalConnectionOptions(config));
-  const dispatcher = startWebhookDispatcher({
-    db: dbHandle.db, sql: dbHandle.sql, temporal: new Client({ connection: temporalConnection, namespace: config.TEMPORAL_NAMESPACE }), logger,
-    ...webhookDispatchSettings(config),
-  });
+  const dispatcher =
+    config.WEBHOOK_DISPATCH === 'on'
+      ? startWebhookDispatcher({
+          db: dbHandle.db, sql: dbHandle.sql, temporal: new Client({ connection: temporalConnection, namespace: config.TEMPORAL_NAMESPACE }), logger,
+          ...webhookDispatchSettings(config),
+        })
+      : undefined;
   logger.info(
     { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, llm: config.OPENAI_BASE_URL ?? 'api.openai.com' },
     'worker running',
   );
   // Worker.run() installs SIGINT/SIGTERM handlers that stop polling and let running tasks finish.
   await runtime.worker.run();
-  await dispatcher.close();
+  await dispatcher?.close();
   await temporalConnection.close();
   await runtime.close();
   await dbHandle.close();

@@ -42,6 +42,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // A fixed test key: tests may see ciphertext made with it, never a production secret.
     TOOL_CREDENTIALS_KEYS: 'test:' + Buffer.alloc(32, 7).toString('base64'),
     SHUTDOWN_GRACE_MS: '2000',
+    // Workers spawned from src/worker.ts would otherwise dispatch the webhook deliveries of every test file
+    // in the run onto their own queue and allow-list; the webhook tests run a dispatcher of their own.
+    WEBHOOK_DISPATCH: 'off',
     ...overrides,
   });
 }
