@@ -49,6 +49,28 @@ export function abortOnSignals(): AbortController {
   return stopping;
 }
 
+/**
+ * Runs a benchmark's `main` under {@link abortOnSignals}: its exit code becomes the process's, an interrupt
+ * exits 130 having printed nothing, a failure is reported and exits 1.
+ */
+export function runBench(main: (controller: AbortController) => Promise<number>): void {
+  const stopping = abortOnSignals();
+  main(stopping).then(
+    (code) => {
+      if (code !== 0) process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (stopping.signal.aborted && err === stopping.signal.reason) {
+        progress('interrupted; nothing printed');
+        process.exitCode = 130;
+        return;
+      }
+      progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exitCode = 1;
+    },
+  );
+}
+
 export function intEnv(name: string, fallback: number, min: number): number {
   const raw = process.env[name]?.trim();
   const n = raw ? Number(raw) : fallback;

@@ -9,7 +9,7 @@
  */
 import OpenAI from 'openai';
 import { ScriptedLlm } from '../test/support/scripted-llm';
-import { abortOnSignals, intEnv, percentiles, progress, runCleanup, startBenchStack, type Cleanup } from './env';
+import { intEnv, percentiles, progress, runBench, runCleanup, startBenchStack, type Cleanup } from './env';
 
 const TURNS = intEnv('BENCH_TURNS', 40, 1);
 const LLM_DELAY_MS = intEnv('BENCH_LLM_DELAY_MS', 0, 0);
@@ -93,19 +93,4 @@ async function main(controller: AbortController): Promise<number> {
   }
 }
 
-const stopping = abortOnSignals();
-
-main(stopping).then(
-  (code) => {
-    if (code !== 0) process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (stopping.signal.aborted && err === stopping.signal.reason) {
-      progress('interrupted; nothing printed');
-      process.exitCode = 130;
-      return;
-    }
-    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exitCode = 1;
-  },
-);
+runBench(main);

@@ -13,7 +13,7 @@ import { agentExecutionHistory } from '../src/db/schema/index';
 import { createLlmClient } from '../src/llm/client';
 import { ScriptedLlm, type Step } from '../test/support/scripted-llm';
 import { createBaselineApp } from './baseline-app';
-import { abortOnSignals, intEnv, listen, progress, runCleanup, startBenchStack, type Cleanup } from './env';
+import { intEnv, listen, progress, runCleanup, startBenchStack, type Cleanup, runBench } from './env';
 import { describeNonOk, formatTable, round, runClosedLoop, type PhaseStats } from './load';
 import { createToolApp } from './tool-app';
 
@@ -213,19 +213,4 @@ function report(
   );
 }
 
-const stopping = abortOnSignals();
-
-main(stopping).then(
-  (code) => {
-    if (code !== 0) process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (stopping.signal.aborted && err === stopping.signal.reason) {
-      progress('interrupted; nothing printed');
-      process.exitCode = 130;
-      return;
-    }
-    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exitCode = 1;
-  },
-);
+runBench(main);
