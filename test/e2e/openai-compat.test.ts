@@ -112,6 +112,22 @@ describe('chat completions', () => {
     expect(chunks.at(-1)!.usage!.total_tokens).toBeGreaterThan(0);
   });
 
+  it('absorbs a message.reset: a model stream cut mid-answer and retried still streams the answer once', async () => {
+    const { client, model } = await setup();
+    const answer = 'One two three four five six seven.';
+    llm.script({ reply: answer, chunkChars: 4, dropAfterChunks: 3 }, { reply: answer, chunkChars: 4 });
+    const { data: stream, response } = await client.chat.completions
+      .create({ model, messages: [{ role: 'user', content: 'Count' }], stream: true })
+      .withResponse();
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    const conversationId = response.headers.get('x-conversation-id')!;
+    expect(text).toBe(answer);
+    expect(text).toBe(await storedAnswer(conversationId, 1));
+    const resets = await stack.db.sql`select count(*)::int as n from turn_event where conversation_id = ${conversationId} and type = 'message.reset'`;
+    expect(resets[0]!.n).toBe(1);
+  });
+
   it("answers through the agent's server-side tools", async () => {
     const { client, model, api, agentId } = await setup();
     const tool = await api('POST', '/v1/tools', {
