@@ -50,14 +50,19 @@ export function createBaselineApp(deps: { db: Db; llm: LlmClient; defaultModel: 
       return;
     }
 
+    // With Accept: text/event-stream the answer streams straight through as SSE deltas: no log, no Temporal.
+    const sse = req.accepts(['application/json', 'text/event-stream']) === 'text/event-stream';
+    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    if (sse) res.status(200).set({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }).flushHeaders();
     const llmStartedAtMs = Date.now();
     let answer: Awaited<ReturnType<LlmClient['chat']>>;
     try {
-      answer = await llm.chat(plan.request);
+      answer = await llm.chat(plan.request, undefined, sse ? (text) => send('message.delta', { text }) : undefined);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       await failTurn(db, { conversationId, turnIndex, error: reason, responseTimeMs: Date.now() - startedAtMs });
-      res.status(502).json({ error: { code: 'turn_failed', message: reason } });
+      if (!sse) res.status(502).json({ error: { code: 'turn_failed', message: reason } });
+      else res.end(`event: turn.failed\ndata: ${JSON.stringify({ reason })}\n\n`);
       return;
     }
     const llmTimeMs = Date.now() - llmStartedAtMs;
@@ -72,6 +77,11 @@ export function createBaselineApp(deps: { db: Db; llm: LlmClient; defaultModel: 
       responseTimeMs,
       llmTimeMs,
     });
+    if (sse) {
+      send('turn.completed', { answer: answer.content, usage: answer.usage });
+      res.end();
+      return;
+    }
     res.json({
       turn: { index: turnIndex, status: 'completed', responseTimeMs, llmTimeMs },
       message: { id: assistantMessageId, turnIndex, role: 'assistant', content: answer.content },
