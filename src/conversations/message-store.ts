@@ -1,7 +1,7 @@
 // Reads of turns, messages and artifacts, feedback, and the Idempotency-Key records of turn submissions.
 // Tenant isolation: these take a conversation id the caller resolved through the project-scoped
 // `findConversation`/`lockConversation` (gateway) or from a workflow input (worker).
-import { and, asc, desc, eq, gt, lt, or } from 'drizzle-orm';
+import { and, asc, eq, gt, or } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import type { PageRequest } from '../db/pagination.js';
 import { agentExecutionHistory, artifact, message, turnRequest } from '../db/schema/index.js';
@@ -68,18 +68,6 @@ function decodeMessageCursor(cursor: string): [number, number] {
   throw new ValidationError('invalid request: query.cursor: not a cursor returned by this API', [
     { field: 'query.cursor', message: 'not a cursor returned by this API' },
   ]);
-}
-
-/** The newest `limit` messages before a turn, oldest first: the history the model sees. */
-export async function loadHistory(db: DbOrTx, conversationId: string, beforeTurn: number, limit: number) {
-  if (limit === 0) return [];
-  const rows = await db
-    .select({ role: message.role, content: message.content })
-    .from(message)
-    .where(and(eq(message.conversationId, conversationId), lt(message.turnIndex, beforeTurn)))
-    .orderBy(desc(message.turnIndex), desc(message.position))
-    .limit(limit);
-  return rows.reverse();
 }
 
 export function listArtifacts(db: DbOrTx, conversationId: string) {

@@ -189,6 +189,16 @@ describe('turn control (real gateway, worker, Temporal, Postgres, local model an
     expect((await send(api, conversationId, 'simple')).body.turn).toMatchObject({ stopReason: 'stop', agentResponse: 'Plain answer.' });
   });
 
+  it('budget: a step forced by the response-time budget that still asks for tools records budget', async () => {
+    const { api, conversationId } = await setup({ response_time_budget_ms: 100 }, '/ok');
+    // The first model call alone outlasts the budget, so the second step offers no tools.
+    llm.script({ toolCalls: [{ name: 'lookup', arguments: { q: 'a' } }], delayMs: 300 }, { toolCalls: [{ name: 'lookup', arguments: { q: 'b' } }] });
+    const res = await send(api, conversationId, 'quick please');
+    expect(llm.requests.at(-1)!.tools).toBeUndefined();
+    expect(res.body.turn).toMatchObject({ status: 'completed', stopReason: 'budget' });
+    expect(res.body.turn.agentResponse).toMatch(/response time budget/);
+  });
+
   it('documents the cancel route and the double_texting values in /openapi.json', async () => {
     const doc = JSON.stringify((await fetch(`${stack.gateway.url}/openapi.json`).then((r) => r.json())) as unknown);
     expect(doc).toContain('/v1/conversations/{id}/turns/{index}/cancel');
