@@ -245,7 +245,7 @@ describe('responses', () => {
   });
 
   it('runs in the background until retrieved completed, and cancels a running one', async () => {
-    const { client, model } = await setup();
+    const { client, model, project } = await setup();
     let release!: () => void;
     llm.script({ reply: 'Background answer.', holdAfterChunks: 1, release: new Promise<void>((r) => (release = r)) });
     const queued = await client.responses.create({ model, input: 'Work on it', background: true });
@@ -253,6 +253,9 @@ describe('responses', () => {
     release();
     await expect.poll(async () => (await client.responses.retrieve(queued.id)).status, { timeout: 30_000, interval: 200 }).toBe('completed');
     expect((await client.responses.retrieve(queued.id)).output_text).toBe('Background answer.');
+    const reader = new OpenAI({ baseURL: `${stack.gateway.url}/v1`, apiKey: await project.key(['conversations:read']), maxRetries: 0 });
+    expect((await reader.responses.retrieve(queued.id)).status).toBe('completed');
+    expect(await reader.responses.create({ model, input: 'Hi' }).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.PermissionDeniedError);
 
     llm.script({ reply: 'This never finishes.', holdAfterChunks: 1 });
     const running = await client.responses.create({ model, input: 'Take forever', background: true, previous_response_id: queued.id });

@@ -21,11 +21,12 @@ export function registerOpenAiRoutes(app: Express, registry: OpenAPIRegistry, de
   const send = openAiAuth(deps.db, deps.logger, ['conversations:write']);
   // Listing models needs no more than reading agents, or the permission to talk to them.
   const read = openAiAuth(deps.db, deps.logger, ['agents:read', 'conversations:write']);
+  const readTurns = openAiAuth(deps.db, deps.logger, ['conversations:read', 'conversations:write']);
   router.get('/models', read, listModelsHandler(deps));
   router.get('/models/:id', read, retrieveModelHandler(deps));
   router.post('/chat/completions', send, chatCompletionsHandler(deps));
   router.post('/responses', send, createResponseHandler(deps));
-  router.get('/responses/:id', send, retrieveResponseHandler(deps));
+  router.get('/responses/:id', readTurns, retrieveResponseHandler(deps));
   router.post('/responses/:id/cancel', send, cancelResponseHandler(deps));
   app.use('/v1', router);
   app.use(openAiErrorHandler(deps.logger, isOpenAiPath));
