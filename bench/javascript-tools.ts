@@ -16,14 +16,13 @@ import { pathToFileURL } from 'node:url';
 import { createIsolatePool } from '../src/sandbox/isolate-pool';
 import { createJavascriptRunner } from '../src/tools/runners/javascript';
 import type { ResolvedTool, ToolRunner } from '../src/tools/types';
-import { intEnv, percentiles } from './env';
+import { intEnv, percentiles, progress, runBench } from './env';
 import { formatTable, round } from './load';
 
 const CALLS = intEnv('BENCH_CALLS', 200, 4);
 const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 4, 1);
 const OLD_COMMIT = process.env.BENCH_OLD_COMMIT ?? '6e63f0e915015e3d8257b93673ce989ec9ecea44';
 const ROOT = path.resolve(__dirname, '..');
-const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 const tool: ResolvedTool = {
   id: 'bench', name: 'sum', toolType: 'javascript', timeoutMs: 10_000,
@@ -47,13 +46,14 @@ function cpuMs(pids: number[]): number {
   return ((self + live) * 1000) / 100;
 }
 
-async function measure(run: ToolRunner, callers: number, livePids: () => number[]) {
+async function measure(run: ToolRunner, callers: number, livePids: () => number[], signal: AbortSignal) {
   const latencies: number[] = [];
   const cpuBefore = cpuMs(livePids());
   const started = performance.now();
   const perCaller = Math.ceil(CALLS / callers);
   await Promise.all(Array.from({ length: callers }, async () => {
     for (let i = 0; i < perCaller; i++) {
+      signal.throwIfAborted();
       const t0 = performance.now();
       const result = (await run(tool, args, { signal: new AbortController().signal, idempotencyKey: `b${i}`, attempt: 1 })) as { sum: number };
       if (result.sum !== 55) throw new Error(`wrong result ${JSON.stringify(result)}`);
@@ -77,7 +77,7 @@ async function loadOldRunner(dir: string): Promise<ToolRunner> {
   return mod.runJavascriptTool;
 }
 
-async function main() {
+async function main(stopping: AbortController): Promise<number> {
   const rows: Array<[string, Awaited<ReturnType<typeof measure>>]> = [];
   const pool = createIsolatePool();
   const runners: Array<[string, ToolRunner, () => number[]]> = [['isolated-vm (new)', createJavascriptRunner(pool), pool.hostPids]];
@@ -91,7 +91,7 @@ async function main() {
       }));
       for (const callers of [1, CONCURRENCY]) {
         progress(`${name}: ${CALLS} calls, ${callers} caller(s)`);
-        rows.push([`${name}, ${callers} caller(s)`, await measure(run, callers, pids)]);
+        rows.push([`${name}, ${callers} caller(s)`, await measure(run, callers, pids, stopping.signal)]);
       }
     }
   } finally {
@@ -102,9 +102,7 @@ async function main() {
   console.log(formatTable(['runner', 'calls', 'calls/s', 'p50 ms', 'p95 ms', 'CPU ms/call'],
     rows.map(([name, r]) => [name, r.calls, r.perSecond, r.p50, r.p95, r.cpuMsPerCall])));
   console.log(JSON.stringify(Object.fromEntries(rows)));
+  return 0;
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runBench(main);
