@@ -179,6 +179,26 @@ describe('errors in OpenAI shape', () => {
     }
   });
 
+  it('a failed turn is a 500 turn_failed the SDK does not retry, plain or as an error event in the stream', async () => {
+    const { model, project } = await setup();
+    const client = new OpenAI({ baseURL: `${stack.gateway.url}/v1`, apiKey: project.adminKey, maxRetries: 2 });
+    llm.script({ status: 400, body: { error: { message: 'the model refused' } } }, { status: 400, body: { error: { message: 'the model refused' } } });
+    const before = llm.requests.length;
+    const plain = (await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(plain).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(plain.code).toBe('turn_failed');
+    expect(plain.headers?.get('x-should-retry')).toBe('false');
+    expect(llm.requests.length).toBe(before + 1);
+    const stream = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }], stream: true });
+    const streamed = await (async () => {
+      for await (const _ of stream) {
+        // the error event ends it
+      }
+    })().catch((e: unknown) => e);
+    expect(streamed).toBeInstanceOf(OpenAI.APIError);
+    expect((streamed as InstanceType<typeof OpenAI.APIError>).code).toBe('turn_failed');
+  });
+
   it("the SDK's retry after a 503 with the same Idempotency-Key attaches to the same turn instead of running it again", async () => {
     // A proxy in front of the gateway that, like a load balancer timing out, lets the first request reach the
     // gateway (which runs the turn) but answers the client 503; later requests pass through.
