@@ -138,6 +138,19 @@ describe('turn event streams', () => {
     }
   });
 
+  it('ends the stream of a turn that is over but whose log has no terminal event (a pruned log), after two quiet re-reads', async () => {
+    const t = await turnWithLog(); // no workflow ever ran for it: the turn counts as over
+    const quick = await startGateway(stack.config, stack.db, stack.temporal.client, createLogger('silent'), { safetyReadMs: 50 });
+    try {
+      await t.append({ type: 'turn.started' }, delta('cut short'));
+      const sse = await openSse(t.eventsUrl(quick.url), { headers: t.auth });
+      await sse.done;
+      expect(sse.events.map((e) => e.event)).toEqual(['turn.started', 'message.delta']);
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('answers 404 for another project\'s conversation or a turn not handed out, 403 without conversations:read', async () => {
     const t = await turnWithLog();
     const stranger = await testProject(stack.db);

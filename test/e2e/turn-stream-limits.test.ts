@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/client';
 import { setLastTurnIndex } from '../../src/conversations/store';
@@ -20,7 +21,7 @@ const NO_SAFETY_READ = { safetyReadMs: 600_000 };
 beforeAll(async () => {
   stack = await startStack();
   const limited = { ...stack.config, STREAM_MAX_PER_GATEWAY: 2, STREAM_MAX_PER_PROJECT: 1 };
-  gateway = await startGateway(limited, stack.db, stack.temporal.client, createLogger('silent'), NO_SAFETY_READ);
+  gateway = await startGateway(limited, stack.db, stack.temporal.client, createLogger('silent'), { ...NO_SAFETY_READ, drainTimeoutMs: 300 });
 });
 afterAll(async () => {
   await gateway?.close();
@@ -81,6 +82,33 @@ describe('stream limits', () => {
     await c.append(done);
     await afterEnd.done;
     expect(afterEnd.events.map((e) => e.event)).toEqual(['turn.started', 'turn.completed']);
+  });
+});
+
+describe('slow clients', () => {
+  it('drops a client that stops reading while events wait, and gives its slot back', async () => {
+    const t = await turnWithLog();
+    // 16 MB of events: more than the socket buffers hold, so writes wait for a drain that never comes.
+    const big = 'x'.repeat(80_000);
+    for (let i = 0; i < 4; i++) await t.append(...Array.from({ length: 50 }, () => ({ type: 'message.delta' as const, data: { text: big } })));
+    const url = new URL(`${gateway.url}/v1/conversations/${t.conv.id}/turns/1/events`);
+    // A client that opens the stream and never reads (its socket is paused, so it never sees the server close).
+    const stalled = await new Promise<ReturnType<typeof request>>((resolve, reject) => {
+      const req = request(url, { headers: { ...t.auth, accept: 'text/event-stream' } }, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.pause();
+        resolve(req);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    // The project may hold one stream: it can open another only once the gateway has dropped the stalled one.
+    await expect.poll(async () => {
+      const again = await t.open();
+      if (again.status === 200) await again.close();
+      return again.status;
+    }, { timeout: 20_000, interval: 100 }).toBe(200);
+    stalled.destroy();
   });
 });
 
