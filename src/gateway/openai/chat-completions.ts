@@ -3,10 +3,11 @@ import { parseRequestPart } from '../route.js';
 import { chatChunk, chatCompletion, chatCompletionBody, finishReason, parseChatRequest } from '../../openai-compat/chat.js';
 import { turnId } from '../../openai-compat/ids.js';
 import type { GatewayDeps } from '../deps.js';
-import { SseWriter } from '../conversations/sse.js';
+import type { SseWriter } from '../conversations/sse.js';
 import { authOf } from './auth.js';
 import { OpenAiError } from './errors.js';
 import { awaitTurnEnd } from './turn-follow.js';
+import { runTurnStream } from './stream-frame.js';
 import { OPENAI_WAIT_MS, startTurn, turnEndError, waitSignal } from './turn-request.js';
 import { turnText } from './turn-text.js';
 
@@ -15,8 +16,9 @@ export function chatCompletionsHandler(deps: GatewayDeps) {
   return async (req: Request, res: Response) => {
     const auth = authOf(req);
     const parsed = parseChatRequestBody(req);
-    // A stream's slot is taken before the turn starts: a 429 must not leave a turn running that nobody watches.
-    const release = parsed.stream ? deps.streams.slots.acquire(auth.projectId) : undefined;
+    // A slot is taken before the turn starts (a 429 must not leave a turn running that nobody watches), streamed
+    // or not: a waiting request follows the turn's log for minutes, like a stream.
+    const release = deps.streams.slots.acquire(auth.projectId);
     try {
       const turn = await startTurn(deps, req, auth, parsed, 'chat.completions');
       const head = { id: turnId('chatcmpl-', turn), created: Math.floor(Date.now() / 1000), model: parsed.model };
@@ -31,7 +33,7 @@ export function chatCompletionsHandler(deps: GatewayDeps) {
       }
       await streamChat(deps, req, res, { ...turn, head, includeUsage: parsed.includeUsage });
     } finally {
-      release?.();
+      release();
     }
   };
 }
@@ -54,15 +56,11 @@ interface ChatStream {
  * turn, or a retried attempt that diverged, ends the stream with an error event the SDK raises as an APIError.
  */
 async function streamChat(deps: GatewayDeps, req: Request, res: Response, s: ChatStream): Promise<void> {
-  const writer = new SseWriter(res, deps.streams.timings.drainTimeoutMs);
   const event = 'chat.completion.chunk';
   let seq = 0;
-  writer.start();
-  const heartbeat = setInterval(() => writer.comment('keep-alive'), deps.streams.timings.heartbeatMs);
-  const wait = waitSignal(req, 24 * 3600_000);
-  try {
+  await runTurnStream(deps, req, res, s, async (writer, signal) => {
     await writer.event(++seq, event, chatChunk(s.head, { role: 'assistant', content: '' }));
-    for await (const e of turnText(deps, s, wait.signal)) {
+    for await (const e of turnText(deps, s, signal)) {
       if (e.type === 'text') await writer.event(++seq, event, chatChunk(s.head, { content: e.text }));
       else if (e.type === 'diverged') return await writeError(writer, ++seq, new OpenAiError(500, 'server_error', 'stream_diverged', 'a retried model attempt answered differently from what was streamed; retry with the same Idempotency-Key for the stored answer'));
       else if (e.row?.status !== 'completed') return await writeError(writer, ++seq, turnEndError(e.row?.status, e.row?.error, false));
@@ -73,14 +71,7 @@ async function streamChat(deps: GatewayDeps, req: Request, res: Response, s: Cha
         if (!writer.closed) res.write('data: [DONE]\n\n');
       }
     }
-  } catch (err) {
-    deps.logger.warn({ err, conversationId: s.conversationId, turnIndex: s.turnIndex }, 'chat completion stream ended early');
-    res.destroy();
-  } finally {
-    clearInterval(heartbeat);
-    wait.done();
-    writer.end();
-  }
+  });
 }
 
 async function writeError(writer: SseWriter, seq: number, e: OpenAiError): Promise<void> {
