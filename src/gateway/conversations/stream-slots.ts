@@ -9,7 +9,7 @@ export interface StreamLimits {
 /** Thrown when a stream would exceed a limit; answered 429 before the stream starts. */
 export class TooManyStreamsError extends AppError {
   constructor(scope: 'gateway' | 'project', limit: number) {
-    super(429, 'too_many_streams', `this ${scope} already has ${limit} open event streams on this gateway; close one or retry later`, { scope, limit });
+    super(429, 'too_many_streams', `this ${scope} already has ${limit} open event streams or waiting requests on this gateway; close one or retry later`, { scope, limit });
   }
 }
 

@@ -42,7 +42,8 @@ export function createResponseHandler(deps: GatewayDeps) {
       parsed.conversationId = key.conversationId;
     }
     if (parsed.background && parsed.stream) throw invalidRequest('background', 'background and stream cannot be combined here; poll GET /v1/responses/{id}');
-    const release = parsed.stream ? deps.streams.slots.acquire(auth.projectId) : undefined;
+    // Streamed or waiting, the request follows the turn's log for minutes: it takes a slot like a stream.
+    const release = parsed.background ? undefined : deps.streams.slots.acquire(auth.projectId);
     try {
       const turn = await startTurn(deps, req, auth, parsed, 'responses');
       const head = headOf(turn, parsed.model, undefined, parsed.background, body.previous_response_id ?? null);
