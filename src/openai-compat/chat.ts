@@ -35,7 +35,7 @@ export function parseChatRequest(body: ChatCompletionBody, conversationHeader: s
   return {
     model: body.model,
     ...split,
-    overrides: overridesOf({ instructions: split.instructions, temperature: body.temperature, maxTokens: body.max_completion_tokens ?? body.max_tokens }),
+    overrides: overridesOf({ instructions: split.instructions, param: 'messages', temperature: body.temperature, maxTokens: body.max_completion_tokens ?? body.max_tokens }),
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
     ...(body.user ? { user: body.user } : {}),

@@ -9,6 +9,8 @@ export class UnsupportedParamError extends Error {
   constructor(
     readonly param: string,
     message: string,
+    /** OpenAI's error code: `unsupported_parameter`, or `string_above_max_length` for a value over a bound. */
+    readonly code = 'unsupported_parameter',
   ) {
     super(message);
   }
@@ -25,6 +27,11 @@ export interface ParsedTurn {
   user?: string;
   conversationId?: string;
 }
+
+/** The turn's user message: what our own messages endpoint accepts (`POST …/messages`). */
+export const MAX_TURN_CHARS = 32_000;
+/** The instructions a request appends to the agent's prompt, in all (system and developer messages included). */
+export const MAX_INSTRUCTIONS_CHARS = 100_000;
 
 const TOOLS_REFUSED =
   "client-side tools are not supported: an agent's tools are configured on the server and run there; call the agent without tools";
@@ -113,13 +120,19 @@ export function splitMessages(messages: PlainMessage[], lastParam: string): Pick
   const last = rest.pop();
   if (!last || last.role !== 'user') throw new UnsupportedParamError(lastParam, 'the last message must be a user message: it is the turn the agent answers');
   if (!last.text.trim()) throw new UnsupportedParamError(`${last.param}.content`, 'the user message is empty');
+  if (last.text.trim().length > MAX_TURN_CHARS) {
+    throw new UnsupportedParamError(`${last.param}.content`, `the user message has more than ${MAX_TURN_CHARS} characters`, 'string_above_max_length');
+  }
   if (rest.length > MAX_IMPORTED_MESSAGES) throw new UnsupportedParamError(lastParam, `at most ${MAX_IMPORTED_MESSAGES} earlier messages`);
   return { history: rest.map((m) => ({ role: m.role as 'user' | 'assistant', content: m.text })), content: last.text, instructions };
 }
 
-/** The per-turn overrides of a request. */
-export function overridesOf(p: { instructions: string[]; temperature?: number | null; maxTokens?: number | null }): TurnOverrides {
+/** The per-turn overrides of a request; `param` names where the instructions came from when they are too long. */
+export function overridesOf(p: { instructions: string[]; param: string; temperature?: number | null; maxTokens?: number | null }): TurnOverrides {
   const instructions = p.instructions.filter((s) => s.trim()).join('\n\n');
+  if (instructions.length > MAX_INSTRUCTIONS_CHARS) {
+    throw new UnsupportedParamError(p.param, `the instructions (system and developer messages) have more than ${MAX_INSTRUCTIONS_CHARS} characters in all`, 'string_above_max_length');
+  }
   return {
     ...(instructions ? { instructions } : {}),
     ...(p.temperature != null ? { temperature: p.temperature } : {}),

@@ -36,7 +36,7 @@ export function parseResponseRequest(body: CreateResponseBody, conversationHeade
     model: body.model,
     ...split,
     instructions,
-    overrides: overridesOf({ instructions, temperature: body.temperature, maxTokens: body.max_output_tokens }),
+    overrides: overridesOf({ instructions, param: 'input', temperature: body.temperature, maxTokens: body.max_output_tokens }),
     stream: body.stream === true,
     background: body.background === true,
     ...(body.user ? { user: body.user } : {}),

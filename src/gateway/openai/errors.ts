@@ -76,7 +76,7 @@ export function openAiErrorHandler(logger: Logger, isOpenAiPath: (path: string) 
     if (res.headersSent) return;
     const log = req.log ?? logger;
     if (err instanceof OpenAiError) return sendOpenAiError(res, err);
-    if (err instanceof UnsupportedParamError) return sendOpenAiError(res, invalidRequest(err.param, err.message, 'unsupported_parameter'));
+    if (err instanceof UnsupportedParamError) return sendOpenAiError(res, invalidRequest(err.param, err.message, err.code));
     if (err instanceof AppError) return sendOpenAiError(res, fromAppError(err));
     const http = fromHttpError(err);
     if (http) return sendOpenAiError(res, http);
