@@ -1,10 +1,12 @@
 import express, { type Express } from 'express';
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '../src/db/client';
+import type { Config } from '../src/config';
+import { createDb, type Db } from '../src/db/client';
 import { conversation } from '../src/db/schema/index';
-import type { LlmClient } from '../src/llm/client';
+import { createLlmClient, type LlmClient } from '../src/llm/client';
 import { buildModelRequest } from '../src/conversations/model-request';
 import { beginTurn, completeTurn, failTurn } from '../src/conversations/turn-store';
+import { listen, type Cleanup } from './env';
 
 /**
  * The comparison point for the turn benchmark: the same turn (record the user message, load agent and
@@ -92,4 +94,14 @@ export function createBaselineApp(deps: { db: Db; llm: LlmClient; defaultModel: 
     res.status(404).json({ error: { code: 'not_found', message: 'no such route' } });
   });
   return app;
+}
+
+/** The baseline listening on a free port, with a pool of its own (as the gateway and the worker have theirs). */
+export async function startBaseline(cleanup: Cleanup, config: Config): Promise<{ url: string }> {
+  const db = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'bench-baseline' });
+  cleanup.push(['bench-baseline pool', () => db.close()]);
+  const llm = createLlmClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.LLM_TIMEOUT_MS });
+  const baseline = await listen(createBaselineApp({ db: db.db, llm, defaultModel: config.OPENAI_MODEL }));
+  cleanup.push(['baseline app', () => baseline.close()]);
+  return baseline;
 }

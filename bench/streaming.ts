@@ -10,11 +10,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createParser } from 'eventsource-parser';
-import { createDb } from '../src/db/client';
-import { createLlmClient } from '../src/llm/client';
 import { ScriptedLlm } from '../test/support/scripted-llm';
-import { createBaselineApp } from './baseline-app';
-import { abortOnSignals, intEnv, listen, percentiles, progress, runCleanup, startBenchStack, type Cleanup } from './env';
+import { startBaseline } from './baseline-app';
+import { intEnv, percentiles, progress, runBench, runCleanup, startBenchStack, type Cleanup } from './env';
 
 const TURNS = intEnv('BENCH_TURNS', 20, 1);
 const WARMUP = 3;
@@ -82,11 +80,7 @@ async function main(controller: AbortController): Promise<number> {
       env: { OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'bench', TURN_WAIT_MS: '60000' },
     });
     const { config } = stack;
-    const baselineDb = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'bench-baseline' });
-    cleanup.push(['bench-baseline pool', () => baselineDb.close()]);
-    const baselineLlm = createLlmClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.LLM_TIMEOUT_MS });
-    const baseline = await listen(createBaselineApp({ db: baselineDb.db, llm: baselineLlm, defaultModel: config.OPENAI_MODEL }));
-    cleanup.push(['baseline app', () => baseline.close()]);
+    const baseline = await startBaseline(cleanup, config);
 
     const created = await stack.api('POST', '/v1/agents', { name: 'Streaming bench', goal: 'Answer briefly.' });
     const agentId = created.body.id as string;
@@ -166,13 +160,4 @@ function report(results: Row[], log: { eventsPerTurn: number; events: Record<str
   console.log(JSON.stringify({ turns: TURNS, results, ...log }));
 }
 
-const stopping = abortOnSignals();
-main(stopping).then(
-  (code) => {
-    if (code !== 0) process.exitCode = code;
-  },
-  (err: unknown) => {
-    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exitCode = 1;
-  },
-);
+runBench(main);

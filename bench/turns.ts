@@ -8,11 +8,9 @@
  */
 import os from 'node:os';
 import { count } from 'drizzle-orm';
-import { createDb } from '../src/db/client';
 import { agentExecutionHistory } from '../src/db/schema/index';
-import { createLlmClient } from '../src/llm/client';
 import { ScriptedLlm, type Step } from '../test/support/scripted-llm';
-import { createBaselineApp } from './baseline-app';
+import { startBaseline } from './baseline-app';
 import { intEnv, listen, progress, runCleanup, startBenchStack, type Cleanup, runBench } from './env';
 import { describeNonOk, formatTable, round, runClosedLoop, type PhaseStats } from './load';
 import { createToolApp } from './tool-app';
@@ -63,12 +61,7 @@ async function main(controller: AbortController): Promise<number> {
       },
     });
     const { config } = stack;
-    // The baseline gets its own pool, as the gateway and the worker have theirs.
-    const baselineDb = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'bench-baseline' });
-    cleanup.push(['bench-baseline pool', () => baselineDb.close()]);
-    const baselineLlm = createLlmClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.LLM_TIMEOUT_MS });
-    const baseline = await listen(createBaselineApp({ db: baselineDb.db, llm: baselineLlm, defaultModel: config.OPENAI_MODEL }));
-    cleanup.push(['baseline app', () => baseline.close()]);
+    const baseline = await startBaseline(cleanup, config);
 
     const auth = { authorization: `Bearer ${stack.apiKey}` };
     const api = async (path: string, body: unknown): Promise<{ id: string }> => {

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setLastTurnIndex } from '../../src/conversations/store';
-import { appendTurnEvents, type NewTurnEvent } from '../../src/conversations/turn-events';
 import { createLogger } from '../../src/logger';
-import { apiClient } from '../support/http';
 import { openSse } from '../support/sse';
 import { startGateway, startStack, testDb, testProject, type Stack } from '../support/stack';
+import { delta, turnWithLog } from '../support/turn-log';
 
 /*
  * The gateway side of live turns, over logs this file writes itself with `appendTurnEvents` (as the worker's
@@ -24,26 +22,16 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** A conversation whose turn 1 has been handed out, for this file to write the log of. */
-async function turnWithLog() {
-  const project = await testProject(stack.db);
-  const api = apiClient(gateway.url, project.adminKey);
-  const agent = (await api('POST', '/v1/agents', { name: 'A', goal: 'g' })).body;
-  const conv = (await api('POST', '/v1/conversations', { agentId: agent.id })).body;
-  await setLastTurnIndex(stack.db.db, conv.id, 1, false);
-  let n = 0;
-  const append = (...events: Array<Omit<NewTurnEvent, 'key'>>) =>
-    appendTurnEvents(stack.db.db, { projectId: project.projectId, conversationId: conv.id, turnIndex: 1 }, events.map((e) => ({ ...e, key: `k${++n}` })));
-  const eventsUrl = (base = gateway.url) => `${base}/v1/conversations/${conv.id}/turns/1/events`;
-  return { project, api, conv, append, eventsUrl, auth: { authorization: `Bearer ${project.adminKey}` } };
+async function log() {
+  const t = await turnWithLog(stack.db, gateway.url);
+  return { ...t, eventsUrl: (base = gateway.url) => base + t.eventsPath };
 }
 
-const delta = (text: string) => ({ type: 'message.delta' as const, data: { text } });
 const completed = { type: 'turn.completed' as const, data: { answer: 'Hello', usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 }, stopReason: 'stop' } };
 
 describe('turn event streams', () => {
   it('streams the log as specified: id = seq from 1, event = type, data = JSON; live events follow; ends after the terminal event', async () => {
-    const t = await turnWithLog();
+    const t = await log();
     await t.append({ type: 'turn.started' }, delta('Hel'));
     const sse = await openSse(t.eventsUrl(), { headers: t.auth });
     expect(sse.status).toBe(200);
@@ -68,7 +56,7 @@ describe('turn event streams', () => {
   });
 
   it('lists the log as JSON pages; Last-Event-ID wins over ?after=', async () => {
-    const t = await turnWithLog();
+    const t = await log();
     await t.append({ type: 'turn.started' }, delta('a'), delta('b'), delta('c'), completed);
     const path = `/v1/conversations/${t.conv.id}/turns/1/events`;
     const first = await t.api('GET', `${path}?limit=2`);
@@ -86,7 +74,7 @@ describe('turn event streams', () => {
   });
 
   it('resumes with Last-Event-ID on a second gateway while the turn runs, losing and repeating nothing', async () => {
-    const t = await turnWithLog();
+    const t = await log();
     const otherDb = testDb(stack.config);
     const other = await startGateway(stack.config, otherDb, stack.temporal.client, createLogger('silent'), NO_SAFETY_READ);
     try {
@@ -110,7 +98,7 @@ describe('turn event streams', () => {
   });
 
   it('replays the rest of an ended turn from Last-Event-ID (or ?after=) and ends', async () => {
-    const t = await turnWithLog();
+    const t = await log();
     await t.append({ type: 'turn.started' }, delta('a'), { type: 'turn.failed', data: { reason: 'model unavailable' } });
     const fromHeader = await openSse(t.eventsUrl(), { headers: { ...t.auth, 'last-event-id': '1' } });
     await fromHeader.done;
@@ -122,7 +110,7 @@ describe('turn event streams', () => {
   });
 
   it('sends heartbeat comments while nothing happens', async () => {
-    const t = await turnWithLog();
+    const t = await log();
     const beating = await startGateway(stack.config, stack.db, stack.temporal.client, createLogger('silent'), { ...NO_SAFETY_READ, heartbeatMs: 20 });
     try {
       await t.append({ type: 'turn.started' });
@@ -139,7 +127,7 @@ describe('turn event streams', () => {
   });
 
   it('ends the stream of a turn that is over but whose log has no terminal event (a pruned log), after two quiet re-reads', async () => {
-    const t = await turnWithLog(); // no workflow ever ran for it: the turn counts as over
+    const t = await log(); // no workflow ever ran for it: the turn counts as over
     const quick = await startGateway(stack.config, stack.db, stack.temporal.client, createLogger('silent'), { safetyReadMs: 50 });
     try {
       await t.append({ type: 'turn.started' }, delta('cut short'));
@@ -152,7 +140,7 @@ describe('turn event streams', () => {
   });
 
   it('answers 404 for another project\'s conversation or a turn not handed out, 403 without conversations:read', async () => {
-    const t = await turnWithLog();
+    const t = await log();
     const stranger = await testProject(stack.db);
     const foreign = await openSse(t.eventsUrl(), { headers: { authorization: `Bearer ${stranger.adminKey}` } });
     expect(foreign.status).toBe(404);

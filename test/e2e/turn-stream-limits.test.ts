@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/client';
-import { setLastTurnIndex } from '../../src/conversations/store';
-import { appendTurnEvents, type NewTurnEvent } from '../../src/conversations/turn-events';
 import { createLogger } from '../../src/logger';
-import { apiClient } from '../support/http';
 import { openSse } from '../support/sse';
-import { startGateway, startStack, testProject, type Stack } from '../support/stack';
+import { startGateway, startStack, type Stack } from '../support/stack';
+import { turnWithLog } from '../support/turn-log';
 
 /*
  * What bounds and protects the streams: the per-gateway and per-project limits, refusals that stay JSON, and
@@ -28,28 +26,19 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function turnWithLog(baseUrl = gateway.url) {
-  const project = await testProject(stack.db);
-  const api = apiClient(baseUrl, project.adminKey);
-  const agent = (await api('POST', '/v1/agents', { name: 'A', goal: 'g' })).body;
-  const conv = (await api('POST', '/v1/conversations', { agentId: agent.id })).body;
-  await setLastTurnIndex(stack.db.db, conv.id, 1, false);
-  let n = 0;
-  const append = (...events: Array<Omit<NewTurnEvent, 'key'>>) =>
-    appendTurnEvents(stack.db.db, { projectId: project.projectId, conversationId: conv.id, turnIndex: 1 }, events.map((e) => ({ ...e, key: `k${++n}` })));
-  await append({ type: 'turn.started' });
-  const auth = { authorization: `Bearer ${project.adminKey}` };
-  const open = () => openSse(`${baseUrl}/v1/conversations/${conv.id}/turns/1/events`, { headers: auth });
-  return { api, conv, append, open, auth };
+async function log(baseUrl = gateway.url) {
+  const t = await turnWithLog(stack.db, baseUrl);
+  await t.append({ type: 'turn.started' });
+  return { ...t, open: () => openSse(baseUrl + t.eventsPath, { headers: t.auth }) };
 }
 
 const done = { type: 'turn.completed' as const, data: { answer: '' } };
 
 describe('stream limits', () => {
   it('refuses a stream beyond the project or the gateway limit with a JSON 429, before anything starts', async () => {
-    const a = await turnWithLog();
-    const b = await turnWithLog();
-    const c = await turnWithLog();
+    const a = await log();
+    const b = await log();
+    const c = await log();
     const first = await a.open();
     expect(first.status).toBe(200);
 
@@ -87,7 +76,7 @@ describe('stream limits', () => {
 
 describe('slow clients', () => {
   it('drops a client that stops reading while events wait, and gives its slot back', async () => {
-    const t = await turnWithLog();
+    const t = await log();
     // 16 MB of events: more than the socket buffers hold, so writes wait for a drain that never comes.
     const big = 'x'.repeat(80_000);
     for (let i = 0; i < 4; i++) await t.append(...Array.from({ length: 50 }, () => ({ type: 'message.delta' as const, data: { text: big } })));
@@ -114,7 +103,7 @@ describe('slow clients', () => {
 
 describe('refusals of a streamed POST stay JSON', () => {
   it('answers 404, 400 and 409 as JSON when the client asked for text/event-stream', async () => {
-    const t = await turnWithLog();
+    const t = await log();
     const post = (convId: string, body: unknown) =>
       openSse(`${gateway.url}/v1/conversations/${convId}/messages`, { method: 'POST', headers: t.auth, body });
     const unknown = await post(randomUUID(), { content: 'hi' });
@@ -140,7 +129,7 @@ describe('the LISTEN connection', () => {
     const db = createDb(stack.config.DATABASE_URL, { max: 2, appName });
     const own = await startGateway(stack.config, db, stack.temporal.client, createLogger('silent'), NO_SAFETY_READ);
     try {
-      const t = await turnWithLog(own.url);
+      const t = await log(own.url);
       const sse = await t.open();
       await sse.next();
       const listeners = () =>

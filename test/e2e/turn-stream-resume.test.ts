@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { setLastTurnIndex } from '../../src/conversations/store';
-import { appendTurnEvents, type NewTurnEvent } from '../../src/conversations/turn-events';
 import { spawnGateway } from '../support/gateway-process';
 import { stackPerFile } from '../support/file-stack';
 import { apiClient } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { openSse } from '../support/sse';
 import { testProject, type Stack } from '../support/stack';
+import { delta, turnWithLog } from '../support/turn-log';
 
 /*
  * A stream survives the death of the gateway serving it: the log lives in Postgres, so the client reconnects
@@ -22,17 +21,7 @@ const gatewayEnv = () => ({
 
 describe('resuming after the serving gateway was killed', () => {
   it('continues on another gateway from Last-Event-ID, losing and repeating nothing', async () => {
-    const project = await testProject(stack.db);
-    const api = apiClient(stack.gateway.url, project.adminKey);
-    const agent = (await api('POST', '/v1/agents', { name: 'A', goal: 'g' })).body;
-    const conv = (await api('POST', '/v1/conversations', { agentId: agent.id })).body;
-    await setLastTurnIndex(stack.db.db, conv.id, 1, false);
-    let n = 0;
-    const append = (...events: Array<Omit<NewTurnEvent, 'key'>>) =>
-      appendTurnEvents(stack.db.db, { projectId: project.projectId, conversationId: conv.id, turnIndex: 1 }, events.map((e) => ({ ...e, key: `k${++n}` })));
-    const delta = (text: string) => ({ type: 'message.delta' as const, data: { text } });
-    const auth = { authorization: `Bearer ${project.adminKey}` };
-    const path = `/v1/conversations/${conv.id}/turns/1/events`;
+    const { append, auth, eventsPath: path } = await turnWithLog(stack.db, stack.gateway.url);
 
     const doomed = await spawnGateway(gatewayEnv());
     try {
