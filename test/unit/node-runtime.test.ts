@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { nodeMajor, nodePackageName, PINNED_NODE, runtimeDir } from '../../scripts/lib/node-runtime.mjs';
 
-const moduleUrl = new URL('../../scripts/lib/node-runtime.mjs', import.meta.url).href;
+const moduleUrl = pathToFileURL(path.join(__dirname, '../../scripts/lib/node-runtime.mjs')).href;
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'sao-node-runtime-'));
 
 function executable(file: string, text: string): void {
