@@ -143,6 +143,25 @@ describe('chat completions', () => {
     expect(tools.calls('/weather').length).toBe(calls + 1);
     expect(llm.requests.at(-1)!.messages.some((m) => m.role === 'tool' && String(m.content).includes('sunny'))).toBe(true);
   });
+
+  it('streams a tool-using turn whose model speaks before calling the tool: that text, then the answer, no error', async () => {
+    const { client, model, api, agentId } = await setup();
+    const tool = await api('POST', '/v1/tools', {
+      name: 'weather', description: 'Weather for a city', category: 'data_source', toolType: 'api', status: 'active',
+      inputSchema: { type: 'object', properties: { city: { type: 'string' } } }, config: { method: 'GET', url: tools.url('/weather') },
+    });
+    expect((await api('POST', `/v1/agents/${agentId}/tools`, { toolId: tool.body.id })).status).toBe(201);
+    llm.script({ content: 'Let me look that up.', toolCalls: [{ name: 'weather', arguments: { city: 'Paris' } }] }, { reply: 'It is sunny in Paris.' });
+    const stream = await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'Weather in Paris?' }] });
+    let text = '';
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(text).toBe('Let me look that up.\n\nIt is sunny in Paris.');
+    expect(finish).toBe('stop');
+  });
 });
 
 describe('errors in OpenAI shape', () => {

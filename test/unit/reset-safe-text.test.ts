@@ -27,4 +27,21 @@ describe('ResetSafeText (OpenAI streams cannot take text back)', () => {
     expect(t.finish('It is sunny.')).toBe(' sunny.');
     expect(t.text).toBe('It is sunny.');
   });
+
+  it('keeps what a model said before calling tools, and checks resets and the stored answer against the last step only', () => {
+    const t = new ResetSafeText();
+    expect(t.push('Let me check.')).toBe('Let me check.');
+    t.step();
+    expect(t.push('It is')).toBe('\n\nIt is');
+    t.reset();
+    expect([t.push('It'), t.push(' is sunny')]).toEqual(['', ' sunny']);
+    expect(t.finish('It is sunny.')).toBe('.');
+    expect(t.text).toBe('Let me check.\n\nIt is sunny.');
+    // A step that said nothing before its tool call adds no separator.
+    const u = new ResetSafeText();
+    u.step();
+    expect(u.push('Sunny.')).toBe('Sunny.');
+    expect(u.finish('Sunny.')).toBe('');
+  });
 });
+

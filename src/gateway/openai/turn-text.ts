@@ -19,6 +19,8 @@ export async function* turnText(deps: GatewayDeps, t: FollowedTurn, signal: Abor
   const text = new ResetSafeText();
   for await (const e of followTurn(deps, t, signal)) {
     if (e.type === 'message.reset') text.reset();
+    // The model step that asked for tools is over; what it said before them stays in the stream.
+    if (e.type === 'tool.started') text.step();
     if (e.type === 'message.delta' || e.type === 'turn.completed') {
       const out = e.type === 'message.delta' ? text.push(String(e.data.text ?? '')) : text.finish(String(e.data.answer ?? ''));
       if (typeof out !== 'string') {
