@@ -5,7 +5,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
-import { startStack, testProject, type Stack } from '../support/stack';
+import { startGateway, startStack, testProject, type Stack } from '../support/stack';
 import { ToolServer } from '../support/tool-server';
 
 const llm = new ScriptedLlm();
@@ -308,3 +308,33 @@ describe('responses', () => {
     expect(hidden).toBeInstanceOf(OpenAI.NotFoundError);
   });
 });
+
+describe('gateway shutdown', () => {
+  it('answers a waiting request 503 gateway_shutting_down at once instead of holding the shutdown; the turn goes on', async () => {
+    const { project, model } = await setup();
+    const gateway = await startGateway(stack.config, stack.db, stack.temporal.client);
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: project.adminKey, maxRetries: 0 });
+    let release!: () => void;
+    llm.script({ reply: 'A slow answer.', holdAfterChunks: 1, release: new Promise<void>((r) => (release = r)) });
+    const before = llm.requests.length;
+    const waiting = client.chat.completions
+      .create({ model, messages: [{ role: 'user', content: 'Take your time' }] }, { headers: { 'Idempotency-Key': 'shutdown-1' } })
+      .withResponse()
+      .catch((e: unknown) => e);
+    await expect.poll(() => llm.requests.length, { timeout: 60_000 }).toBe(before + 1);
+    // Closing waits for open connections; before the fix it waited for the turn (here: forever, the model is held).
+    await gateway.close();
+    const err = (await waiting) as InstanceType<typeof OpenAI.APIError>;
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect({ status: err.status, code: err.code }).toEqual({ status: 503, code: 'gateway_shutting_down' });
+    // With an Idempotency-Key the SDK may retry on another gateway: the turn went on and answers there.
+    expect(err.headers?.get('x-should-retry')).not.toBe('false');
+    release();
+    const again = await new OpenAI({ baseURL: `${stack.gateway.url}/v1`, apiKey: project.adminKey, maxRetries: 0 }).chat.completions.create(
+      { model, messages: [{ role: 'user', content: 'Take your time' }] },
+      { headers: { 'Idempotency-Key': 'shutdown-1' } },
+    );
+    expect(again.choices[0]!.message.content).toBe('A slow answer.');
+  });
+});
+

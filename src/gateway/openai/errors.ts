@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../../errors.js';
 import { answerForDatabaseError } from '../db-errors.js';
 import { UnsupportedParamError } from '../../openai-compat/requests.js';
+import { GatewayClosingError } from './turn-follow.js';
 
 /** An error answered in OpenAI's shape: `{error: {message, type, code, param}}`. */
 export class OpenAiError extends Error {
@@ -76,6 +77,10 @@ export function openAiErrorHandler(logger: Logger, isOpenAiPath: (path: string) 
     if (res.headersSent) return;
     const log = req.log ?? logger;
     if (err instanceof OpenAiError) return sendOpenAiError(res, err);
+    if (err instanceof GatewayClosingError) {
+      // Without an Idempotency-Key a retry would start a second turn: then the SDK must not retry by itself.
+      return sendOpenAiError(res, new OpenAiError(503, 'server_error', 'gateway_shutting_down', err.message, null, req.get('idempotency-key') !== undefined));
+    }
     if (err instanceof UnsupportedParamError) return sendOpenAiError(res, invalidRequest(err.param, err.message, err.code));
     if (err instanceof AppError) return sendOpenAiError(res, fromAppError(err));
     const http = fromHttpError(err);

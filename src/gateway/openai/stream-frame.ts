@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { SseWriter } from '../conversations/sse.js';
 import type { GatewayDeps } from '../deps.js';
-import type { FollowedTurn } from './turn-follow.js';
+import { GatewayClosingError, type FollowedTurn } from './turn-follow.js';
 import { waitSignal } from './turn-request.js';
 
 /**
@@ -23,6 +23,11 @@ export async function runTurnStream(
   try {
     await body(writer, wait.signal);
   } catch (err) {
+    if (err instanceof GatewayClosingError) {
+      // A clean end the SDK raises as an APIError: the turn goes on, the client fetches its answer elsewhere.
+      await writer.event(0, 'error', { error: { message: err.message, type: 'server_error', code: 'gateway_shutting_down', param: null } }).catch(() => {});
+      return;
+    }
     deps.logger.warn({ err, conversationId: t.conversationId, turnIndex: t.turnIndex, path: req.path }, 'OpenAI-style stream ended early');
     res.destroy();
   } finally {

@@ -3,6 +3,17 @@ import { listTurnEvents, terminalTurnEventTypes, type TurnEvent } from '../../co
 import type { GatewayDeps } from '../deps.js';
 import { turnEnded } from '../conversations/event-routes.js';
 
+/**
+ * The gateway is shutting down (its LISTEN hub closed) before the followed turn ended. The turn goes on in the
+ * worker; the client is told to come back (a 503, or an error event on a stream), so shutdown is not held up
+ * for as long as a turn may take.
+ */
+export class GatewayClosingError extends Error {
+  constructor() {
+    super('this gateway is shutting down before the turn ended; the turn goes on: retry with the same Idempotency-Key to get its answer');
+  }
+}
+
 export interface FollowedTurn {
   conversationId: string;
   turnIndex: number;
@@ -17,15 +28,21 @@ export async function* followTurn(deps: GatewayDeps, t: FollowedTurn, signal: Ab
   let after = 0;
   let dirty = true;
   let wakeUp: (() => void) | undefined;
+  let closing = false;
   const wake = () => {
     dirty = true;
     wakeUp?.();
   };
-  const unsubscribe = deps.streams.hub.subscribe(t.conversationId, t.turnIndex, { wake, close: wake });
+  const close = () => {
+    closing = true;
+    wake();
+  };
+  const unsubscribe = deps.streams.hub.subscribe(t.conversationId, t.turnIndex, { wake, close });
   signal.addEventListener('abort', wake);
   try {
     let quietEnded = 0;
     while (!signal.aborted) {
+      if (closing) throw new GatewayClosingError();
       if (dirty) {
         dirty = false;
         const events = await listTurnEvents(deps.db, t.conversationId, t.turnIndex, after, 500);
