@@ -3,7 +3,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client.js';
 import { findAgent } from '../agents/store.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import type { TurnOverrides } from '../../workflows/contracts/index.js';
 import { findConversationByRequestKey, importHistory, lockRequestKey } from '../conversations/imported-history.js';
 import type { HistoryMessage } from '../conversations/model-history.js';
@@ -73,6 +73,10 @@ async function opened(db: Db, temporal: Client, taskQueue: string, r: CompatTurn
     if (r.idempotencyKey) {
       await lockRequestKey(tx, r.projectId, r.idempotencyKey);
       const earlier = await findConversationByRequestKey(tx, r.projectId, r.idempotencyKey);
+      // A key names one request: reused for another model it must not run the turn on the first one's agent.
+      if (earlier && earlier.agentId !== agent.id) {
+        throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was already used for a request to another model');
+      }
       if (earlier) return earlier;
     }
     // Checked again by submitTurn; here first, so a project at its limit gets no empty conversation either.

@@ -309,6 +309,24 @@ describe('responses', () => {
   });
 });
 
+describe('idempotency', () => {
+  it('refuses an Idempotency-Key reused for another model instead of running the turn on the first model', async () => {
+    const { client, model, api } = await setup();
+    const other = await api('POST', '/v1/agents', { name: 'Other', goal: 'Something else' });
+    llm.script({ reply: 'First.' });
+    const headers = { 'Idempotency-Key': 'one-request' };
+    const first = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }] }, { headers });
+    expect(first.choices[0]!.message.content).toBe('First.');
+    const before = llm.requests.length;
+    const reused = (await client.chat.completions
+      .create({ model: `agent-${other.body.id}`, messages: [{ role: 'user', content: 'Hi' }] }, { headers })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(reused).toBeInstanceOf(OpenAI.UnprocessableEntityError);
+    expect(reused.code).toBe('idempotency_key_reused');
+    expect(llm.requests.length).toBe(before);
+  });
+});
+
 describe('gateway shutdown', () => {
   it('answers a waiting request 503 gateway_shutting_down at once instead of holding the shutdown; the turn goes on', async () => {
     const { project, model } = await setup();

@@ -113,10 +113,13 @@ export async function startGateway(
   return {
     url: `http://127.0.0.1:${port}`,
     close: async () => {
+      // As src/server.ts on SIGTERM: the hub first (streams and waiting requests end and answer), then the
+      // server stops accepting and closes idle sockets; what is still open after a grace is cut.
       await streams.hub.close();
       await new Promise<void>((resolve) => {
-        server.closeAllConnections();
         server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
     },
   };
