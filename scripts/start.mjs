@@ -69,10 +69,11 @@ async function startTemporal() {
   // files the server creates later (umask 077 is inherited).
   ensurePrivateDir(dataDir, ['temporal.db', 'temporal.db-wal', 'temporal.db-shm']);
   // Re-registering the search attributes on every start is harmless with a persistent DB (same types).
+  // Log level error: at warn the dev server prints a screen of "Failed to poll for task" while it stops.
   const args = [
     'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(grpcPort), '--ui-port', String(uiPort),
     '--db-filename', path.join(dataDir, 'temporal.db'), '--namespace', env.TEMPORAL_NAMESPACE || 'default',
-    '--log-level', 'warn', ...devServerDynamicConfigArgs(),
+    '--log-level', 'error', ...devServerDynamicConfigArgs(),
     ...searchAttributeDefinitions.flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
   say(`starting the Temporal dev server on 127.0.0.1:${grpcPort} (state in .data/temporal.db)`);
