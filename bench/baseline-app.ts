@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Config } from '../src/config';
 import { createDb, type Db } from '../src/db/client';
@@ -7,6 +7,39 @@ import { createLlmClient, type LlmClient } from '../src/llm/client';
 import { buildModelRequest } from '../src/conversations/model-request';
 import { beginTurn, completeTurn, failTurn } from '../src/conversations/turn-store';
 import { listen, type Cleanup } from './env';
+
+/**
+ * Hands out the next turn index of an active conversation in one atomic statement (the gateway does the same
+ * under a row lock); null when the conversation is missing or not active. Shared with the DBOS peer.
+ */
+async function nextTurn(db: Db, conversationId: string) {
+  const [conv] = await db
+    .update(conversation)
+    .set({ lastTurnIndex: sql`${conversation.lastTurnIndex} + 1`, lastActivityAt: new Date() })
+    .where(and(eq(conversation.id, conversationId), eq(conversation.status, 'active')))
+    .returning({ projectId: conversation.projectId, agentId: conversation.agentId, turnIndex: conversation.lastTurnIndex });
+  return conv ?? null;
+}
+
+/**
+ * The start of a bench turn request: checks the body and hands out the turn index, answering 400 / 404 itself
+ * (then null). Shared by the baseline and the DBOS peer so both begin a turn exactly alike.
+ */
+export async function acceptTurn(db: Db, req: Request, res: Response) {
+  const startedAtMs = Date.now();
+  const conversationId = String(req.params.id);
+  const content: unknown = req.body?.content;
+  if (typeof content !== 'string' || content.length === 0) {
+    res.status(400).json({ error: { code: 'validation_failed', message: 'content is required' } });
+    return null;
+  }
+  const conv = await nextTurn(db, conversationId);
+  if (!conv) {
+    res.status(404).json({ error: { code: 'not_found', message: 'conversation not found or not active' } });
+    return null;
+  }
+  return { ...conv, conversationId, content, startedAtMs };
+}
 
 /**
  * The comparison point for the turn benchmark: the same turn (record the user message, load agent and
@@ -22,25 +55,9 @@ export function createBaselineApp(deps: { db: Db; llm: LlmClient; defaultModel: 
   app.use(express.json({ limit: '1mb' }));
 
   app.post('/baseline/conversations/:id/messages', async (req, res) => {
-    const startedAtMs = Date.now();
-    const conversationId = req.params.id;
-    const content: unknown = req.body?.content;
-    if (typeof content !== 'string' || content.length === 0) {
-      res.status(400).json({ error: { code: 'validation_failed', message: 'content is required' } });
-      return;
-    }
-
-    // One atomic statement hands out the next turn index; the gateway does the same under a row lock.
-    const [conv] = await db
-      .update(conversation)
-      .set({ lastTurnIndex: sql`${conversation.lastTurnIndex} + 1`, lastActivityAt: new Date() })
-      .where(and(eq(conversation.id, conversationId), eq(conversation.status, 'active')))
-      .returning({ projectId: conversation.projectId, agentId: conversation.agentId, turnIndex: conversation.lastTurnIndex });
-    if (!conv) {
-      res.status(404).json({ error: { code: 'not_found', message: 'conversation not found or not active' } });
-      return;
-    }
-    const { turnIndex } = conv;
+    const conv = await acceptTurn(db, req, res);
+    if (!conv) return;
+    const { conversationId, content, turnIndex, startedAtMs } = conv;
     // The turn row wants a workflow id and run id; a marker makes baseline rows easy to tell apart.
     const marker = `baseline:${conversationId}:${turnIndex}`;
     await beginTurn(db, { ...conv, conversationId, content, workflowId: marker, runId: marker });

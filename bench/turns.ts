@@ -4,6 +4,8 @@
  * the shared bench stack (bench/env.ts: Temporal dev server unless TEMPORAL_ADDRESS is set, a throwaway
  * database, the real worker and gateway) plus a scripted LLM and a tool API, all in this process; prints
  * a table to stdout and, last, one JSON line with every number. Progress goes to stderr.
+ * A third row per delay runs the same turn as a DBOS Transact workflow (bench/dbos-peer.ts), durable on Postgres
+ * alone; when DBOS cannot start, the output says why and the other rows still come.
  * `npm run bench:turns`; settings: BENCH_DELAYS, BENCH_CONVERSATIONS, BENCH_TURNS, BENCH_DATABASE_ADMIN_URL.
  */
 import os from 'node:os';
@@ -11,6 +13,7 @@ import { count } from 'drizzle-orm';
 import { agentExecutionHistory } from '../src/db/schema/index';
 import { ScriptedLlm, type Step } from '../test/support/scripted-llm';
 import { startBaseline } from './baseline-app';
+import { startDbosPeer, type DbosPeer } from './dbos-peer';
 import { intEnv, listen, progress, runCleanup, startBenchStack, type Cleanup, runBench } from './env';
 import { describeNonOk, formatTable, round, runClosedLoop, type PhaseStats } from './load';
 import { createToolApp } from './tool-app';
@@ -32,9 +35,20 @@ interface DelayResult {
   baseline: PhaseStats;
   /** Same as durable, with one `api` tool call per turn (two model calls). */
   durableTool: PhaseStats;
+  /** The DBOS peer; null when it could not run (see `dbosPeer` in the report). */
+  dbos: PhaseStats | null;
   toolCallOverheadP50Ms: number;
+  /** p50 minus the baseline's p50: what durability costs a turn, ours and DBOS's. */
+  overP50Ms: { durable: number; dbos: number | null };
   ratio: { p50: number; p95: number; throughput: number };
+  dbosRatio: { p50: number; p95: number; throughput: number } | null;
 }
+
+const ratios = (a: PhaseStats, b: PhaseStats) => ({
+  p50: round(a.p50 / b.p50, 2),
+  p95: round(a.p95 / b.p95, 2),
+  throughput: round(a.throughput / b.throughput, 2),
+});
 
 async function main(controller: AbortController): Promise<number> {
   const stop = controller.signal;
@@ -62,6 +76,7 @@ async function main(controller: AbortController): Promise<number> {
     });
     const { config } = stack;
     const baseline = await startBaseline(cleanup, config);
+    const peer = await startDbosPeer(cleanup, config, stack.dbName);
 
     const auth = { authorization: `Bearer ${stack.apiKey}` };
     const api = async (path: string, body: unknown): Promise<{ id: string }> => {
@@ -80,10 +95,11 @@ async function main(controller: AbortController): Promise<number> {
     const conversations = (n: number, agentId = agent.id) =>
       Promise.all(Array.from({ length: n }, () => api('/v1/conversations', { agentId })));
 
-    const modes: Record<'durable' | 'baseline' | 'durableTool', { url: (id: string) => string; headers: Record<string, string>; agentId?: string }> = {
+    const modes: Record<'durable' | 'baseline' | 'durableTool' | 'dbos', { url: (id: string) => string; headers: Record<string, string>; agentId?: string }> = {
       durable: { url: (id: string) => `${stack.gatewayUrl}/v1/conversations/${id}/messages`, headers: auth },
       baseline: { url: (id: string) => `${baseline.url}/baseline/conversations/${id}/messages`, headers: {} },
       durableTool: { url: (id: string) => `${stack.gatewayUrl}/v1/conversations/${id}/messages`, headers: auth, agentId: toolAgent.id },
+      dbos: { url: (id: string) => `${'url' in peer ? peer.url : ''}/dbos/conversations/${id}/messages`, headers: {} },
     };
     const runMode = async (mode: keyof typeof modes): Promise<PhaseStats> => {
       // Fresh conversations per phase, so no phase reads another's history or collides with its rows.
@@ -105,18 +121,18 @@ async function main(controller: AbortController): Promise<number> {
       const durable = await runMode('durable');
       const base = await runMode('baseline');
       const durableTool = await runMode('durableTool');
+      const dbos = 'url' in peer ? await runMode('dbos') : null;
       results.push({
         delayMs,
         durable,
         baseline: base,
         durableTool,
+        dbos,
         // A tool turn makes two model calls; what is left after the second delay is the tool call's cost.
         toolCallOverheadP50Ms: round(durableTool.p50 - durable.p50 - delayMs),
-        ratio: {
-          p50: round(durable.p50 / base.p50, 2),
-          p95: round(durable.p95 / base.p95, 2),
-          throughput: round(durable.throughput / base.throughput, 2),
-        },
+        overP50Ms: { durable: round(durable.p50 - base.p50), dbos: dbos && round(dbos.p50 - base.p50) },
+        ratio: ratios(durable, base),
+        dbosRatio: dbos && ratios(dbos, base),
       });
     }
 
@@ -125,12 +141,13 @@ async function main(controller: AbortController): Promise<number> {
       .from(agentExecutionHistory)
       .groupBy(agentExecutionHistory.status);
     const dbCheck = Object.fromEntries(rows.map((r) => [r.status, r.n]));
-    const expectedRows = DELAYS.length * 3 * (CONVERSATIONS * TURNS + WARMUP_CONVERSATIONS * WARMUP_TURNS);
+    const modesRun = 'url' in peer ? 4 : 3;
+    const expectedRows = DELAYS.length * modesRun * (CONVERSATIONS * TURNS + WARMUP_CONVERSATIONS * WARMUP_TURNS);
 
-    report(results, { temporal: stack.temporal, dbCheck, expectedRows, llmFailures: llm.failures.length });
+    report(results, { temporal: stack.temporal, dbCheck, expectedRows, llmFailures: llm.failures.length, peer });
 
     const nonOk = results.reduce(
-      (n, r) => n + [r.durable, r.baseline, r.durableTool].reduce((m, st) => m + st.requests - st.ok, 0),
+      (n, r) => n + [r.durable, r.baseline, r.durableTool, r.dbos].reduce((m, st) => m + (st ? st.requests - st.ok : 0), 0),
       0,
     );
     const consistent = dbCheck.completed === expectedRows && Object.keys(dbCheck).length === 1 && llm.failures.length === 0;
@@ -147,7 +164,7 @@ async function main(controller: AbortController): Promise<number> {
 
 function report(
   results: DelayResult[],
-  extra: { temporal: string; dbCheck: Record<string, number>; expectedRows: number; llmFailures: number },
+  extra: { temporal: string; dbCheck: Record<string, number>; expectedRows: number; llmFailures: number; peer: DbosPeer },
 ): void {
   const out = (s = '') => process.stdout.write(`${s}\n`);
   out();
@@ -158,14 +175,19 @@ function report(
   out('baseline = POST /baseline/conversations/:id/messages: same store functions and LLM client in one request;');
   out('           no Temporal, no auth, no request logger');
   out('durableTool = durable, with one api tool call per turn (tool activity + a second model call)');
+  out('dbos     = POST /dbos/conversations/:id/messages: the baseline\'s turn as a DBOS Transact workflow (3 checkpointed steps),');
+  out('           started and awaited in-process; DBOS system tables in their own database on the same Postgres;');
+  out('           no auth, no request logger, no streamed-delta events (our durable turn writes them)');
+  if ('unavailable' in extra.peer) out(`dbos     = NOT RUN: the DBOS peer could not start: ${extra.peer.unavailable}`);
   out();
   out(
     formatTable(
       ['LLM delay', 'mode', 'ok', 'non-200', 'turns/s', 'mean ms', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'loop busy', 'node CPU'],
       results.flatMap((r) =>
-        (['durable', 'baseline', 'durableTool'] as const).map((mode) => {
+        (['durable', 'baseline', 'durableTool', 'dbos'] as const).flatMap((mode) => {
           const s = r[mode];
-          return [`${r.delayMs} ms`, mode, `${s.ok}/${s.requests}`, describeNonOk(s.nonOk), s.throughput, s.mean, s.p50, s.p95, s.p99, s.max, s.eventLoopBusy, s.processCpuCores];
+          if (!s) return [];
+          return [[`${r.delayMs} ms`, mode, `${s.ok}/${s.requests}`, describeNonOk(s.nonOk), s.throughput, s.mean, s.p50, s.p95, s.p99, s.max, s.eventLoopBusy, s.processCpuCores]];
         }),
       ),
     ),
@@ -185,6 +207,20 @@ function report(
     ),
   );
   out();
+  out(
+    formatTable(
+      ['LLM delay', 'p50 over baseline: durable', 'p50 over baseline: dbos', 'p50 dbos/baseline', 'p95 dbos/baseline', 'throughput dbos/baseline'],
+      results.map((r) => [
+        `${r.delayMs} ms`,
+        `+${r.overP50Ms.durable} ms`,
+        r.overP50Ms.dbos === null ? 'not run' : `+${r.overP50Ms.dbos} ms`,
+        r.dbosRatio ? `x${r.dbosRatio.p50}` : 'not run',
+        r.dbosRatio ? `x${r.dbosRatio.p95}` : 'not run',
+        r.dbosRatio ? `x${r.dbosRatio.throughput}` : 'not run',
+      ]),
+    ),
+  );
+  out();
   out(`loop busy = share of the phase this process's event loop was busy; node CPU = cores this process used (of ${os.cpus().length})`);
   out(`turn rows in the database: ${JSON.stringify(extra.dbCheck)} (expected ${extra.expectedRows} completed)`);
   out(
@@ -200,6 +236,7 @@ function report(
         node: process.version,
       },
       results,
+      dbosPeer: 'unavailable' in extra.peer ? { ran: false, reason: extra.peer.unavailable } : { ran: true, systemDatabase: 'own database on the same Postgres' },
       dbCheck: { ...extra.dbCheck, expectedCompleted: extra.expectedRows },
       llmFailures: extra.llmFailures,
     }),
