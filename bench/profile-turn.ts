@@ -66,17 +66,27 @@ async function metricsUrl(pid: number | null): Promise<string | null> {
   return null;
 }
 
-/** Temporal RPCs the server has answered, per operation (`service_requests` counter). */
+/** Temporal RPCs the server has answered, per service and operation (`service_requests` counter). */
 async function temporalRpcs(url: string | null): Promise<Record<string, number>> {
   if (!url) return {};
   const out: Record<string, number> = {};
   for (const line of (await fetch(url).then((r) => r.text())).split('\n')) {
     const m = /^service_requests\{(.*)\} ([\d.e+]+)$/.exec(line);
     const op = m && /operation="(\w+)"/.exec(m[1]!)?.[1];
-    if (op) out[op] = (out[op] ?? 0) + Number(m[2]);
+    const service = m && /service_name="(\w+)"/.exec(m[1]!)?.[1];
+    // frontend = what clients and workers call; history and matching count the server's own hops
+    if (op) out[`${service ?? '?'}:${op}`] = (out[`${service ?? '?'}:${op}`] ?? 0) + Number(m[2]);
   }
   return out;
 }
+
+/** History event types a turn has (temporal.api.enums.v1.EventType), by number. */
+const EVENT_NAMES: Record<number, string> = {
+  1: 'WorkflowExecutionStarted', 2: 'WorkflowExecutionCompleted', 5: 'WorkflowTaskScheduled', 6: 'WorkflowTaskStarted',
+  7: 'WorkflowTaskCompleted', 10: 'ActivityTaskScheduled', 11: 'ActivityTaskStarted', 12: 'ActivityTaskCompleted',
+  25: 'MarkerRecorded', 26: 'WorkflowExecutionSignaled', 40: 'UpsertWorkflowSearchAttributes',
+  47: 'WorkflowExecutionUpdateAccepted', 48: 'WorkflowExecutionUpdateRejected', 49: 'WorkflowExecutionUpdateCompleted',
+};
 
 const diff = (a: Record<string, number>, b: Record<string, number>, per: number) =>
   Object.fromEntries(Object.keys(b).map((k) => [k, Math.round(((b[k] ?? 0) - (a[k] ?? 0)) / per * 10) / 10]).filter(([, v]) => v !== 0));
@@ -162,18 +172,20 @@ async function main(): Promise<void> {
     const t0 = Number(events[0]?.eventTime?.seconds ?? 0) * 1000 + (events[0]?.eventTime?.nanos ?? 0) / 1e6;
     const timeline = events.map((e) => {
       const ms = Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6 - t0;
-      const type = String(e.eventType);
+      const type = EVENT_NAMES[Number(e.eventType)] ?? String(e.eventType);
       const marker = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
       const name = e.activityTaskScheduledEventAttributes?.activityType?.name
-        ?? (marker ? /"activityType":"(\w+)"/.exec(Buffer.from(marker).toString())?.[1] : undefined);
-      return { ms: Math.round(ms * 10) / 10, type, ...(name ? { name } : {}) };
+        ?? (marker ? /"activity_?[tT]ype":\s*"(\w+)"/.exec(Buffer.from(marker).toString())?.[1] : undefined);
+      const markerName = e.markerRecordedEventAttributes?.markerName ?? undefined; // core_local_activity | core_patch
+      return { ms: Math.round(ms * 10) / 10, type, ...(name ? { name } : {}), ...(markerName ? { markerName } : {}) };
     });
     const countOf = (re: RegExp) => timeline.filter((e) => re.test(e.type)).length;
     const historyCounts = {
       events: timeline.length,
-      workflowTasks: countOf(/^(EVENT_TYPE_)?WORKFLOW_TASK_COMPLETED$|^5$/),
-      activities: countOf(/^(EVENT_TYPE_)?ACTIVITY_TASK_SCHEDULED$|^10$/),
-      localActivities: countOf(/^(EVENT_TYPE_)?MARKER_RECORDED$|^25$/),
+      workflowTasks: countOf(/^WorkflowTaskCompleted$/),
+      activities: countOf(/^ActivityTaskScheduled$/),
+      localActivities: timeline.filter((e) => e.markerName === 'core_local_activity').length,
+      patchMarkers: timeline.filter((e) => e.markerName === 'core_patch').length,
     };
     out(JSON.stringify({ benchmark: 'profile-turn', temporal: stack.temporal, phases, lastTurn: { workflowId, ...historyCounts, timeline } }, null, 1));
   } finally {
