@@ -6,6 +6,7 @@ import type { DbOrTx } from '../db/client.js';
 import { agentExecutionHistory, turnEvent } from '../db/schema/index.js';
 import { findTurn } from './message-store.js';
 import { appendTurnEvents, type TurnRef } from './turn-events.js';
+import { runningTurn } from './turn-store.js';
 
 /**
  * What a client streaming the turn is showing: the `message.delta` texts after the last `message.reset` (a
@@ -38,7 +39,7 @@ export async function cancelTurn(db: DbOrTx, p: CancelTurnParams): Promise<strin
     await tx
       .update(agentExecutionHistory)
       .set({ status: 'canceled', stopReason: p.reason, partialAnswer: partial || null, responseTimeMs: p.responseTimeMs, completedAt: new Date() })
-      .where(and(eq(agentExecutionHistory.conversationId, p.conversationId), eq(agentExecutionHistory.messageIndex, p.turnIndex), eq(agentExecutionHistory.status, 'running')));
+      .where(runningTurn(p));
     const row = await findTurn(tx, p.conversationId, p.turnIndex);
     if (row?.status === 'canceled') {
       const data = { partialAnswer: row.partialAnswer ?? '', stopReason: row.stopReason };

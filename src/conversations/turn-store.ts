@@ -152,8 +152,8 @@ async function recordAnswer(tx: DbOrTx, turn: TurnOwner, p: CompleteTurnParams):
     .where(eq(conversation.id, p.conversationId));
 }
 
-/** The turn row of (conversation, turn index) while it is still `running`. */
-function runningTurn(p: { conversationId: string; turnIndex: number }) {
+/** The turn row of (conversation, turn index) while it is still `running`: the guard of every terminal write. */
+export function runningTurn(p: { conversationId: string; turnIndex: number }) {
   return and(
     eq(agentExecutionHistory.conversationId, p.conversationId),
     eq(agentExecutionHistory.messageIndex, p.turnIndex),
