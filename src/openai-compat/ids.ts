@@ -3,7 +3,8 @@
 // project (another project's id is a 404 like an unknown one).
 
 const MODEL_PREFIX = 'agent-';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A UUID in its canonical text form, either case (agent and conversation ids). */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The model id an agent is listed under. */
 export const modelId = (agentId: string) => `${MODEL_PREFIX}${agentId}`;

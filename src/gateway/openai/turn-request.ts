@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { findAgent } from '../../agents/store.js';
-import { agentIdOfModel, type TurnKey } from '../../openai-compat/ids.js';
+import { agentIdOfModel, UUID, type TurnKey } from '../../openai-compat/ids.js';
 import type { ParsedTurn } from '../../openai-compat/requests.js';
 import { submitCompatTurn, type CompatTurn } from '../../openai-compat/submit.js';
 import type { AuthContext } from '../../tenancy/api-keys.js';
@@ -9,8 +9,6 @@ import { OpenAiError, invalidRequest } from './errors.js';
 
 /** How long a non-streamed request waits for its turn: under the OpenAI SDK's default 10-minute timeout. */
 export const OPENAI_WAIT_MS = 9.5 * 60_000;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The agent `model` names in the caller's project: 404 `model_not_found` otherwise (another project's too). */
 export async function requireModel(deps: GatewayDeps, projectId: string, model: string) {
@@ -35,6 +33,7 @@ export async function startTurn(deps: GatewayDeps, req: Request, auth: AuthConte
   if (parsed.conversationId !== undefined && !UUID.test(parsed.conversationId)) {
     throw invalidRequest('metadata.conversation_id', 'the conversation id must be the X-Conversation-Id of an earlier response');
   }
+  const idempotencyKey = idempotencyKeyOf(req);
   const turn = await submitCompatTurn(deps.db, deps.temporal, deps.settings.taskQueue, {
     projectId: auth.projectId,
     agentId: agent.id,
@@ -44,7 +43,7 @@ export async function startTurn(deps: GatewayDeps, req: Request, auth: AuthConte
     api,
     ...(parsed.conversationId ? { conversationId: parsed.conversationId } : {}),
     ...(parsed.user ? { user: parsed.user } : {}),
-    ...(idempotencyKeyOf(req) ? { idempotencyKey: idempotencyKeyOf(req)! } : {}),
+    ...(idempotencyKey ? { idempotencyKey } : {}),
   });
   req.res?.setHeader('X-Conversation-Id', turn.conversationId);
   return turn;
