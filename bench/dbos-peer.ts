@@ -77,8 +77,9 @@ export async function startDbosPeer(cleanup: Cleanup, config: Config, dbName: st
       systemDatabasePoolSize: config.DATABASE_POOL_MAX,
       logger: { info: () => {}, debug: () => {}, warn: (e) => progress(`DBOS: ${String(e)}`), error: (e) => progress(`DBOS error: ${String(e)}`) },
     });
-    await DBOS.launch();
+    // Registered first: a launch that fails half-way still gets its pools and timers shut down.
     cleanup.push(['DBOS', () => DBOS.shutdown({ deregister: true })]);
+    await DBOS.launch();
 
     const app = express();
     app.use(express.json({ limit: '1mb' }));
