@@ -23,6 +23,8 @@ export const workflowsPath = ['.js', '.ts']
 
 export interface WorkerRuntime {
   worker: Worker;
+  /** The runtime's Temporal client (closed by `close`), for whatever else the process starts workflows with. */
+  client: Client;
   close: () => Promise<void>;
 }
 
@@ -106,6 +108,7 @@ export async function createWorkerRuntime(
   });
   return {
     worker,
+    client,
     close: async () => {
       await pruner.stop();
       await Promise.allSettled([connection.close(), clientConnection.close(), closeDatabasePools(), deliverer.close()]);

@@ -1,9 +1,7 @@
-import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from './config.js';
 import { createDb } from './db/client.js';
 import { createLogger } from './logger.js';
 import { installProcessGuards } from './process-guards.js';
-import { temporalConnectionOptions } from './temporal/connection.js';
 import { installTemporalLogger } from './temporal/logger.js';
 import { startWebhookDispatcher, webhookDispatchSettings } from './webhooks/dispatcher.js';
 import { createWorkerRuntime } from './worker-runtime.js';
@@ -20,11 +18,10 @@ async function main(): Promise<void> {
       logger.warn({ tool, error: err instanceof Error ? err.message : String(err) }, 'MCP server could not be listed; its tools are left out of this turn'),
   });
   // Webhook deliveries written by any process (outbox rows) become workflows on this worker's queue.
-  const temporalConnection = await Connection.connect(temporalConnectionOptions(config));
   const dispatcher =
     config.WEBHOOK_DISPATCH === 'on'
       ? startWebhookDispatcher({
-          db: dbHandle.db, sql: dbHandle.sql, temporal: new Client({ connection: temporalConnection, namespace: config.TEMPORAL_NAMESPACE }), logger,
+          db: dbHandle.db, sql: dbHandle.sql, temporal: runtime.client, logger,
           ...webhookDispatchSettings(config),
         })
       : undefined;
@@ -35,7 +32,6 @@ async function main(): Promise<void> {
   // Worker.run() installs SIGINT/SIGTERM handlers that stop polling and let running tasks finish.
   await runtime.worker.run();
   await dispatcher?.close();
-  await temporalConnection.close();
   await runtime.close();
   await dbHandle.close();
   logger.info('worker stopped');
