@@ -11,7 +11,8 @@ declare module 'express-serve-static-core' {
   }
 }
 
-const messages = {
+/** Why a key was refused, as both our API and the OpenAI-compatible one say it. */
+export const apiKeyRejections = {
   unknown: 'the API key is not valid',
   revoked: 'the API key has been revoked',
   expired: 'the API key has expired',
@@ -24,7 +25,7 @@ export function authenticate(db: Db, logger: Logger): RequestHandler {
     const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
     if (!match?.[1]) return next(new UnauthorizedError());
     const result = await checkApiKey(db, match[1]);
-    if (!result.ok) return next(new UnauthorizedError(messages[result.reason]));
+    if (!result.ok) return next(new UnauthorizedError(apiKeyRejections[result.reason]));
     req.auth = result.auth;
     touchApiKey(db, result.auth.keyId).catch((err: unknown) => logger.warn({ err }, 'could not record key use'));
     next();
