@@ -36,8 +36,15 @@ export async function buildModelRequest(
   if (!context) return null;
   const { agent } = context;
   const settings = resolveAgentSettings(agent, context.config, defaultModel);
-  const history = p.conversationId ? await loadModelHistory(db, p.conversationId, p.turnIndex, settings.historyWindow) : [];
-  const conv = p.conversationId ? await findConversationById(db, p.conversationId) : undefined;
+  // Independent reads (and the MCP expansion) at once rather than one after another: startTurn's database
+  // time sits on every turn's critical path (bench/PROFILE.md).
+  const [history, conv, registered, rules, knowledgeBases] = await Promise.all([
+    p.conversationId ? loadModelHistory(db, p.conversationId, p.turnIndex, settings.historyWindow) : [],
+    p.conversationId ? findConversationById(db, p.conversationId) : undefined,
+    loadAgentTools(db, agent.id).then(expandTools),
+    p.conversationId ? activeRules(db, agent.id, 'deviation') : [],
+    loadAgentKnowledgeBases(db, agent.id),
+  ]);
   const rendered = await renderPrompt(agent.systemPrompt.trim() || `You are ${agent.name}. Your goal: ${agent.goal}`, {
     agent,
     conversation: conv ?? null,
@@ -49,8 +56,7 @@ export async function buildModelRequest(
     ...history.map((m): ChatMessage => ({ role: m.role, content: m.content })),
     { role: 'user', content: p.content },
   ];
-  const registered = await expandTools(await loadAgentTools(db, agent.id));
-  const deviation = conv ? await activeRules(db, agent.id, 'deviation') : [];
+  const deviation = conv ? rules : [];
   const offerEscalation = deviation.some((r) => (r.triggerCondition as { escalateTool?: boolean }).escalateTool === true);
   const tools = [...registered, ...(conv && settings.variablesTool ? [setVariableTool] : []), ...(offerEscalation ? [escalateToHumanTool] : [])];
   const request: ChatRequest = {
@@ -64,7 +70,7 @@ export async function buildModelRequest(
     request,
     tools,
     maxSteps: settings.maxSteps,
-    knowledgeBases: await loadAgentKnowledgeBases(db, agent.id),
+    knowledgeBases,
     deviationRules: deviation.length > 0,
     ...(settings.responseTimeBudgetMs ? { responseTimeBudgetMs: settings.responseTimeBudgetMs } : {}),
   };
