@@ -42,19 +42,22 @@ describe.runIf(process.platform === 'linux').each(['worker', 'gateway'])('npm ru
     expect(command).toContain(entry);
     // Stands in for npm: it runs the script with `sh -c`, as npm does, and is then killed.
     const npm = spawn(process.execPath, ['-e', `require('node:child_process').spawn('sh', ['-c', ${JSON.stringify(command)}], { stdio: 'inherit' }); setInterval(() => {}, 1000);`], { cwd: root, stdio: 'ignore' });
-    await expect.poll(() => existsSync(ready), { timeout: 30_000, interval: 100 }).toBe(true);
-    const service = find(entry);
-    expect(service).toBeDefined();
-    // The process that runs the file is node itself, started by the launcher that picks Node >= 24 (no tsx
-    // CLI that can die alone); the launcher was started by the shell.
-    const launcher = stat(service!)!.ppid;
-    expect(readFileSync(`/proc/${launcher}/cmdline`, 'utf8').split('\0')).toContain('scripts/node.mjs');
-    expect(readFileSync(`/proc/${stat(launcher)!.ppid}/cmdline`, 'utf8').split('\0')[0]).toBe('sh');
-    npm.kill('SIGKILL');
+    let service: number | undefined;
     try {
+      await expect.poll(() => existsSync(ready), { timeout: 30_000, interval: 100 }).toBe(true);
+      service = find(entry);
+      expect(service).toBeDefined();
+      // The process that runs the file is node itself, started by the launcher that picks Node >= 24 (no tsx
+      // CLI that can die alone); the launcher was started by the shell.
+      const launcher = stat(service!)!.ppid;
+      expect(readFileSync(`/proc/${launcher}/cmdline`, 'utf8').split('\0')).toContain('scripts/node.mjs');
+      expect(readFileSync(`/proc/${stat(launcher)!.ppid}/cmdline`, 'utf8').split('\0')[0]).toBe('sh');
+      npm.kill('SIGKILL');
       await expect.poll(() => gone(service!), { timeout: 15_000, interval: 100 }).toBe(true);
     } finally {
-      if (!gone(service!)) process.kill(service!, 'SIGKILL');
+      // A failed assertion must not leave the stand-in and its service running (seen: a failed run's stayed up).
+      npm.kill('SIGKILL');
+      if (service !== undefined && !gone(service)) process.kill(service, 'SIGKILL');
     }
   });
 });
