@@ -19,6 +19,8 @@ export interface ListRouteSpec<P extends AnyObject, Q extends PageQuery, R exten
   path: string;
   tag: string;
   summary: string;
+  /** See `RouteSpec.operationId`. */
+  operationId?: string;
   permission: Permission;
   params?: P;
   /** `pageQuery`, or `pageQuery` merged with the list's filters. */
@@ -40,7 +42,7 @@ export function defineListRoute<P extends AnyObject, Q extends PageQuery, R exte
   spec: ListRouteSpec<P, Q, R>,
 ): void {
   defineRoute(router, registry, {
-    method: 'get', path: spec.path, tag: spec.tag, summary: spec.summary, permission: spec.permission,
+    method: 'get', path: spec.path, tag: spec.tag, summary: spec.summary, operationId: spec.operationId, permission: spec.permission,
     params: spec.params, query: spec.query,
     responses: { 200: { description: spec.description, schema: pageSchema(spec.item ?? z.record(z.string(), z.unknown())) } },
     handler: async (ctx) => {

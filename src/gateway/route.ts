@@ -30,6 +30,8 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
   path: string;
   tag: string;
   summary: string;
+  /** The client method name; derived from method and path when left out (see operation-ids.ts). */
+  operationId?: string;
   permission: Permission;
   params?: P;
   query?: Q;
@@ -85,6 +87,7 @@ export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends 
     method: spec.method,
     path: toOpenApiPath(spec.path),
     tags: [spec.tag],
+    ...(spec.operationId ? { operationId: spec.operationId } : {}),
     summary: spec.summary,
     description: `Requires the \`${spec.permission}\` permission.`,
     request: {

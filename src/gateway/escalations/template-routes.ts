@@ -106,7 +106,7 @@ export function registerEscalationTemplateRoutes({ router, registry, deps }: Rou
   });
 
   defineRoute(router, registry, {
-    method: 'post', path: '/v1/escalation-templates/preview', tag, summary: 'Render unsaved template text with sample variables',
+    method: 'post', path: '/v1/escalation-templates/preview', tag, operationId: 'previewEscalationTemplateText', summary: 'Render unsaved template text with sample variables',
     permission: 'escalations:read', body: previewTemplateTextBody,
     responses: { 200: { description: 'The rendered text', schema: templatePreviewSchema }, 400: syntaxError, 422: renderError },
     handler: async ({ body }) => {

@@ -110,7 +110,7 @@ export function registerKnowledgeRoutes({ router, registry, deps }: RouteContext
     },
   });
   defineRoute(router, registry, {
-    method: 'post', path: '/v1/knowledge-bases/:id/documents/url', tag,
+    method: 'post', path: '/v1/knowledge-bases/:id/documents/url', tag, operationId: 'createKnowledgeBaseDocumentFromUrl',
     summary: 'Add a web page (HTML, Markdown or text) by URL; the worker fetches it through the outbound-address guard',
     permission: 'knowledge:write', params: idParams, body: c.urlDocumentBody,
     responses: { 202: { description: 'Accepted; ingestion runs' }, 200: { description: 'This URL is already in this base' } },

@@ -6,7 +6,7 @@ import { toIso } from '../serialize.js';
 
 export function registerPlanRoutes({ router, registry, deps }: RouteContext): void {
   defineRoute(router, registry, {
-    method: 'get', path: '/v1/plan', tag: 'Plan', summary: "The project's plan and limits (null = unlimited)", permission: 'admin',
+    method: 'get', path: '/v1/plan', tag: 'Plan', operationId: 'getPlan', summary: "The project's plan and limits (null = unlimited)", permission: 'admin',
     responses: { 200: { description: 'The plan' } },
     handler: async ({ auth }) => ({ status: 200, body: toIso(await ensurePlan(deps.db, auth.projectId)) }),
   });
