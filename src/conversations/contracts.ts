@@ -112,7 +112,9 @@ export const turnSchema = z
   })
   .openapi('Turn');
 
-export const turnReplySchema = z.object({ turn: turnSchema, message: messageSchema.nullable() }).openapi('TurnReply');
+// A union, not `.nullable()`: zod-to-openapi gives `.nullable()` the component's name, so the shared Message
+// component itself became nullable, and with it every item of the message list.
+export const turnReplySchema = z.object({ turn: turnSchema, message: z.union([messageSchema, z.null()]) }).openapi('TurnReply');
 export const turnAcceptedSchema = z.object({ turn: turnSchema, pollUrl: z.string() }).openapi('TurnAccepted');
 export const turnCanceledSchema = z.object({ turn: turnSchema }).openapi('TurnCancelRequested');
 
