@@ -1,8 +1,12 @@
-import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { escalationFailureTypes, failureMessage, type EscalationState } from './contracts/index.js';
+import { store } from './proxies.js';
 
-/** Rendering and storing a level's notifications: DB work plus Liquid with its own render limits. */
+/**
+ * Rendering and storing a level's notifications (DB work plus Liquid with its own render limits) as a task
+ * on the queue: how escalations started before LOCAL_PREPARE_PATCH still do it (and mark failed deliveries).
+ */
 const prepare = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
@@ -15,19 +19,29 @@ const delivery = proxyActivities<Activities>({
 });
 
 /**
- * Notifies the current level (`round` counts the escalation's notifications, keying their rows): stores one notification per (target, channel) and starts each delivery as
- * its own activity with retries. Deliveries run in the background (collected in `deliveries`), so the
+ * From this patch on, a level's notifications are prepared by a local activity in the workflow task that
+ * decided to notify: an escalation reaches its timer in one workflow task instead of two (plus an activity
+ * task between them), and a fired timer notifies the next level in one task too. It is a few short
+ * queries and a bounded Liquid render, well inside a local activity's budget; deliveries that leave the
+ * worker (email, SMS, webhook) stay activities with their own retries.
+ */
+export const LOCAL_PREPARE_PATCH = 'escalation-prepare-notifications-locally';
+
+/**
+ * Notifies the current level (`round` counts the escalation's notifications, keying their rows): stores
+ * one notification per (target, channel) and starts each delivery as its own activity with retries. Deliveries run in the background (collected in `deliveries`), so the
  * level's acknowledgement timer starts now, not after a slow mail server; a delivery that fails for good
  * is marked failed on its row.
  */
 export async function notifyLevel(eventId: string, state: EscalationState, round: number, deliveries: Promise<unknown>[]) {
-  const prepared = await prepare.prepareNotifications({ eventId, level: state.level, pass: state.pass, round, nowMs: Date.now() });
+  const local = patched(LOCAL_PREPARE_PATCH) ? store : prepare;
+  const prepared = await local.prepareNotifications({ eventId, level: state.level, pass: state.pass, round, nowMs: Date.now() });
   const pending = prepared.filter((n) => n.status === 'pending');
   for (const n of pending) {
     deliveries.push(
       delivery.deliverNotification({ notificationId: n.notificationId }).catch(async (err: unknown) => {
         if (!(err instanceof ActivityFailure)) throw err;
-        await prepare.markNotificationFailed({ notificationId: n.notificationId, error: failureMessage(err) });
+        await local.markNotificationFailed({ notificationId: n.notificationId, error: failureMessage(err) });
       }),
     );
   }

@@ -58,6 +58,26 @@ describe('escalation policy on durable timers', () => {
     expect(wf.searchAttributes).toMatchObject({ EscalationStatus: ['acknowledged'], EscalationLevel: [2] });
   });
 
+  it('reaches its timer in one workflow task, and a fired timer notifies the next level in one more (no activity tasks for in-app)', async () => {
+    const { api, people, escalate } = await setup();
+    const { eventId } = await escalate({ levels: [inApp([people.oncall], 1), inApp([people.manager], 600)] });
+    await waitForTimeline(api, eventId, 'escalated');
+    expect((await api('POST', `/v1/escalations/${eventId}/resolve`, {})).body.status).toBe('resolved');
+    const handle = stack.temporal.client.workflow.getHandle(`escalation:${eventId}`);
+    await handle.result();
+    const events = (await handle.fetchHistory()).events ?? [];
+    const index = (has: (e: (typeof events)[number]) => unknown, nth = 0) => events.map((e, i) => (has(e) ? i : -1)).filter((i) => i >= 0)[nth]!;
+    const tasksBetween = (from: number, to: number) => events.slice(from, to).filter((e) => e.workflowTaskCompletedEventAttributes).length;
+    const firstTimer = index((e) => e.timerStartedEventAttributes);
+    const fired = index((e) => e.timerFiredEventAttributes);
+    const secondTimer = index((e) => e.timerStartedEventAttributes, 1);
+    expect(tasksBetween(0, firstTimer)).toBe(1);
+    expect(tasksBetween(fired, secondTimer)).toBe(1);
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+    expect(kinds(await getEscalation(api, eventId))).toEqual(['created', 'notified', 'escalated', 'resolved']);
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'escalation-notified-locally-resolved', `escalation:${eventId}`);
+  });
+
   it('acknowledged but not resolved: re-triggered after retriggerAfterSeconds and notified again', async () => {
     const { api, people, escalate } = await setup();
     const { eventId } = await escalate({ levels: [inApp([people.oncall], 300)], retriggerAfterSeconds: 2 });
