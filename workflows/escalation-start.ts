@@ -1,6 +1,6 @@
 import { ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { escalationSearchAttributes, escalationSummary, escalationWorkflowId, type EscalationInput } from './contracts/index.js';
+import { escalationSearchAttributes, escalationSummary, escalationTaskPriority, escalationWorkflowId, type EscalationInput } from './contracts/index.js';
 import { runEscalation } from './escalation.js';
 
 /**
@@ -17,6 +17,7 @@ export async function startEscalations(opened: EscalationInput[]): Promise<void>
         parentClosePolicy: ParentClosePolicy.ABANDON,
         typedSearchAttributes: escalationSearchAttributes(e),
         staticSummary: escalationSummary(e),
+        priority: escalationTaskPriority(e),
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

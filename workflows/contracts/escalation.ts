@@ -153,3 +153,14 @@ export function escalationSearchAttributes(e: EscalationInput) {
 export function escalationSummary(e: EscalationInput): string {
   return `Escalation (${e.priority ?? 'medium'}) of rule "${e.ruleName ?? e.ruleId}"${e.conversationId ? ` for conversation ${e.conversationId}` : ''}`;
 }
+
+/**
+ * The Temporal task priority of an escalation workflow, from its rule's priority (1 runs first, 3 is the
+ * default of everything else on the queue): when the task queue is backlogged, a critical page is picked
+ * up before a burst of low ones. Activities and children inherit it. Servers before 1.30 honour it only
+ * with `matching.useNewMatcher` on; elsewhere it is carried and ignored.
+ */
+export function escalationTaskPriority(e: EscalationInput): { priorityKey: number } {
+  const keys: Record<Priority, number> = { critical: 1, high: 2, medium: 3, low: 4 };
+  return { priorityKey: keys[e.priority ?? 'medium'] };
+}

@@ -7,6 +7,7 @@ import {
   acknowledgeUpdate,
   escalationSearchAttributes,
   escalationSummary,
+  escalationTaskPriority,
   escalationWorkflowId,
   ignoreUpdate,
   resolveUpdate,
@@ -102,6 +103,7 @@ export async function startManualEscalation(
       args: [input],
       typedSearchAttributes: escalationSearchAttributes(input),
       staticSummary: escalationSummary(input),
+      priority: escalationTaskPriority(input),
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return { input, created: false };
