@@ -15,6 +15,9 @@ await ensureSupportedNode();
 
 const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
 const env = { ...process.env };
+// Services write through pipes (for their [name] prefix) and cannot see this terminal: when there is one, ask
+// them for readable lines (pino-pretty) instead of JSON. LOG_FORMAT=json keeps JSON.
+if (!env.LOG_FORMAT && process.stdout.isTTY) env.LOG_FORMAT = 'pretty';
 const port = Number(env.PORT || 3000);
 const services = [];
 let stopping = false;

@@ -81,6 +81,8 @@ export const configSchema = z.object({
   /** A comment line this often keeps proxies from closing an idle event stream. */
   STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (one object a line) or `pretty` (pino-pretty); unset: pretty at a terminal outside NODE_ENV=production, else json. */
+  LOG_FORMAT: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['json', 'pretty']).optional()),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).default(40),

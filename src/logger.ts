@@ -1,5 +1,8 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
+/** `json`: one JSON object a line, for log shippers (production). `pretty`: pino-pretty's lines, for people. */
+export type LogFormat = 'json' | 'pretty';
+
 /**
  * Paths that may carry secrets. pino replaces them before a line is written, so neither a request log nor
  * an error with a config object attached can leak an API key or a database password.
@@ -60,7 +63,33 @@ export function serializeError(err: unknown): unknown {
   return pino.stdSerializers.err(scrub(err) as Error);
 }
 
-export function createLogger(level: string, base: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
+/**
+ * `LOG_FORMAT` when set; otherwise pretty only for a person at a terminal outside production. `npm start`
+ * pipes each service's output through its prefixer, so it sets LOG_FORMAT=pretty when its own output is a
+ * terminal.
+ */
+export function resolveLogFormat(setting: LogFormat | undefined, out: { isTTY?: boolean } = process.stdout, env = process.env): LogFormat {
+  if (setting) return setting;
+  return out.isTTY === true && env.NODE_ENV !== 'production' ? 'pretty' : 'json';
+}
+
+/**
+ * pino-pretty as a synchronous stream in this thread (no transport worker: lines are not lost when the
+ * process exits right after logging). One process is one service (npm start prefixes its name), so `service`
+ * is left out. pino-pretty is a devDependency: an image without it logs JSON and says why.
+ */
+function prettyStream(destination: DestinationStream | undefined): DestinationStream | undefined {
+  let build: typeof import('pino-pretty').build;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional, loaded only when asked for
+    build = (require('pino-pretty') as typeof import('pino-pretty')).build;
+  } catch {
+    return undefined;
+  }
+  return build({ destination: destination ?? 1, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
+}
+
+export function createLogger(level: string, base: Record<string, unknown> = {}, destination?: DestinationStream, format: LogFormat = 'json'): Logger {
   const options = {
     level,
     base,
@@ -68,7 +97,10 @@ export function createLogger(level: string, base: Record<string, unknown> = {}, 
     // `error` is the key the Temporal SDK's loggers use for the same errors.
     serializers: { err: serializeError, error: serializeError },
   };
-  return destination ? pino(options, destination) : pino(options);
+  const pretty = format === 'pretty' ? prettyStream(destination) : undefined;
+  const logger = pretty ? pino(options, pretty) : destination ? pino(options, destination) : pino(options);
+  if (format === 'pretty' && !pretty) logger.warn('LOG_FORMAT=pretty needs the pino-pretty package (a devDependency); logging JSON');
+  return logger;
 }
 
 export type { Logger };

@@ -6,7 +6,7 @@ import { createApp } from './gateway/app.js';
 import { createTurnStreams } from './gateway/conversations/turn-stream.js';
 import { createGatewayServer } from './gateway/http-server.js';
 import { embeddingsFromConfig } from './knowledge/embeddings.js';
-import { createLogger } from './logger.js';
+import { createLogger, resolveLogFormat } from './logger.js';
 import { installProcessGuards } from './process-guards.js';
 import { temporalConnectionOptions } from './temporal/connection.js';
 import { parseKeyring } from './tools/credentials.js';
@@ -15,7 +15,7 @@ import { createNetGuard } from './net/net-guard.js';
 /** Gateway entry: the one place that connects, listens and shuts down. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.LOG_LEVEL, { service: 'gateway' });
+  const logger = createLogger(config.LOG_LEVEL, { service: 'gateway' }, undefined, resolveLogFormat(config.LOG_FORMAT));
   const dbHandle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'smart-agents-gateway' });
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });

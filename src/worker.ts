@@ -1,6 +1,6 @@
 import { loadConfig } from './config.js';
 import { createDb } from './db/client.js';
-import { createLogger } from './logger.js';
+import { createLogger, resolveLogFormat } from './logger.js';
 import { installProcessGuards } from './process-guards.js';
 import { installTemporalLogger } from './temporal/logger.js';
 import { startWebhookDispatcher, webhookDispatchSettings } from './webhooks/dispatcher.js';
@@ -9,7 +9,7 @@ import { createWorkerRuntime } from './worker-runtime.js';
 /** Worker entry: builds real dependencies, runs until SIGINT/SIGTERM, then drains and exits. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.LOG_LEVEL, { service: 'worker' });
+  const logger = createLogger(config.LOG_LEVEL, { service: 'worker' }, undefined, resolveLogFormat(config.LOG_FORMAT));
   installProcessGuards(logger, 'worker');
   installTemporalLogger(logger);
   const dbHandle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'smart-agents-worker' });

@@ -1,5 +1,6 @@
 import { Runtime, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { tidyTemporalLog } from './log-filter.js';
 
 const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'trace',
@@ -9,10 +10,16 @@ const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
   ERROR: 'error',
 };
 
-/** Routes the Temporal SDK's own logs (worker, workflow and activity loggers) into our pino JSON logs. */
-export function installTemporalLogger(logger: Logger): void {
-  const forward = (level: LogLevel, message: string, meta?: LogMetadata) => logger[levels[level]](meta ?? {}, message);
-  const temporalLogger: TemporalLogger = {
+/**
+ * The Temporal SDK's logger interface over our pino logger, without task tokens and with the bundler's
+ * webpack report at debug (see log-filter.ts). Also what `bundleWorkflowCode` can be given.
+ */
+export function temporalLoggerFor(logger: Logger): TemporalLogger {
+  const forward = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    const line = tidyTemporalLog({ level, message, meta });
+    logger[levels[line.level]](line.meta ?? {}, line.message);
+  };
+  return {
     log: forward,
     trace: (m, meta) => forward('TRACE', m, meta),
     debug: (m, meta) => forward('DEBUG', m, meta),
@@ -20,5 +27,9 @@ export function installTemporalLogger(logger: Logger): void {
     warn: (m, meta) => forward('WARN', m, meta),
     error: (m, meta) => forward('ERROR', m, meta),
   };
-  Runtime.install({ logger: temporalLogger });
+}
+
+/** Routes the Temporal SDK's own logs (worker, workflow and activity loggers) into our pino logs. */
+export function installTemporalLogger(logger: Logger): void {
+  Runtime.install({ logger: temporalLoggerFor(logger) });
 }
