@@ -17,15 +17,15 @@ export const credentialsSchema = z
   ])
   .openapi('ToolCredentials', { description: 'Write-only; never returned' });
 
-export const retryPolicySchema = z
-  .object({
-    maximumAttempts: z.number().int().min(1).max(20),
-    initialIntervalMs: z.number().int().min(10).max(600_000),
-    backoffCoefficient: z.number().min(1).max(10),
-    maximumIntervalMs: z.number().int().min(10).max(3_600_000),
-  })
-  .partial()
-  .strict();
+const retryPolicyFields = z.object({
+  maximumAttempts: z.number().int().min(1).max(20),
+  initialIntervalMs: z.number().int().min(10).max(600_000),
+  backoffCoefficient: z.number().min(1).max(10),
+  maximumIntervalMs: z.number().int().min(10).max(3_600_000),
+});
+
+/** What a tool may set; the fields left out take `defaultToolRetry` (src/tools/turn-tools.ts). */
+export const retryPolicySchema = retryPolicyFields.partial().strict();
 
 const toolFields = {
   name: z.string().regex(TOOL_NAME, 'letters, digits, "_" and "-", at most 64 (a function name the model can call)'),
@@ -61,6 +61,7 @@ export const toolSchema = z
   .object({
     id: z.string().uuid(),
     ...toolFields,
+    retryPolicy: retryPolicyFields.openapi('ToolRetryPolicy', { description: 'The policy the calls run with: what the tool set, defaults for the rest' }),
     hasCredentials: z.boolean(),
     version: z.number().int(),
     aiSdkFormatValid: z.boolean(),

@@ -3,7 +3,7 @@ import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { selectPage, type PageRequest } from '../db/pagination.js';
 import { agentToolAssignment, tool } from '../db/schema/index.js';
-import { defaultToolRetry, exposesServerTools, isArtifactType, type TurnTool } from './turn-tools.js';
+import { effectiveRetryPolicy, exposesServerTools, isArtifactType, type TurnTool } from './turn-tools.js';
 
 export type ToolRow = typeof tool.$inferSelect;
 /** The columns a caller sets on a new tool; the store adds the project. */
@@ -65,7 +65,7 @@ export async function loadAgentTools(db: DbOrTx, agentId: string): Promise<TurnT
     description: t.description ?? t.name,
     parameters: t.inputSchema,
     timeoutMs: t.timeoutMs,
-    retry: { ...defaultToolRetry, ...(t.retryPolicy as Partial<TurnTool['retry']>) },
+    retry: effectiveRetryPolicy(t.retryPolicy as Partial<TurnTool['retry']>),
     ...(exposesServerTools(t.toolType, t.config) ? { mcpTool: '' } : {}),
     ...(isArtifactType(t.config.artifact) ? { artifactType: t.config.artifact } : {}),
   }));

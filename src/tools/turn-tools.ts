@@ -63,3 +63,11 @@ export function exposesServerTools(toolType: string, config: Record<string, unkn
 
 /** Retry policy of a tool call when the tool sets none: three attempts, 1 s, doubling. */
 export const defaultToolRetry = { maximumAttempts: 3, initialIntervalMs: 1000, backoffCoefficient: 2, maximumIntervalMs: 30_000 };
+
+/**
+ * The retry policy a tool's calls run with: what the tool sets (any of the four fields), the defaults for
+ * the rest. What the workflow schedules and what the API shows, so the two cannot differ.
+ */
+export function effectiveRetryPolicy(stored: Partial<TurnTool['retry']>): TurnTool['retry'] {
+  return { ...defaultToolRetry, ...stored };
+}

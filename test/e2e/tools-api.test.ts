@@ -3,6 +3,7 @@ import { recordHistory } from '../support/histories';
 import { apiClient } from '../support/http';
 import { startStack, testProject, type Stack } from '../support/stack';
 import { ToolServer } from '../support/tool-server';
+import { defaultToolRetry } from '../../src/tools/turn-tools';
 
 const server = new ToolServer({
   '/echo': (_n, req) => ({ status: 200, body: { got: req.path, auth: req.headers['x-api-key'] === 'k-123' } }),
@@ -41,6 +42,19 @@ describe('tool registry API', () => {
     expect((await api('DELETE', `/v1/tools/${created.body.id}`)).body.archivedAt).not.toBeNull();
     expect((await api('GET', '/v1/tools')).body.items.map((t: { name: string }) => t.name)).toEqual(['undescribed']);
     expect((await api('GET', `/v1/tools/${created.body.id}`)).status).toBe(404);
+  });
+
+  it('shows the retry policy the calls run with: the defaults for what the tool leaves out', async () => {
+    const api = apiClient(stack.gateway.url, (await testProject(stack.db)).adminKey);
+    const plain = await api('POST', '/v1/tools', { ...weather, name: 'plain' });
+    expect(plain.body.retryPolicy).toEqual(defaultToolRetry);
+    const quick = await api('POST', '/v1/tools', { ...weather, name: 'quick', retryPolicy: { initialIntervalMs: 300 } });
+    expect(quick.body.retryPolicy).toEqual({ ...defaultToolRetry, initialIntervalMs: 300 });
+    expect((await api('GET', `/v1/tools/${plain.body.id}`)).body.retryPolicy).toEqual(defaultToolRetry);
+    expect((await api('GET', '/v1/tools')).body.items.map((t: { retryPolicy: unknown }) => t.retryPolicy)).toContainEqual(defaultToolRetry);
+    // Only what the tool set is stored: a later change of the defaults applies to tools that set nothing.
+    const [row] = await stack.db.sql`select retry_policy from tool where id = ${plain.body.id}`;
+    expect(row!.retry_policy).toEqual({});
   });
 
   it('stores credentials sealed and never returns them; clears them with null', async () => {

@@ -14,11 +14,16 @@ import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import { checkDestinationChange, sealBoundCredentials } from '../../tools/credential-binding.js';
 import * as s from '../../tools/contracts.js';
+import { effectiveRetryPolicy, type TurnTool } from '../../tools/turn-tools.js';
 
-/** Never includes the sealed credentials or their key id; only whether there are any. */
+/**
+ * Never includes the sealed credentials or their key id; only whether there are any. `retryPolicy` is the
+ * policy the calls run with (defaults filled in), not only the fields the tool set.
+ */
 export function toolView(row: registry.ToolRow) {
   const { credentialsEncrypted, credentialsKeyId: _k, projectId: _p, integrationId: _i, createdBy: _c, responseFormat: _r, ...rest } = row;
-  return { ...toIso(rest), hasCredentials: credentialsEncrypted !== null };
+  const retryPolicy = effectiveRetryPolicy(row.retryPolicy as Partial<TurnTool['retry']>);
+  return { ...toIso(rest), retryPolicy, hasCredentials: credentialsEncrypted !== null };
 }
 
 export function registerToolRoutes({ router, registry: openapi, deps }: RouteContext): void {
