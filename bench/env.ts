@@ -27,6 +27,7 @@ import { temporalConnectionOptions } from '../src/temporal/connection';
 import { createWorkerRuntime } from '../src/worker-runtime';
 import { searchAttributes } from '../workflows/contracts/index';
 import { round } from './load';
+import { answers, freePort, serviceEnv, startService, waitUntil, workerPolling } from './processes';
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -121,11 +122,15 @@ export async function dropDatabase(name: string): Promise<void> {
 
 export type ApiCall = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: Record<string, unknown> }>;
 
-export interface BenchStack {
+interface StackParts {
   config: Config;
   dbName: string;
+  /**
+   * A pool on the bench database: the gateway's own in single mode; in split mode the benchmark's (the
+   * gateway process has its own), for set-up and checks.
+   */
   gatewayDb: DbHandle;
-  worker: Worker;
+  /** A Temporal client: the gateway's in single mode, the benchmark's in split mode. */
   client: Client;
   gatewayUrl: string;
   /** Calls the gateway with the project's admin key. */
@@ -137,16 +142,46 @@ export interface BenchStack {
   temporal: string;
 }
 
+/** Worker and gateway in this process: one event loop with the load generator. */
+export interface BenchStack extends StackParts {
+  processes: 'single';
+  worker: Worker;
+}
+
+/** Worker and gateway each in a process of its own (src/worker.ts, src/server.ts), as production runs them. */
+export interface SplitBenchStack extends StackParts {
+  processes: 'split';
+  pids: { gateway: number; worker: number };
+}
+
+export type AnyBenchStack = BenchStack | SplitBenchStack;
+export type Processes = AnyBenchStack['processes'];
+
+/** BENCH_PROCESSES: `split` (worker and gateway in processes of their own) or `single` (all in this one). */
+export function processesEnv(fallback: Processes): Processes {
+  const raw = process.env.BENCH_PROCESSES?.trim() || fallback;
+  if (raw !== 'split' && raw !== 'single') throw new Error(`BENCH_PROCESSES must be split or single, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+interface StackParams {
+  dbPrefix: string;
+  env?: Record<string, string>;
+  /** Worker options the config does not cover; single mode only (a worker process takes its config only). */
+  worker?: Partial<WorkerOptions>;
+  /** Default `single`. */
+  processes?: Processes;
+}
+
 /**
- * Starts the stack and registers every part in `cleanup`. A worker that dies aborts `controller`, so a
- * benchmark waiting on it stops instead of timing out. `env` overrides config settings (e.g. pool sizes),
- * `worker` Worker options the config does not cover (e.g. pollers).
+ * Starts the stack and registers every part in `cleanup`. A worker (or, split, a gateway) that dies aborts
+ * `controller`, so a benchmark waiting on it stops instead of timing out. `env` overrides config settings
+ * (e.g. pool sizes), `worker` Worker options the config does not cover (e.g. pollers).
  */
-export async function startBenchStack(
-  cleanup: Cleanup,
-  controller: AbortController,
-  p: { dbPrefix: string; env?: Record<string, string>; worker?: Partial<WorkerOptions> },
-): Promise<BenchStack> {
+export async function startBenchStack(cleanup: Cleanup, controller: AbortController, p: StackParams & { processes: 'split' }): Promise<SplitBenchStack>;
+export async function startBenchStack(cleanup: Cleanup, controller: AbortController, p: StackParams & { processes?: 'single' }): Promise<BenchStack>;
+export async function startBenchStack(cleanup: Cleanup, controller: AbortController, p: StackParams): Promise<AnyBenchStack>;
+export async function startBenchStack(cleanup: Cleanup, controller: AbortController, p: StackParams): Promise<AnyBenchStack> {
   const external = process.env.TEMPORAL_ADDRESS?.trim() || undefined;
   let address = external;
   if (!address) {
@@ -174,7 +209,7 @@ export async function startBenchStack(
 
   // An external server may need its namespace and TLS settings; the dev server takes the defaults.
   const temporalEnv = external ? Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('TEMPORAL_'))) : {};
-  const config = loadConfig({
+  const configEnv: Record<string, string | undefined> = {
     ...temporalEnv,
     DATABASE_URL: dbUrl.toString(),
     TEMPORAL_ADDRESS: address,
@@ -183,18 +218,53 @@ export async function startBenchStack(
     OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
     LOG_LEVEL: 'silent',
     ...p.env,
-  });
-  // One pool per role, as the separate gateway and worker processes have in production.
-  const pool = (appName: string): DbHandle => {
-    const handle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName });
+  };
+  const config = loadConfig(configEnv);
+  const pool = (appName: string, max = config.DATABASE_POOL_MAX): DbHandle => {
+    const handle = createDb(config.DATABASE_URL, { max, appName });
     cleanup.push([`${appName} pool`, () => handle.close()]);
     return handle;
   };
-  const gatewayDb = pool('bench-gateway');
-  const workerDb = pool('bench-worker');
+  const connectClient = async () => {
+    const connection = await Connection.connect(temporalConnectionOptions(config));
+    cleanup.push(['Temporal connection', () => connection.close()]);
+    return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  };
 
+  let parts: { gatewayDb: DbHandle; client: Client; gatewayUrl: string } & ({ processes: 'single'; worker: Worker } | { processes: 'split'; pids: SplitBenchStack['pids'] });
+  if (p.processes === 'split') {
+    if (p.worker) throw new Error('worker options need the single-process stack: a worker process takes its config only');
+    const client = await connectClient();
+    const services = await startSplitServices(cleanup, controller, configEnv, config, client);
+    parts = { processes: 'split', gatewayDb: pool('bench', 2), client, ...services };
+  } else {
+    // One pool per role, as the separate gateway and worker processes have in production.
+    const gatewayDb = pool('bench-gateway');
+    const worker = await startWorkerHere(cleanup, controller, config, pool('bench-worker'), p.worker);
+    const client = await connectClient();
+    parts = { processes: 'single', gatewayDb, client, worker, gatewayUrl: await startGatewayHere(cleanup, config, gatewayDb, client) };
+  }
+
+  const { apiKey } = await createProject(parts.gatewayDb.db, { name: 'Benchmark', slug: `bench-${randomUUID()}` });
+  const api: ApiCall = async (method, path, body) => {
+    const res = await fetch(parts.gatewayUrl + path, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  };
+  return {
+    ...parts, config, dbName, api, apiKey,
+    temporalPid: external ? null : childPid('temporal'),
+    temporal: external ? `external ${external}` : 'dev server (temporal server start-dev, in-memory)',
+  };
+}
+
+async function startWorkerHere(cleanup: Cleanup, controller: AbortController, config: Config, workerDb: DbHandle, options?: Partial<WorkerOptions>): Promise<Worker> {
   progress('starting the worker (bundles the workflow code)');
-  const runtime = await createWorkerRuntime(config, workerDb.db, { worker: p.worker });
+  const runtime = await createWorkerRuntime(config, workerDb.db, { worker: options });
   const worker = runtime.worker;
   cleanup.push(['worker connections', () => runtime.close()]);
   const running = worker.run();
@@ -206,10 +276,10 @@ export async function startBenchStack(
     progress(`worker failed: ${err instanceof Error ? err.message : String(err)}`);
     controller.abort(err);
   });
+  return worker;
+}
 
-  const connection = await Connection.connect(temporalConnectionOptions(config));
-  cleanup.push(['gateway Temporal connection', () => connection.close()]);
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+async function startGatewayHere(cleanup: Cleanup, config: Config, gatewayDb: DbHandle, client: Client): Promise<string> {
   const logger = createLogger(config.LOG_LEVEL);
   const streams = createTurnStreams(gatewayDb.sql, logger, config);
   cleanup.push(['gateway streams', () => streams.hub.close()]);
@@ -222,22 +292,35 @@ export async function startBenchStack(
     settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
   }));
   cleanup.push(['gateway', () => gateway.close()]);
+  return gateway.url;
+}
 
-  const { apiKey } = await createProject(gatewayDb.db, { name: 'Benchmark', slug: `bench-${randomUUID()}` });
-  const api: ApiCall = async (method, path, body) => {
-    const res = await fetch(gateway.url + path, {
-      method,
-      headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+/**
+ * The worker and the gateway from their entry files, each in its own process with the config env the
+ * single-process stack parses. Resolves once the worker polls both task queues and the gateway answers
+ * /healthz. Either exiting before cleanup aborts `controller`.
+ */
+async function startSplitServices(cleanup: Cleanup, controller: AbortController, configEnv: Record<string, string | undefined>, config: Config, client: Client) {
+  const port = await freePort();
+  progress('starting the worker process (bundles the workflow code) and the gateway process');
+  const worker = startService('worker', 'src/worker.ts', serviceEnv(configEnv));
+  const gateway = startService('gateway', 'src/server.ts', serviceEnv(configEnv, { PORT: String(port), HOST: '127.0.0.1' }));
+  let stopping = false;
+  // Reverse order at cleanup: the gateway stops first (its requests in flight finish), then the worker drains.
+  for (const service of [worker, gateway]) {
+    cleanup.push([`${service.name} process`, () => ((stopping = true), service.stop())]);
+    void service.exited.then((how) => {
+      if (stopping) return;
+      progress(`${service.name} process exited (${how})`);
+      controller.abort(new Error(`${service.name} process exited (${how})`));
     });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
-  return {
-    config, dbName, gatewayDb, worker, client, gatewayUrl: gateway.url, api, apiKey,
-    temporalPid: external ? null : childPid('temporal'),
-    temporal: external ? `external ${external}` : 'dev server (temporal server start-dev, in-memory)',
-  };
+  }
+  const gatewayUrl = `http://127.0.0.1:${port}`;
+  await Promise.all([
+    waitUntil('the worker polls its task queue', worker, () => workerPolling(client, config.TEMPORAL_TASK_QUEUE)),
+    waitUntil('the gateway answers /healthz', gateway, () => answers(`${gatewayUrl}/healthz`)),
+  ]);
+  return { gatewayUrl, pids: { gateway: gateway.pid, worker: worker.pid } };
 }
 
 /** The newest child process of this one whose command name is `comm` (Linux /proc only). */
@@ -329,3 +412,49 @@ export async function cpuMeter(stack: BenchStack) {
     return { node: round(cores.node, 2), devServer: round(cores.devServer, 2), postgres: round(cores.postgres, 2), other: round(Math.max(0, other), 2) };
   };
 }
+
+/** CPU seconds used so far by each part of the stack (Linux /proc), for per-turn deltas with {@link cpuMsPerTurn}. */
+export interface CpuSample {
+  t: number;
+  bench: number;
+  gateway: number | null;
+  worker: number | null;
+  devServer: number | null;
+  postgres: Map<number, number>;
+  machine: number;
+}
+
+/**
+ * Samples this process (all threads: in single mode the gateway and worker too), the gateway and worker
+ * processes in split mode, the dev server, and every Postgres backend connected to one of `databases`.
+ */
+export async function sampleCpu(stack: AnyBenchStack, databases: string[]): Promise<CpuSample> {
+  const pids = await stack.gatewayDb.sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = any(${stack.gatewayDb.sql.array(databases)})`;
+  const own = process.cpuUsage();
+  const of = (pid: number | null | undefined) => (pid ? (procStat(pid)?.cpuSeconds ?? NaN) : null);
+  return {
+    t: performance.now(),
+    bench: (own.user + own.system) / 1e6,
+    gateway: stack.processes === 'split' ? of(stack.pids.gateway) : null,
+    worker: stack.processes === 'split' ? of(stack.pids.worker) : null,
+    devServer: of(stack.temporalPid),
+    postgres: new Map(pids.map(({ pid }) => [pid, procStat(pid)?.cpuSeconds ?? 0])),
+    machine: machineBusySeconds(),
+  };
+}
+
+/** CPU milliseconds per turn between two samples; `others` is what the rest of the machine used meanwhile. */
+export function cpuMsPerTurn(start: CpuSample, end: CpuSample, turns: number) {
+  const ms = (a: number | null, b: number | null) => (a === null || b === null ? null : round(((b - a) * 1000) / turns, 1));
+  const pg = [...end.postgres].reduce((sum, [pid, cpu]) => sum + cpu - (start.postgres.get(pid) ?? 0), 0);
+  const parts = {
+    gateway: ms(start.gateway, end.gateway),
+    worker: ms(start.worker, end.worker),
+    bench: ms(start.bench, end.bench)!,
+    devServer: ms(start.devServer, end.devServer),
+    postgres: round((pg * 1000) / turns, 1),
+  };
+  const all = round(Object.values(parts).reduce<number>((sum, v) => sum + (v === null || Number.isNaN(v) ? 0 : v), 0), 1);
+  return { ...parts, all, others: round(Math.max(0, ((end.machine - start.machine) * 1000) / turns - all), 1) };
+}
+export type CpuPerTurn = ReturnType<typeof cpuMsPerTurn>;

@@ -4,9 +4,13 @@
  * the shared bench stack (bench/env.ts: Temporal dev server unless TEMPORAL_ADDRESS is set, a throwaway
  * database, the real worker and gateway) plus a scripted LLM and a tool API, all in this process; prints
  * a table to stdout and, last, one JSON line with every number. Progress goes to stderr.
+ * BENCH_PROCESSES=split (the default) runs the worker and the gateway as processes of their own, as production
+ * does; the load generator, the baseline and the DBOS peer stay in this process. `single` runs them all here.
+ * Every phase also reports CPU milliseconds per turn of each process (gateway, worker, this one, the dev
+ * server, the bench databases' Postgres backends).
  * A third row per delay runs the same turn as a DBOS Transact workflow (bench/dbos-peer.ts), durable on Postgres
  * alone; when DBOS cannot start, the output says why and the other rows still come.
- * `npm run bench:turns`; settings: BENCH_DELAYS, BENCH_CONVERSATIONS, BENCH_TURNS, BENCH_DATABASE_ADMIN_URL.
+ * `npm run bench:turns`; settings: BENCH_DELAYS, BENCH_CONVERSATIONS, BENCH_TURNS, BENCH_PROCESSES, BENCH_DATABASE_ADMIN_URL.
  */
 import os from 'node:os';
 import { count } from 'drizzle-orm';
@@ -14,7 +18,7 @@ import { agentExecutionHistory } from '../src/db/schema/index';
 import { ScriptedLlm, type Step } from '../test/support/scripted-llm';
 import { startBaseline } from './baseline-app';
 import { startDbosPeer, type DbosPeer } from './dbos-peer';
-import { intEnv, listen, progress, runCleanup, startBenchStack, type Cleanup, runBench } from './env';
+import { cpuMsPerTurn, intEnv, listen, processesEnv, progress, runCleanup, sampleCpu, startBenchStack, type Cleanup, type CpuPerTurn, runBench } from './env';
 import { describeNonOk, formatTable, round, runClosedLoop, type PhaseStats } from './load';
 import { createToolApp } from './tool-app';
 
@@ -28,15 +32,20 @@ const DELAYS = (process.env.BENCH_DELAYS ?? '0,300').split(',').map((s) => {
 // Enough to fill both connection pools, compile the hot paths and start the workflow threads.
 const WARMUP_CONVERSATIONS = Math.min(CONVERSATIONS, 4);
 const WARMUP_TURNS = 2;
+const PROCESSES = processesEnv('split');
+const MODES = ['durable', 'baseline', 'durableTool', 'dbos'] as const;
+
+/** A phase's latencies with the CPU each process spent per successful turn (ms). */
+type ModeStats = PhaseStats & { cpuMsPerTurn: CpuPerTurn };
 
 interface DelayResult {
   delayMs: number;
-  durable: PhaseStats;
-  baseline: PhaseStats;
+  durable: ModeStats;
+  baseline: ModeStats;
   /** Same as durable, with one `api` tool call per turn (two model calls). */
-  durableTool: PhaseStats;
+  durableTool: ModeStats;
   /** The DBOS peer; null when it could not run (see `dbosPeer` in the report). */
-  dbos: PhaseStats | null;
+  dbos: ModeStats | null;
   toolCallOverheadP50Ms: number;
   /** p50 minus the baseline's p50: what durability costs a turn, ours and DBOS's. */
   overP50Ms: { durable: number; dbos: number | null };
@@ -67,6 +76,7 @@ async function main(controller: AbortController): Promise<number> {
 
     const stack = await startBenchStack(cleanup, controller, {
       dbPrefix: 'sao_bench',
+      processes: PROCESSES,
       env: {
         OPENAI_BASE_URL: llm.baseUrl,
         OPENAI_API_KEY: 'bench',
@@ -77,6 +87,8 @@ async function main(controller: AbortController): Promise<number> {
     const { config } = stack;
     const baseline = await startBaseline(cleanup, config);
     const peer = await startDbosPeer(cleanup, config, stack.dbName);
+    // Postgres CPU: the backends of the product's database and of DBOS's system database.
+    const databases = [stack.dbName, ...('systemDatabase' in peer ? [peer.systemDatabase] : [])];
 
     const auth = { authorization: `Bearer ${stack.apiKey}` };
     const api = async (path: string, body: unknown): Promise<{ id: string }> => {
@@ -101,17 +113,19 @@ async function main(controller: AbortController): Promise<number> {
       durableTool: { url: (id: string) => `${stack.gatewayUrl}/v1/conversations/${id}/messages`, headers: auth, agentId: toolAgent.id },
       dbos: { url: (id: string) => `${'url' in peer ? peer.url : ''}/dbos/conversations/${id}/messages`, headers: {} },
     };
-    const runMode = async (mode: keyof typeof modes): Promise<PhaseStats> => {
+    const runMode = async (mode: keyof typeof modes): Promise<ModeStats> => {
       // Fresh conversations per phase, so no phase reads another's history or collides with its rows.
       const convs = await conversations(WARMUP_CONVERSATIONS + CONVERSATIONS, modes[mode].agentId);
       const urls = convs.map((c) => modes[mode].url(c.id));
       const common = { headers: modes[mode].headers, signal: stop };
       const warm = await runClosedLoop({ ...common, urls: urls.slice(0, WARMUP_CONVERSATIONS), turns: WARMUP_TURNS });
       if (warm.ok !== warm.requests) progress(`warning: ${mode} warm-up had non-200 answers: ${describeNonOk(warm.nonOk)}`);
+      const before = await sampleCpu(stack, databases);
       const stats = await runClosedLoop({ ...common, urls: urls.slice(WARMUP_CONVERSATIONS), turns: TURNS });
+      const cpu = cpuMsPerTurn(before, await sampleCpu(stack, databases), stats.ok);
       llm.requests.length = 0; // the scripted server records every request; keep memory flat
-      progress(`  ${mode}: ${stats.ok}/${stats.requests} ok, p50 ${stats.p50} ms, ${stats.throughput} turns/s`);
-      return stats;
+      progress(`  ${mode}: ${stats.ok}/${stats.requests} ok, p50 ${stats.p50} ms, ${stats.throughput} turns/s, CPU ${cpu.all} ms/turn`);
+      return { ...stats, cpuMsPerTurn: cpu };
     };
 
     const results: DelayResult[] = [];
@@ -144,7 +158,7 @@ async function main(controller: AbortController): Promise<number> {
     const modesRun = 'url' in peer ? 4 : 3;
     const expectedRows = DELAYS.length * modesRun * (CONVERSATIONS * TURNS + WARMUP_CONVERSATIONS * WARMUP_TURNS);
 
-    report(results, { temporal: stack.temporal, dbCheck, expectedRows, llmFailures: llm.failures.length, peer });
+    report(results, { processes: stack.processes, temporal: stack.temporal, dbCheck, expectedRows, llmFailures: llm.failures.length, peer });
 
     const nonOk = results.reduce(
       (n, r) => n + [r.durable, r.baseline, r.durableTool, r.dbos].reduce((m, st) => m + (st ? st.requests - st.ok : 0), 0),
@@ -164,13 +178,17 @@ async function main(controller: AbortController): Promise<number> {
 
 function report(
   results: DelayResult[],
-  extra: { temporal: string; dbCheck: Record<string, number>; expectedRows: number; llmFailures: number; peer: DbosPeer },
+  extra: { processes: 'split' | 'single'; temporal: string; dbCheck: Record<string, number>; expectedRows: number; llmFailures: number; peer: DbosPeer },
 ): void {
   const out = (s = '') => process.stdout.write(`${s}\n`);
   out();
   out(`Turn benchmark: ${CONVERSATIONS} conversations x ${TURNS} sequential turns per mode, all conversations at once (closed loop)`);
   out(`warm-up ${WARMUP_CONVERSATIONS}x${WARMUP_TURNS} turns per mode, not counted; Temporal: ${extra.temporal}`);
-  out(`${os.cpus().length} CPUs, Node ${process.version}; load generator, gateway, worker and baseline share one process`);
+  out(
+    extra.processes === 'split'
+      ? `${os.cpus().length} CPUs, Node ${process.version}; gateway and worker in processes of their own (src/server.ts, src/worker.ts), load generator, baseline and DBOS peer in the bench process (BENCH_PROCESSES=split)`
+      : `${os.cpus().length} CPUs, Node ${process.version}; load generator, gateway, worker, baseline and DBOS peer share one process (BENCH_PROCESSES=single)`,
+  );
   out('durable  = POST /v1/conversations/:id/messages: gateway (API-key auth, request logger) -> workflow -> 3 activities');
   out('baseline = POST /baseline/conversations/:id/messages: same store functions and LLM client in one request;');
   out('           no Temporal, no auth, no request logger');
@@ -184,7 +202,7 @@ function report(
     formatTable(
       ['LLM delay', 'mode', 'ok', 'non-200', 'turns/s', 'mean ms', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'loop busy', 'node CPU'],
       results.flatMap((r) =>
-        (['durable', 'baseline', 'durableTool', 'dbos'] as const).flatMap((mode) => {
+        MODES.flatMap((mode) => {
           const s = r[mode];
           if (!s) return [];
           return [[`${r.delayMs} ms`, mode, `${s.ok}/${s.requests}`, describeNonOk(s.nonOk), s.throughput, s.mean, s.p50, s.p95, s.p99, s.max, s.eventLoopBusy, s.processCpuCores]];
@@ -192,6 +210,22 @@ function report(
       ),
     ),
   );
+  out();
+  const ms = (v: number | null) => (v === null ? (extra.processes === 'split' ? 'n/a' : 'in bench') : v);
+  out(
+    formatTable(
+      ['LLM delay', 'mode', 'gateway', 'worker', 'bench process', 'Temporal server', 'Postgres', 'all', 'rest of machine'],
+      results.flatMap((r) =>
+        MODES.flatMap((mode) => {
+          const c = r[mode]?.cpuMsPerTurn;
+          if (!c) return [];
+          return [[`${r.delayMs} ms`, mode, ms(c.gateway), ms(c.worker), c.bench, c.devServer ?? 'external', c.postgres, c.all, c.others]];
+        }),
+      ),
+    ),
+  );
+  out('CPU ms per turn of each process over the phase (idle pollers included: a baseline phase still charges the worker\'s polls);');
+  out('rest of machine = busy CPU of everything else on the box in the same window, per turn (other agents, CI)');
   out();
   out(
     formatTable(
@@ -221,7 +255,7 @@ function report(
     ),
   );
   out();
-  out(`loop busy = share of the phase this process's event loop was busy; node CPU = cores this process used (of ${os.cpus().length})`);
+  out(`loop busy = share of the phase the bench process's event loop was busy; node CPU = cores the bench process used (of ${os.cpus().length})`);
   out(`turn rows in the database: ${JSON.stringify(extra.dbCheck)} (expected ${extra.expectedRows} completed)`);
   out(
     JSON.stringify({
@@ -232,6 +266,7 @@ function report(
         delaysMs: DELAYS,
         warmup: { conversations: WARMUP_CONVERSATIONS, turns: WARMUP_TURNS },
         temporal: extra.temporal,
+        processes: extra.processes,
         cpus: os.cpus().length,
         node: process.version,
       },
