@@ -1,7 +1,8 @@
 // The per-turn event log (table `turn_event`): what a client streams while a turn runs and resumes from later.
 // Activities append; gateways read and are woken by NOTIFY on TURN_EVENTS_CHANNEL.
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
+import { PgTransaction } from 'drizzle-orm/pg-core';
+import type { DbOrTx, Tx } from '../db/client.js';
 import { conversation, turnEvent } from '../db/schema/index.js';
 import { turnWorkflowId } from '../../workflows/contracts/index.js';
 import { enqueueWebhookEvents } from '../webhooks/outbox.js';
@@ -55,37 +56,42 @@ export interface TurnEvent {
  * Appends events to a turn's log in the order given and returns their seqs (the existing seq for an event whose
  * key was already written). Seqs count from 1 without gaps: they are handed out under a transaction-scoped
  * advisory lock on the turn, after the already-written keys are filtered out, so nothing is numbered twice
- * or skipped. Waiting gateways are woken by a NOTIFY sent at commit.
+ * or skipped. Waiting gateways are woken by a NOTIFY sent at commit. Inside a caller's transaction (the turn
+ * row's writes) the events join it, without a savepoint of their own: every event append sits on a turn's
+ * critical path, so it takes three statements (lock, read, insert with its NOTIFY).
  */
 export async function appendTurnEvents(db: DbOrTx, turn: TurnRef, events: NewTurnEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`turn_event:${turn.conversationId}:${turn.turnIndex}`}, 0))`);
-    const keys = events.map((e) => e.key);
-    const existing = await tx
-      .select({ key: turnEvent.dedupeKey, seq: turnEvent.seq })
-      .from(turnEvent)
-      .where(and(eq(turnEvent.conversationId, turn.conversationId), eq(turnEvent.turnIndex, turn.turnIndex), inArray(turnEvent.dedupeKey, keys)));
-    const seqByKey = new Map(existing.map((r) => [r.key, r.seq]));
-    const [last] = await tx
-      .select({ seq: sql<number>`coalesce(max(${turnEvent.seq}), 0)::int` })
-      .from(turnEvent)
-      .where(and(eq(turnEvent.conversationId, turn.conversationId), eq(turnEvent.turnIndex, turn.turnIndex)));
-    let next = last?.seq ?? 0;
-    const rows = [];
-    for (const e of events) {
-      if (seqByKey.has(e.key)) continue;
-      next += 1;
-      seqByKey.set(e.key, next);
-      rows.push({ ...turn, seq: next, type: e.type, data: e.data ?? {}, dedupeKey: e.key });
-    }
-    if (rows.length > 0) {
-      await tx.insert(turnEvent).values(rows);
-      await tx.execute(sql`select pg_notify(${TURN_EVENTS_CHANNEL}, ${`${turn.conversationId}:${turn.turnIndex}:${next}`})`);
-      await enqueueTerminalWebhooks(tx, turn, rows);
-    }
-    return keys.map((k) => seqByKey.get(k)!);
-  });
+  if (db instanceof PgTransaction) return appendInTransaction(db as Tx, turn, events);
+  return db.transaction((tx) => appendInTransaction(tx, turn, events));
+}
+
+async function appendInTransaction(tx: Tx, turn: TurnRef, events: NewTurnEvent[]): Promise<number[]> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`turn_event:${turn.conversationId}:${turn.turnIndex}`}, 0))`);
+  const keys = events.map((e) => e.key);
+  // The last seq and the seqs of keys already written, in one read.
+  const [known] = await tx
+    .select({
+      last: sql<number>`coalesce(max(${turnEvent.seq}), 0)::int`,
+      existing: sql<Record<string, number> | null>`jsonb_object_agg(${turnEvent.dedupeKey}, ${turnEvent.seq}) filter (where ${inArray(turnEvent.dedupeKey, keys)})`,
+    })
+    .from(turnEvent)
+    .where(and(eq(turnEvent.conversationId, turn.conversationId), eq(turnEvent.turnIndex, turn.turnIndex)));
+  const seqByKey = new Map(Object.entries(known?.existing ?? {}));
+  let next = known?.last ?? 0;
+  const rows = [];
+  for (const e of events) {
+    if (seqByKey.has(e.key)) continue;
+    next += 1;
+    seqByKey.set(e.key, next);
+    rows.push({ ...turn, seq: next, type: e.type, data: e.data ?? {}, dedupeKey: e.key });
+  }
+  if (rows.length > 0) {
+    const insert = tx.insert(turnEvent).values(rows);
+    await tx.execute(sql`with inserted as ${insert} select pg_notify(${TURN_EVENTS_CHANNEL}, ${`${turn.conversationId}:${turn.turnIndex}:${next}`})`);
+    await enqueueTerminalWebhooks(tx, turn, rows);
+  }
+  return keys.map((k) => seqByKey.get(k)!);
 }
 
 /** The turn's end (completed, failed, canceled) becomes webhook deliveries in the transaction that logs it. */
