@@ -94,7 +94,7 @@ export function registerConversationRoutes({ router, registry, deps }: RouteCont
         throw err;
       });
       if (stream) return stream.reply(params.id, turn.turnIndex, after);
-      return awaitTurnReply(deps, params.id, turn.turnIndex, turn.workflowId);
+      return awaitTurnReply(deps, params.id, turn.turnIndex);
     },
   });
 
