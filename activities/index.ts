@@ -16,16 +16,18 @@ export type ActivityDeps = TurnActivityDeps & KnowledgeActivityDeps & { tools: T
 /** Every activity the worker hosts, built from injected dependencies (see `src/worker.ts`). */
 export function createActivities(deps: ActivityDeps) {
   const tools = createToolActivities(deps.tools);
-  const turn = createTurnActivities(deps);
+  const knowledge = createKnowledgeActivities(deps);
+  const turn = createTurnActivities({ ...deps, retrieveKnowledge: knowledge.retrieveKnowledge });
   return {
     ...turn,
-    // The model call heartbeats itself; a canceled turn must see it end as canceled.
+    // The model calls heartbeat themselves; a canceled turn must see them end as canceled.
     callModel: endsAsCanceled(turn.callModel),
+    answerTurn: endsAsCanceled(turn.answerTurn),
     ...createTurnControlActivities(deps),
     // Tool calls heartbeat so that a canceled turn aborts them (their proxy sets a heartbeat timeout).
     ...tools,
     runTool: heartbeating(tools.runTool),
-    ...createKnowledgeActivities(deps),
+    ...knowledge,
     ...createTaskActivities(deps),
     ...createSessionActivities(deps),
     ...createEscalationActivities({ db: deps.db, ...deps.escalations }),

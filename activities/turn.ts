@@ -1,13 +1,17 @@
 import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
-import { OpenAI } from 'openai';
 import type { Db } from '../src/db/client.js';
 import type { ChatRequest, ChatResponse, LlmClient } from '../src/llm/client.js';
 import { buildModelRequest } from '../src/conversations/model-request.js';
 import type { TurnTool } from '../src/tools/turn-tools.js';
 import * as store from '../src/conversations/turn-store.js';
 import { DeltaBatcher } from '../src/conversations/delta-batcher.js';
-import { appendTurnEvents, workflowTurnRef, type TurnRef } from '../src/conversations/turn-events.js';
+import { findAssistantMessage, findTurn } from '../src/conversations/message-store.js';
+import { appendTurnEvents, workflowTurnRef, type NewTurnEvent, type TurnRef } from '../src/conversations/turn-events.js';
+import type { ChunkHit } from '../src/knowledge/search.js';
 import { failureTypes, type TurnInput, type TurnResult } from '../workflows/contracts/index.js';
+import { withKnowledge } from '../workflows/contracts/knowledge-prompt.js';
+import { loopEnd, stepLimits, turnCompletion } from '../workflows/contracts/turn-outcome.js';
+import { toLlmFailure } from './llm-failure.js';
 
 export interface TurnActivityDeps {
   db: Db;
@@ -17,7 +21,20 @@ export interface TurnActivityDeps {
   awaitWorkflowClosed: (workflowId: string) => Promise<void>;
   /** Expands registered tools into the ones the model sees (MCP servers into their tools). */
   expandTools?: (tools: TurnTool[]) => Promise<TurnTool[]>;
+  /** Knowledge retrieval of a turn's first step (the `retrieveKnowledge` activity's code); absent: none. */
+  retrieveKnowledge?: (p: { agentId: string; query: string }) => Promise<Retrieved>;
 }
+
+type Retrieved = { bases: string[]; hits: ChunkHit[] };
+type ModelAnswer = ChatResponse & { llmTimeMs: number };
+
+/**
+ * What `answerTurn` did: `result` when the first answer ended the turn (recorded); otherwise the plan (with the
+ * retrieved knowledge in its prompt), the retrieval and the first answer, for the workflow's tool loop.
+ */
+export type AnsweredTurn =
+  | { plan: TurnPlan; result: TurnResult }
+  | { plan: TurnPlan; retrieved: Retrieved; first: { answer: ModelAnswer; limits: { lastStep: boolean; overBudget: boolean } } };
 
 export interface TurnPlan {
   request: ChatRequest;
@@ -56,13 +73,59 @@ export function createTurnActivities(deps: TurnActivityDeps) {
   }
 
   /** The delta writer of this model attempt; a retried attempt first tells clients to drop what came before. */
-  async function openDeltaLog(turn: TurnRef, onWritten: () => void): Promise<DeltaBatcher> {
+  async function openDeltaLog(turn: TurnRef): Promise<DeltaBatcher> {
     const info = activityInfo();
     const keyPrefix = `model:${info.workflowExecution?.runId ?? ''}:${info.activityId}:${info.attempt}`;
     if (info.attempt > 1) {
       await appendTurnEvents(deps.db, turn, [{ key: `${keyPrefix}:reset`, type: 'message.reset', data: { attempt: info.attempt } }]);
     }
-    return new DeltaBatcher({ keyPrefix, onWritten, write: (events) => appendTurnEvents(deps.db, turn, events) });
+    return new DeltaBatcher({ keyPrefix, write: (events) => appendTurnEvents(deps.db, turn, events) });
+  }
+
+  /**
+   * One streamed LLM call. For a turn the answer's text goes to the turn's event log as it comes
+   * (`message.delta`, see {@link DeltaBatcher}); a retried attempt first writes `message.reset` so clients drop
+   * the text of the attempt that failed. Event keys name (run, activity, attempt, chunk), so nothing is written
+   * twice. Heartbeats every 2 s while it runs, so a dead worker is noticed quickly (not per written batch: a turn
+   * shorter than that costs no heartbeat RPC; a cancellation reaches the activity on a heartbeat's answer), and aborts
+   * the HTTP request when Temporal cancels the activity. Requests the model rejects (4xx other than 408/409/429)
+   * fail without retry; 429 retries after the server's Retry-After.
+   */
+  async function streamedChat(turn: TurnRef | undefined, request: ChatRequest): Promise<{ answer: ModelAnswer; rest: NewTurnEvent[] }> {
+    const ctx = Context.current();
+    const started = Date.now();
+    const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
+    let deltas: DeltaBatcher | undefined;
+    try {
+      if (turn) deltas = await openDeltaLog(turn);
+      const response = await deps.llm.chat(request, ctx.cancellationSignal, deltas && ((text) => deltas!.push(text)));
+      // The last delta is left to the caller: written with the turn's completion when this answer ends it.
+      const rest = (await deltas?.takeRest()) ?? [];
+      return { answer: { ...response, llmTimeMs: Date.now() - started }, rest };
+    } catch (err) {
+      // Canceled by the workflow: what arrived is the turn's partial answer, so it is written. Failed, timed out
+      // or lost (another attempt may already be writing): the rest is dropped, and a retry writes its own.
+      if (ctx.cancellationDetails?.cancelRequested) await deltas?.finish().catch(() => undefined);
+      else await deltas?.abandon();
+      throw toLlmFailure(err);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** Records a finished turn; the response time is measured here, on the real clock. */
+  async function complete({ startedAtMs, ...p }: CompleteTurnInput, leadingEvents: NewTurnEvent[] = []): Promise<TurnResult> {
+    const responseTimeMs = Math.max(0, Date.now() - startedAtMs);
+    const { assistantMessageId } = await store.completeTurn(deps.db, { ...p, responseTimeMs }, leadingEvents);
+    return { turnIndex: p.turnIndex, status: 'completed', assistantMessageId, responseTimeMs };
+  }
+
+  /** The result an earlier attempt recorded, when the turn is already completed. */
+  async function recordedResult(p: { conversationId: string; turnIndex: number }): Promise<TurnResult | undefined> {
+    const row = await findTurn(deps.db, p.conversationId, p.turnIndex);
+    const assistant = row?.status === 'completed' ? await findAssistantMessage(deps.db, p.conversationId, p.turnIndex) : undefined;
+    if (!assistant) return undefined;
+    return { turnIndex: p.turnIndex, status: 'completed', assistantMessageId: assistant.id, responseTimeMs: row!.responseTimeMs ?? 0 };
   }
 
   return {
@@ -80,41 +143,48 @@ export function createTurnActivities(deps: TurnActivityDeps) {
       return plan;
     },
 
-    /**
-     * One LLM call. For a turn the call streams and the answer's text goes to the turn's event log as it comes
-     * (`message.delta`, see {@link DeltaBatcher}); a retried attempt first writes `message.reset` so clients drop
-     * the text of the attempt that failed. Event keys name (run, activity, attempt, chunk), so nothing is written
-     * twice. Heartbeats while waiting and on every written batch, so a dead worker is noticed quickly, and aborts
-     * the HTTP request when Temporal cancels the activity. Requests the model rejects (4xx other than 408/409/429)
-     * fail without retry; 429 retries after the server's Retry-After.
-     */
-    async callModel({ turn, ...request }: CallModelInput): Promise<ChatResponse & { llmTimeMs: number }> {
-      const ctx = Context.current();
-      const started = Date.now();
-      const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
-      let deltas: DeltaBatcher | undefined;
-      try {
-        const turnRef = turn ?? (await workflowTurnRef(deps.db, activityInfo().workflowExecution?.workflowId));
-        if (turnRef) deltas = await openDeltaLog(turnRef, () => ctx.heartbeat());
-        const response = await deps.llm.chat(request, ctx.cancellationSignal, deltas && ((text) => deltas!.push(text)));
-        await deltas?.finish();
-        return { ...response, llmTimeMs: Date.now() - started };
-      } catch (err) {
-        // Canceled by the workflow: what arrived is the turn's partial answer, so it is written. Failed, timed out
-        // or lost (another attempt may already be writing): the rest is dropped, and a retry writes its own.
-        if (ctx.cancellationDetails?.cancelRequested) await deltas?.finish().catch(() => undefined);
-        else await deltas?.abandon();
-        throw toLlmFailure(err);
-      } finally {
-        clearInterval(beat);
-      }
+    /** One LLM call, streamed to the turn's event log when it belongs to a turn (see `streamedChat`). */
+    async callModel({ turn, ...request }: CallModelInput): Promise<ModelAnswer> {
+      const ref = turn ?? (await workflowTurnRef(deps.db, activityInfo().workflowExecution?.workflowId));
+      const { answer, rest } = await streamedChat(ref, request);
+      if (ref) await appendTurnEvents(deps.db, ref, rest);
+      return answer;
     },
 
-    async completeTurn({ startedAtMs, ...p }: CompleteTurnInput): Promise<TurnResult> {
-      const responseTimeMs = Math.max(0, Date.now() - startedAtMs);
-      const { assistantMessageId } = await store.completeTurn(deps.db, { ...p, responseTimeMs });
-      return { turnIndex: p.turnIndex, status: 'completed', assistantMessageId, responseTimeMs };
+    /**
+     * A turn's first step in one activity, so the common turn (no tools) costs one workflow task to start it and
+     * one activity: records the start and user message, builds the request, retrieves knowledge, calls the model
+     * (streaming, as `callModel`) and, when that answer ends the loop, records it (`completeTurn`'s transaction).
+     * The answer is then final the moment this commits, and waiting clients are woken by its event. When the model
+     * asks for tools, the workflow goes on with the returned plan and first answer. A retry of an attempt that
+     * already recorded the answer returns it without calling the model again.
+     */
+    async answerTurn(input: TurnInput & { startedAtMs: number }): Promise<AnsweredTurn> {
+      await recordTurnStart(input, 'answerTurn');
+      const base = await buildModelRequest(deps.db, input, deps.defaultModel, deps.expandTools);
+      if (!base) throw ApplicationFailure.create({ type: failureTypes.turnNotFound, message: 'agent not found', nonRetryable: true });
+      if (activityInfo().attempt > 1) {
+        const recorded = await recordedResult(input);
+        if (recorded) return { plan: base, result: recorded };
+      }
+      const retrieved = base.knowledgeBases.length && deps.retrieveKnowledge
+        ? await deps.retrieveKnowledge({ agentId: input.agentId, query: input.content })
+        : { bases: [], hits: [] };
+      const plan = withKnowledge(base, retrieved);
+      const limits = stepLimits(plan, 1, Date.now() - input.startedAtMs);
+      const turn: TurnRef = { projectId: input.projectId, conversationId: input.conversationId, turnIndex: input.turnIndex };
+      const { answer, rest } = await streamedChat(turn, { ...plan.request, ...(limits.lastStep ? { tools: undefined } : {}) });
+      const end = loopEnd(plan, answer, limits);
+      if (!end) {
+        await appendTurnEvents(deps.db, turn, rest);
+        return { plan, retrieved, first: { answer, limits } };
+      }
+      const usage = { promptTokens: answer.usage?.promptTokens ?? 0, completionTokens: answer.usage?.completionTokens ?? 0, totalTokens: answer.usage?.totalTokens ?? 0 };
+      const loop = { ...end, usage, llmTimeMs: answer.llmTimeMs, toolsUsed: [] };
+      return { plan, result: await complete(turnCompletion(input, input.startedAtMs, plan, retrieved, loop), rest) };
     },
+
+    completeTurn: complete,
 
     /**
      * Marks the turn failed. Given the turn's input (a failure that may have come before `startTurn` wrote the
@@ -143,25 +213,4 @@ function storableText(text: string): string {
   return text.replace(/\u0000|\p{Cs}/gu, '\uFFFD');
 }
 
-/** Maps an error of the `openai` client to a Temporal failure with the right retry behaviour. */
-export function toLlmFailure(err: unknown): unknown {
-  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
-    const status = err.status;
-    if (status === 429) {
-      const seconds = Number(err.headers?.get?.('retry-after'));
-      return ApplicationFailure.create({
-        type: failureTypes.llmUnavailable,
-        message: `model rate limited (429)`,
-        nextRetryDelay: Number.isFinite(seconds) && seconds > 0 ? `${seconds}s` : undefined,
-      });
-    }
-    if (status >= 400 && status < 500 && status !== 408 && status !== 409) {
-      return ApplicationFailure.create({
-        type: failureTypes.llmRejected,
-        message: `model rejected the request (${status}): ${err.message}`.slice(0, 500),
-        nonRetryable: true,
-      });
-    }
-  }
-  return err;
-}
+export { toLlmFailure } from './llm-failure.js';

@@ -2,37 +2,14 @@ import { ActivityCancellationType, ActivityFailure, isCancellation, proxyActivit
 import type { Activities } from '../activities/index.js';
 import { failureMessage, permanentToolFailureTypes } from './contracts/index.js';
 import { store } from './proxies.js';
+import { loopEnd, stepLimits, type LoopResult, type ToolUseRecord } from './contracts/turn-outcome.js';
+
+export type { LoopResult, LoopStopReason, ToolUseRecord } from './contracts/turn-outcome.js';
 
 type Plan = Awaited<ReturnType<Activities['startTurn']>>;
 type TurnTool = Plan['tools'][number];
 type Message = Plan['request']['messages'][number];
 type ModelAnswer = Awaited<ReturnType<Activities['callModel']>>;
-
-/** What a turn records about each tool call the model made. */
-export interface ToolUseRecord {
-  toolId: string;
-  toolName: string;
-  callId: string;
-  status: 'success' | 'failure';
-  inputParams?: Record<string, unknown>;
-  outputResult?: unknown;
-  executionTimeMs?: number;
-  error?: string;
-}
-
-/**
- * Why the loop ended: `stop` the model answered; `max_steps` / `budget` the last step (offered no tools because
- * of the step limit / the response-time budget) still got tool calls or no text from the model.
- */
-export type LoopStopReason = 'stop' | 'max_steps' | 'budget';
-
-export interface LoopResult {
-  answer: ModelAnswer;
-  stopReason: LoopStopReason;
-  usage: { promptTokens: number; completionTokens: number; totalTokens: number };
-  llmTimeMs: number;
-  toolsUsed: ToolUseRecord[];
-}
 
 /** The built-in variables tool: checked here, written by a local activity. */
 async function setVariable(base: Omit<ToolUseRecord, 'status'>, conversationId: string | undefined): Promise<ToolUseRecord> {
@@ -71,16 +48,6 @@ function toolActivity(tool: TurnTool, cancellable: boolean) {
   }).runTool;
 }
 
-/**
- * A loop cut short keeps whatever text the model gave; with none, it answers with a sentence saying why, so a
- * turn never ends with an empty answer nobody explained.
- */
-function withoutEmptyAnswer(answer: ModelAnswer, reason: Exclude<LoopStopReason, 'stop'>, maxSteps: number): ModelAnswer {
-  if (answer.content.trim()) return answer;
-  const limit = reason === 'max_steps' ? `its limit of ${maxSteps} steps` : 'its response time budget';
-  return { ...answer, content: `(No answer: the agent reached ${limit} while the model still wanted to use tools.)` };
-}
-
 function parseArgs(text: string): Record<string, unknown> | undefined {
   try {
     const value = JSON.parse(text) as unknown;
@@ -101,8 +68,12 @@ export async function runAgentLoop(
   callModel: (request: Plan['request']) => Promise<ModelAnswer>,
   ids: { projectId: string; agentId: string; conversationId?: string },
   startedAtMs: number = Date.now(),
-  /** Tool calls wait for their cancellation to complete (turns that record a cancellation). */
-  options: { cancellable?: boolean } = {},
+  options: {
+    /** Tool calls wait for their cancellation to complete (turns that record a cancellation). */
+    cancellable?: boolean;
+    /** The first step's answer, already got (with the limits it was asked under) by the activity that answers a turn. */
+    first?: { answer: ModelAnswer; limits: { lastStep: boolean; overBudget: boolean } };
+  } = {},
 ): Promise<LoopResult> {
   const messages: Message[] = [...plan.request.messages];
   const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
@@ -110,20 +81,16 @@ export async function runAgentLoop(
   let llmTimeMs = 0;
   for (let step = 1; ; step++) {
     // Workflow time is deterministic, so the budget check replays the same way.
-    const overBudget = plan.responseTimeBudgetMs !== undefined && Date.now() - startedAtMs >= plan.responseTimeBudgetMs;
-    const lastStep = step >= plan.maxSteps || overBudget;
-    const answer = await callModel({ ...plan.request, messages, ...(lastStep ? { tools: undefined } : {}) });
+    const first = step === 1 ? options.first : undefined;
+    const limits = first?.limits ?? stepLimits(plan, step, Date.now() - startedAtMs);
+    const answer = first?.answer ?? (await callModel({ ...plan.request, messages, ...(limits.lastStep ? { tools: undefined } : {}) }));
     llmTimeMs += answer.llmTimeMs;
     usage.promptTokens += answer.usage?.promptTokens ?? 0;
     usage.completionTokens += answer.usage?.completionTokens ?? 0;
     usage.totalTokens += answer.usage?.totalTokens ?? 0;
-    // Results recorded before tools existed have no toolCalls field; replay must treat them as answers.
+    const end = loopEnd(plan, answer, limits);
+    if (end) return { ...end, usage, llmTimeMs, toolsUsed };
     const toolCalls = answer.toolCalls ?? [];
-    if (toolCalls.length === 0 || lastStep) {
-      const cutShort = lastStep && (plan.request.tools?.length ?? 0) > 0 && (toolCalls.length > 0 || !answer.content.trim());
-      const stopReason: LoopStopReason = !cutShort ? 'stop' : overBudget ? 'budget' : 'max_steps';
-      return { answer: stopReason === 'stop' ? answer : withoutEmptyAnswer(answer, stopReason, plan.maxSteps), stopReason, usage, llmTimeMs, toolsUsed };
-    }
     messages.push({ role: 'assistant', content: answer.content, toolCalls });
     const results = await Promise.all(
       toolCalls.map(async (call): Promise<ToolUseRecord> => {

@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import { runAgentLoop } from './agent-loop.js';
-import { withKnowledge } from './knowledge-prompt.js';
+import { withKnowledge } from './contracts/knowledge-prompt.js';
 import { failureMessage, failureTypes, type AgentTaskInput, type AgentTaskResult } from './contracts/index.js';
 import { llm, retrieval, store } from './proxies.js';
 

@@ -1,8 +1,8 @@
 import { ApplicationFailure, CancellationScope, isCancellation, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { runAgentLoop, type LoopResult } from './agent-loop.js';
-import { collectArtifacts } from './artifacts.js';
-import { knowledgeSources, withKnowledge } from './knowledge-prompt.js';
+import { runAgentLoop, type LoopResult, type ToolUseRecord } from './agent-loop.js';
+import { withKnowledge } from './contracts/knowledge-prompt.js';
+import { turnCompletion } from './contracts/turn-outcome.js';
 import { cancellableLlm, llm, retrieval, store } from './proxies.js';
 import { startEscalations } from './escalation-start.js';
 import { failureTypes, rootCauseMessage, turnStopSignal, type TurnCancelReason, type TurnInput, type TurnResult } from './contracts/index.js';
@@ -23,8 +23,17 @@ const ALWAYS_TERMINAL_PATCH = 'turn-failure-always-marks-the-row';
  */
 const CANCEL_PATCH = 'turn-cancel-marks-the-row-canceled';
 
+/**
+ * Turns whose first step is one activity (`answerTurn`: start, request, retrieval, model call and, when that
+ * answer is final, its record), instead of the `startTurn` local activity, `callModel` and a `completeTurn`
+ * local activity in a second workflow task. Implies the two patches above, so a new turn records one marker.
+ */
+const ONE_STEP_PATCH = 'turn-first-step-in-one-activity';
+
 interface TurnState {
   failureRecorded: boolean;
+  /** This run answers its first step in one activity ({@link ONE_STEP_PATCH}). */
+  oneStep: boolean;
   /** This run records a cancellation as such ({@link CANCEL_PATCH}). */
   cancellable: boolean;
   /** Past the wait for the previous turn. */
@@ -41,7 +50,8 @@ interface TurnState {
  */
 export async function runConversationTurn(input: TurnInput): Promise<TurnResult> {
   const startedAtMs = workflowInfo().runStartTime.getTime();
-  const state: TurnState = { failureRecorded: false, cancellable: patched(CANCEL_PATCH), started: false, cancelReason: 'canceled' };
+  const oneStep = patched(ONE_STEP_PATCH);
+  const state: TurnState = { failureRecorded: false, oneStep, cancellable: oneStep || patched(CANCEL_PATCH), started: false, cancelReason: 'canceled' };
   setHandler(turnStopSignal, ({ reason }) => {
     state.cancelReason = reason;
   });
@@ -52,7 +62,7 @@ export async function runConversationTurn(input: TurnInput): Promise<TurnResult>
       await recordCancellation(input, startedAtMs, state);
       throw err; // the workflow ends canceled
     }
-    if (!state.failureRecorded && patched(ALWAYS_TERMINAL_PATCH)) await recordFailure(input, startedAtMs, err);
+    if (!state.failureRecorded && (state.oneStep || patched(ALWAYS_TERMINAL_PATCH))) await recordFailure(input, startedAtMs, err);
     throw err;
   }
 }
@@ -87,6 +97,7 @@ async function recordFailure(input: TurnInput, startedAtMs: number, err: unknown
 async function runTurn(input: TurnInput, startedAtMs: number, state: TurnState): Promise<TurnResult> {
   if (input.previousTurnWorkflowId) await queue.awaitPreviousTurn(input.previousTurnWorkflowId);
   state.started = true;
+  if (state.oneStep) return runOneStepTurn(input, startedAtMs, state);
 
   let plan = await store.startTurn(input);
   // Results recorded before knowledge existed have no knowledgeBases field: no retrieval for them.
@@ -99,42 +110,63 @@ async function runTurn(input: TurnInput, startedAtMs: number, state: TurnState):
     const callModel = state.cancellable ? cancellableLlm.callModel : llm.callModel;
     loop = await runAgentLoop(plan, callModel, input, startedAtMs, { cancellable: state.cancellable });
   } catch (err) {
-    if (isCancellation(err)) throw err;
-    const reason = rootCauseMessage(err);
-    await store.failTurn({ conversationId: input.conversationId, turnIndex: input.turnIndex, error: reason, startedAtMs });
-    state.failureRecorded = true;
-    throw ApplicationFailure.create({ type: failureTypes.turnFailed, message: reason, nonRetryable: true });
+    throw await loopFailed(input, startedAtMs, state, err);
   }
   // The answer is final: a cancellation from here on is too late, and the turn completes (and escalates).
   const finish = () => finishTurn(input, startedAtMs, plan, retrieved, loop);
   return state.cancellable ? CancellationScope.nonCancellable(finish) : finish();
 }
 
+/**
+ * The turn's first step as one activity (see {@link ONE_STEP_PATCH}). An answer without tool calls comes back
+ * recorded; otherwise the loop goes on from the first answer, and the turn completes as before.
+ */
+async function runOneStepTurn(input: TurnInput, startedAtMs: number, state: TurnState): Promise<TurnResult> {
+  const turn = { projectId: input.projectId, conversationId: input.conversationId, turnIndex: input.turnIndex };
+  let loop: LoopResult;
+  let answered: Awaited<ReturnType<typeof cancellableLlm.answerTurn>>;
+  try {
+    answered = await cancellableLlm.answerTurn({ ...input, startedAtMs });
+    if ('result' in answered) {
+      const { plan, result } = answered;
+      return await CancellationScope.nonCancellable(() => afterAnswer(input, plan, [], result));
+    }
+    const callModel = (request: Parameters<typeof cancellableLlm.callModel>[0]) => cancellableLlm.callModel({ ...request, turn });
+    loop = await runAgentLoop(answered.plan, callModel, input, startedAtMs, { cancellable: true, first: answered.first });
+  } catch (err) {
+    // The first activity may have failed before it wrote the row: the failure writes it then.
+    throw await loopFailed(input, startedAtMs, state, err, { turn: input });
+  }
+  const { plan, retrieved } = answered;
+  return CancellationScope.nonCancellable(() => finishTurn(input, startedAtMs, plan, retrieved, loop));
+}
+
+/** The model could not answer (or a cancellation ends the turn): marks the row failed and says why. */
+async function loopFailed(input: TurnInput, startedAtMs: number, state: TurnState, err: unknown, row: { turn?: TurnInput } = {}): Promise<unknown> {
+  if (isCancellation(err)) return err;
+  const reason = rootCauseMessage(err);
+  await store.failTurn({ conversationId: input.conversationId, turnIndex: input.turnIndex, error: reason, startedAtMs, ...row });
+  state.failureRecorded = true;
+  return ApplicationFailure.create({ type: failureTypes.turnFailed, message: reason, nonRetryable: true });
+}
+
 type Plan = ReturnType<typeof withKnowledge>;
 
 async function finishTurn(input: TurnInput, startedAtMs: number, plan: Plan, retrieved: Parameters<typeof withKnowledge>[1], loop: LoopResult): Promise<TurnResult> {
-  const result = await store.completeTurn({
-    conversationId: input.conversationId,
-    turnIndex: input.turnIndex,
-    response: loop.answer.content,
-    stopReason: loop.stopReason,
-    model: loop.answer.model,
-    usage: loop.usage,
-    llmTimeMs: loop.llmTimeMs,
-    toolsUsed: loop.toolsUsed,
-    knowledgeSources: knowledgeSources(retrieved, input.content, loop.answer.content),
-    artifacts: collectArtifacts(loop.answer.content, loop.toolsUsed, Object.fromEntries((plan.tools ?? []).map((t) => [t.name, t.artifactType]))),
-    startedAtMs,
-  });
-  // Deviation rules see the finished turn; escalations start as their own workflows and do not hold the answer.
+  const result = await store.completeTurn(turnCompletion(input, startedAtMs, plan, retrieved, loop));
+  return afterAnswer(input, plan, loop.toolsUsed, result);
+}
+
+/** Deviation rules see the finished turn; escalations start as their own workflows and do not hold the answer. */
+async function afterAnswer(input: TurnInput, plan: Pick<Plan, 'deviationRules'>, toolsUsed: ToolUseRecord[], result: TurnResult): Promise<TurnResult> {
   if (plan.deviationRules) {
     const opened = await store.escalateTurn({
       conversationId: input.conversationId,
       agentId: input.agentId,
       turnIndex: input.turnIndex,
       userMessage: input.content,
-      toolFailures: loop.toolsUsed.filter((t) => t.status === 'failure').length,
-      escalateToolReasons: loop.toolsUsed.filter((t) => t.toolName === 'escalate_to_human' && t.status === 'success').map((t) => String(t.inputParams?.reason ?? '')),
+      toolFailures: toolsUsed.filter((t) => t.status === 'failure').length,
+      escalateToolReasons: toolsUsed.filter((t) => t.toolName === 'escalate_to_human' && t.status === 'success').map((t) => String(t.inputParams?.reason ?? '')),
       responseTimeMs: result.responseTimeMs,
     });
     await startEscalations(opened);

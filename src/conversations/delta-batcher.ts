@@ -58,13 +58,33 @@ export class DeltaBatcher {
     await this.writing;
   }
 
-  private flush(): void {
+  /**
+   * Ends the stream without writing what is left: waits for the writes under way and returns the unwritten
+   * text as its event, for the caller to write in a transaction of its own (a turn's completion writes its last
+   * delta with `turn.completed`, one transaction fewer per turn). Throws the first write error.
+   */
+  async takeRest(): Promise<NewTurnEvent[]> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.buffer) return;
+    await this.writing;
+    if (this.error !== undefined) throw this.error;
+    const event = this.nextEvent();
+    return event ? [event] : [];
+  }
+
+  private nextEvent(): NewTurnEvent | undefined {
+    if (!this.buffer) return undefined;
     this.chunks += 1;
     const event: NewTurnEvent = { key: `${this.options.keyPrefix}:delta:${this.chunks}`, type: 'message.delta', data: { text: this.buffer } };
     this.buffer = '';
+    return event;
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const event = this.nextEvent();
+    if (!event) return;
     this.writing = this.writing.then(async () => {
       if (this.error !== undefined) return;
       try {

@@ -5,7 +5,7 @@ import type { DbOrTx } from '../db/client.js';
 import { recordMetrics } from '../metrics/store.js';
 import { agentExecutionHistory, artifact, conversation, message, type KnowledgeSource, type ToolUse } from '../db/schema/index.js';
 import { ASSISTANT_POSITION, findAssistantMessage, USER_POSITION } from './message-store.js';
-import { appendTurnEvents } from './turn-events.js';
+import { appendTurnEvents, type NewTurnEvent } from './turn-events.js';
 
 export interface BeginTurnParams {
   projectId: string;
@@ -83,7 +83,12 @@ export interface CompleteTurnParams {
  * message, artifacts, metrics and conversation counters. The `status = 'running'` guard makes it idempotent:
  * a second call finds nothing to update and only reads back what the first call wrote.
  */
-export async function completeTurn(db: DbOrTx, p: CompleteTurnParams): Promise<{ assistantMessageId: string }> {
+export async function completeTurn(
+  db: DbOrTx,
+  p: CompleteTurnParams,
+  /** Events of the turn to write before `turn.completed`, in this transaction (the answer's last delta). */
+  leadingEvents: NewTurnEvent[] = [],
+): Promise<{ assistantMessageId: string }> {
   return db.transaction(async (tx) => {
     const turn = await markTurnCompleted(tx, p);
     if (turn) {
@@ -91,6 +96,7 @@ export async function completeTurn(db: DbOrTx, p: CompleteTurnParams): Promise<{
       // In the same transaction as the row: the terminal event exists exactly when the turn is completed.
       const usage = p.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
       await appendTurnEvents(tx, { projectId: turn.projectId, conversationId: p.conversationId, turnIndex: p.turnIndex }, [
+        ...leadingEvents,
         { key: 'turn:completed', type: 'turn.completed', data: { answer: p.response, usage, stopReason: p.stopReason ?? 'stop' } },
       ]);
     }

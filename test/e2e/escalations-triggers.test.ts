@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../src/escalations/notifications/deliverer';
 import { createPeople, createRule, getEscalation, kinds, waitForEscalations, waitForTimeline } from '../support/escalations';
 import { historyText } from '../support/history';
-import { recordHistory } from '../support/histories';
+import { recordClosedHistory, recordHistory } from '../support/histories';
 import { apiClient, type ApiCall } from '../support/http';
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from '../support/receivers';
 import { ScriptedLlm } from '../support/scripted-llm';
@@ -76,7 +76,7 @@ describe('deviation rules', () => {
     const row = (await api('GET', `/v1/conversations/${conversationId}/turns/2`)).body;
     expect(row).toMatchObject({ escalated: true, escalationRuleId: ruleId, escalationReason: 'message mentions "refund"' });
     expect((await api('GET', `/v1/conversations/${conversationId}/turns/1`)).body.escalated).toBe(false);
-    recordHistory(stack.config.TEMPORAL_ADDRESS, 'turn-escalated', `turn:${conversationId}:2`);
+    await recordClosedHistory(stack.config.TEMPORAL_ADDRESS, 'turn-escalated', `turn:${conversationId}:2`);
 
     await expect.poll(() => smtp.messages.filter((m) => m.to.includes('oncall@example.test')).length, { timeout: 15_000 }).toBe(1);
     const mail = smtp.messages.find((m) => m.to.includes('oncall@example.test'))!;

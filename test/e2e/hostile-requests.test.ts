@@ -4,7 +4,7 @@ import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordHistory } from '../support/histories';
+import { recordClosedHistory } from '../support/histories';
 import { spawnGateway } from '../support/gateway-process';
 import { apiClient, type ApiCall } from '../support/http';
 import { startGateway, startStack, testConfig, testDb, testProject, type Stack } from '../support/stack';
@@ -20,11 +20,11 @@ beforeAll(async () => {
     // Turns whose first activity fails for good: the workflow fails, and the turn must still end `failed`.
     activities: (a) => ({
       ...a,
-      startTurn: async (input: Parameters<typeof a.startTurn>[0]) => {
+      answerTurn: async (input: Parameters<typeof a.answerTurn>[0]) => {
         if (input.content === 'fail before start') throw ApplicationFailure.create({ type: 'Injected', message: 'injected before the row', nonRetryable: true });
-        const plan = await a.startTurn(input);
-        if (input.content === 'fail after start') throw ApplicationFailure.create({ type: 'Injected', message: 'injected after the row', nonRetryable: true });
-        return plan;
+        if (input.content !== 'fail after start') return a.answerTurn(input);
+        await a.startTurn(input); // writes the turn row and user message exactly as answerTurn does first
+        throw ApplicationFailure.create({ type: 'Injected', message: 'injected after the row', nonRetryable: true });
       },
     }),
   });
@@ -258,7 +258,7 @@ describe('a failed turn always ends in a terminal state', () => {
     const before = await turnAfterFailure(api, other.id, 'fail before start');
     expect(before.error).toMatch(/injected before the row/);
     // The path that marks the row failed, kept replaying from here on.
-    recordHistory(stack.config.TEMPORAL_ADDRESS, 'turn-failed-before-start', before.workflowId);
+    await recordClosedHistory(stack.config.TEMPORAL_ADDRESS, 'turn-failed-before-start', before.workflowId);
   });
 });
 

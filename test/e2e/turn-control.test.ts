@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listTurnEvents } from '../../src/conversations/turn-events';
-import { recordHistory } from '../support/histories';
+import { recordClosedHistory } from '../support/histories';
 import { apiClient, type ApiCall } from '../support/http';
 import { ScriptedLlm } from '../support/scripted-llm';
 import { startStack, testProject, type Stack } from '../support/stack';
@@ -84,7 +84,7 @@ describe('turn control (real gateway, worker, Temporal, Postgres, local model an
     const messages = (await api('GET', `/v1/conversations/${conversationId}/messages`)).body.items;
     expect(messages.map((m: { role: string }) => m.role)).toEqual(['user']);
 
-    recordHistory(stack.config.TEMPORAL_ADDRESS, 'turn-canceled-during-tool', `turn:${conversationId}:1`, { closed: true });
+    await recordClosedHistory(stack.config.TEMPORAL_ADDRESS, 'turn-canceled-during-tool', `turn:${conversationId}:1`);
 
     const late = await cancel(api, conversationId, 1);
     expect(late.status).toBe(409);
@@ -129,7 +129,7 @@ describe('turn control (real gateway, worker, Temporal, Postgres, local model an
     expect((await first).body.turn.status).toBe('canceled');
     expect((await second).body.turn).toMatchObject({ status: 'canceled', stopReason: 'canceled' });
     expect(llm.requests.some((r) => r.messages.some((m) => m.content === 'second'))).toBe(false);
-    recordHistory(stack.config.TEMPORAL_ADDRESS, 'turn-canceled-while-queued', `turn:${conversationId}:2`, { closed: true });
+    await recordClosedHistory(stack.config.TEMPORAL_ADDRESS, 'turn-canceled-while-queued', `turn:${conversationId}:2`);
   });
 
   it('answers 409 turn_not_running for a finished turn and 404 for an unknown turn or another project', async () => {
@@ -157,7 +157,7 @@ describe('turn control (real gateway, worker, Temporal, Postgres, local model an
     expect(STALLED_ANSWER.startsWith(interrupted.partialAnswer)).toBe(true);
     const seen = llm.requests.at(-1)!.messages.slice(1).map((m) => `${m.role}: ${m.content}`);
     expect(seen).toEqual(['user: first question', `assistant: ${interrupted.partialAnswer}\n\n[interrupted]`, 'user: second question']);
-    recordHistory(stack.config.TEMPORAL_ADDRESS, 'turn-interrupted', `turn:${conversationId}:1`, { closed: true });
+    await recordClosedHistory(stack.config.TEMPORAL_ADDRESS, 'turn-interrupted', `turn:${conversationId}:1`);
   });
 
   it('rollback: the running turn is canceled and neither its message nor its partial answer is in the next request', async () => {
@@ -182,7 +182,7 @@ describe('turn control (real gateway, worker, Temporal, Postgres, local model an
     expect(res.body.turn).toMatchObject({ status: 'completed', stopReason: 'max_steps', toolsUsed: [{ status: 'success' }] });
     expect(res.body.turn.agentResponse).toMatch(/limit of 2 steps/);
     expect(res.body.message.content).toBe(res.body.turn.agentResponse);
-    recordHistory(stack.config.TEMPORAL_ADDRESS, 'turn-max-steps', `turn:${conversationId}:1`, { closed: true });
+    await recordClosedHistory(stack.config.TEMPORAL_ADDRESS, 'turn-max-steps', `turn:${conversationId}:1`);
     expect(tools.calls('/ok')).toHaveLength(1);
 
     llm.script({ reply: 'Plain answer.' });

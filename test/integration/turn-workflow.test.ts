@@ -91,31 +91,30 @@ describe('conversation turn workflow (real Temporal, real Postgres, scripted mod
     await recordTurnHistory('turn-completed', turnWorkflowId(ids.conversationId, 2));
   });
 
-  it('never writes a row twice when an activity fails after its write (retried activity)', async () => {
+  it('never writes a row twice, nor asks the model twice, when the answering activity fails after its write (retried activity)', async () => {
     let failedOnce = 0;
     worker = await startWorker(config, db, {
       activities: (a) => ({
         ...a,
-        startTurn: async (input: TurnInput) => {
-          const plan = await a.startTurn(input);
-          if (failedOnce++ === 0) throw ApplicationFailure.create({ message: 'injected: crash after startTurn wrote' });
-          return plan;
-        },
-        completeTurn: async (p: Parameters<typeof a.completeTurn>[0]) => {
-          const done = await a.completeTurn(p);
-          if (failedOnce++ === 2) throw ApplicationFailure.create({ message: 'injected: crash after completeTurn wrote' });
-          return done;
+        answerTurn: async (input: Parameters<typeof a.answerTurn>[0]) => {
+          const answered = await a.answerTurn(input);
+          if (failedOnce++ === 0) throw ApplicationFailure.create({ message: 'injected: crash after answerTurn recorded the answer' });
+          return answered;
         },
       }),
     });
     const ids = await newConversation();
+    const before = llm.requests.length;
     llm.script({ reply: 'Only once.' });
-    await runTurn(ids, 1, 'Write me once');
+    const result = await runTurn(ids, 1, 'Write me once');
 
-    expect(failedOnce).toBe(4); // startTurn twice, completeTurn twice
+    expect(failedOnce).toBe(2); // answered and recorded, lost, then answered from the record
+    expect(llm.requests.length - before).toBe(1);
     const rows = await rowsOf(ids.conversationId);
     expect(rows.messages).toHaveLength(2);
     expect(rows.turns).toHaveLength(1);
+    expect(rows.turns[0]).toMatchObject({ status: 'completed', agentResponse: 'Only once.' });
+    expect(result.assistantMessageId).toBe(rows.messages.find((m) => m.role === 'assistant')!.id);
     expect(rows.conversation).toMatchObject({ turnCount: 1, messagesCount: 2 });
   });
 

@@ -21,7 +21,8 @@ const workflowTypeOf = (file: string): string =>
  * Committed histories of real executions of every workflow, recorded by the tests that run them (refresh
  * with `RECORD_HISTORIES=1 npx vitest run <test file>`; grep test/ for recordHistory to find them).
  * `v1-*` were recorded before tools, knowledge and artifacts existed; keeping them proves that turns
- * started by an older worker still finish on the current code.
+ * started by an older worker still finish on the current code. `v2-turn-*` were recorded before a turn's first
+ * step became one activity (`answerTurn`): the `startTurn` and `completeTurn` local activities, two patch markers.
  * A change to the workflow code that would break running executions fails here with a nondeterminism error.
  */
 describe('workflow replay', () => {

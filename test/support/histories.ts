@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -20,4 +21,16 @@ export function recordHistory(address: string, name: string, workflowId: string,
   }
   const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', workflowId, '--address', address, '--output', 'json']);
   writeFileSync(path.join(__dirname, '..', 'replay', 'histories', `${name}.json`), json);
+}
+
+/**
+ * {@link recordHistory} of a workflow that may still be running when the test has seen what it checks (a turn
+ * answers as soon as its row is final, before its workflow closes): waits for it to close without blocking the
+ * event loop, which an in-process worker needs to get there.
+ */
+export async function recordClosedHistory(address: string, name: string, workflowId: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const cli = process.env.TEMPORAL_CLI ?? path.join(__dirname, '..', '..', '.tools', 'bin', 'temporal');
+  await promisify(execFile)(cli, ['workflow', 'result', '--workflow-id', workflowId, '--address', address], { timeout: 60_000 }).catch(() => undefined);
+  recordHistory(address, name, workflowId);
 }

@@ -27,6 +27,28 @@ describe('DeltaBatcher', () => {
     expect(beats()).toBe(2);
   });
 
+  it('hands the unwritten rest to the caller after the writes under way, numbered on, and writes nothing more', async () => {
+    let release!: () => void;
+    const written: NewTurnEvent[] = [];
+    const b = new DeltaBatcher({
+      keyPrefix: 'model:r:2:1',
+      flushMs: 60_000,
+      write: async (events) => {
+        await new Promise<void>((resolve) => (release = resolve));
+        written.push(...events);
+      },
+    });
+    b.push('first ');
+    b.push('and the rest');
+    const rest = b.takeRest();
+    await expect.poll(() => release).toBeTypeOf('function');
+    release(); // the first piece's write was still under way: the rest waits for it
+    expect(texts(await rest)).toEqual(['and the rest']);
+    expect((await rest).map((e) => e.key)).toEqual(['model:r:2:1:delta:2']);
+    expect(texts(written)).toEqual(['first ']);
+    expect(await new DeltaBatcher({ keyPrefix: 'k', write: async () => {} }).takeRest()).toEqual([]);
+  });
+
   it('writes a batch at once when it reaches the size limit, in order', async () => {
     const { b, written } = batcher({ flushMs: 60_000, maxChars: 4 });
     for (const piece of ['a', 'bb', 'cc', 'd', 'eeee', 'f']) b.push(piece);

@@ -1,4 +1,4 @@
-import type { ToolUseRecord } from './agent-loop.js';
+import type { ToolUseRecord } from './turn-outcome.js';
 
 export interface ArtifactDraft {
   type: 'code' | 'text' | 'sheet' | 'image';

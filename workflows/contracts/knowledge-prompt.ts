@@ -1,4 +1,4 @@
-import type { Activities } from '../activities/index.js';
+import type { Activities } from '../../activities/index.js';
 
 type Plan = Awaited<ReturnType<Activities['startTurn']>>;
 type Retrieved = Awaited<ReturnType<Activities['retrieveKnowledge']>>;
