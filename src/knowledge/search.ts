@@ -91,9 +91,13 @@ export async function searchChunks(
       semantic.onError?.(err);
     }
     if (embedding) {
-      const fts = await ftsCandidates(db, knowledgeBaseIds, query, match);
-      const vector = (await nearestChunks(db, knowledgeBaseIds, semantic.model, embedding, CANDIDATES_PER_RANKER)).map(toCandidate);
-      return fuseRankings(knowledgeBaseIds, { fts, vector }, limit);
+      // The two rankers are independent: on a pool they run on two connections at once (a transaction's one
+      // connection runs them in turn), so a hybrid search takes as long as the slower of them, not the sum.
+      const [fts, vector] = await Promise.all([
+        ftsCandidates(db, knowledgeBaseIds, query, match),
+        nearestChunks(db, knowledgeBaseIds, semantic.model, embedding, CANDIDATES_PER_RANKER),
+      ]);
+      return fuseRankings(knowledgeBaseIds, { fts, vector: vector.map(toCandidate) }, limit);
     }
   }
   return ftsSearch(db, knowledgeBaseIds, query, match, limit);
@@ -120,21 +124,26 @@ async function ftsSearch(db: DbOrTx, knowledgeBaseIds: string[], query: string, 
   }));
 }
 
-/** Per base, the best {@link CANDIDATES_PER_RANKER} full-text matches with their position. */
+/**
+ * Per base, the best {@link CANDIDATES_PER_RANKER} full-text matches with their position. Each base is its own
+ * `ORDER BY rank LIMIT n` (a top-N heap of n rows, with the columns the caller needs), instead of numbering every
+ * match of every base and joining the best back to the table: a broad `match: 'any'` query can match a third of
+ * a large base, and that join then read the whole table again.
+ */
 async function ftsCandidates(db: DbOrTx, knowledgeBaseIds: string[], query: string, match: Match): Promise<Candidate[]> {
+  const perBase = knowledgeBaseIds.map((id) => sql`(
+      select c.id, c.knowledge_base_id, c.document_id, c.heading, c.content, c.chunk_index, ts_rank_cd(c.search_vector, q.tsq) as rank
+      from knowledge_chunk c cross join q
+      where c.knowledge_base_id = ${id}::uuid and c.search_vector @@ q.tsq
+      order by rank desc, c.chunk_index
+      limit ${CANDIDATES_PER_RANKER})`);
   const rows = await db.execute<{
     chunk_id: string; knowledge_base_id: string; document_id: string; title: string; heading: string | null; content: string; pos: number;
   }>(sql`
-    with q as (select ${tsQuery(query, match)} as tsq),
-    ranked as (
-      select c.id, row_number() over (
-        partition by c.knowledge_base_id order by ts_rank_cd(c.search_vector, q.tsq) desc, c.chunk_index) as pos
-      from knowledge_chunk c cross join q
-      where c.knowledge_base_id in (${idList(knowledgeBaseIds)}) and c.search_vector @@ q.tsq)
-    select c.id as chunk_id, c.knowledge_base_id, c.document_id, d.title, c.heading, c.content, r.pos::int as pos
-    from ranked r
-    join knowledge_chunk c on c.id = r.id
-    join knowledge_document d on d.id = c.document_id
-    where r.pos <= ${CANDIDATES_PER_RANKER}`);
+    with q as (select ${tsQuery(query, match)} as tsq)
+    select t.id as chunk_id, t.knowledge_base_id, t.document_id, d.title, t.heading, t.content,
+           row_number() over (partition by t.knowledge_base_id order by t.rank desc, t.chunk_index)::int as pos
+    from (${sql.join(perBase, sql` union all `)}) t
+    join knowledge_document d on d.id = t.document_id`);
   return rows.map(toCandidate);
 }
