@@ -1,22 +1,40 @@
 /**
  * Knowledge-base benchmark: ingestion throughput (extract -> chunk -> replace chunks, the ingest activity's
- * code without the Temporal dispatch around it) and full-text search latency over the resulting chunks.
- * Creates a throwaway database, generates deterministic synthetic Markdown, prints a table to stdout and,
- * last, one JSON line with every number. Progress goes to stderr. `npm run bench:knowledge`; settings:
- * BENCH_DOCS, BENCH_CONCURRENCY, BENCH_SEARCH_RUNS, BENCH_SEED, BENCH_DATABASE_ADMIN_URL.
+ * code without the Temporal dispatch around it) and full-text search latency over the resulting chunks; then,
+ * where pgvector is installed, search at scale: BENCH_CHUNKS synthetic chunks with embeddings (bulk SQL,
+ * bench/knowledge-scale.ts) searched by full text, vector and hybrid, first by exact scan (no HNSW index, as
+ * before the index existed), then with the HNSW index that ensureVectorIndex builds, with recall@10 of the
+ * approximate vector search against the exact one and an ef_search sweep (bench/knowledge-recall.ts).
+ * Creates a throwaway database, prints tables to stdout and, last, one JSON line with every number. Progress
+ * goes to stderr.
+ *
+ *   npm run bench:knowledge                          # default: 10,000 chunks at scale, about a minute
+ *   BENCH_CHUNKS=100000 npm run bench:knowledge      # the issue-14 case: 100,000 chunks (several minutes)
+ *
+ * Settings: BENCH_DOCS, BENCH_CONCURRENCY, BENCH_SEARCH_RUNS, BENCH_SEED, BENCH_DATABASE_ADMIN_URL; at scale
+ * BENCH_CHUNKS (0 skips it), BENCH_DIMS (384), BENCH_QUERIES (100), BENCH_SCALE_ROUNDS (2 timed passes over the
+ * queries), BENCH_EF_SEARCH (the sweep, "40,64,100,200"). 384 dimensions by default: the size of the small
+ * open models (all-MiniLM-L6-v2, bge-small, e5-small) a self-hosted tenant runs; 100,000 such vectors are
+ * ~150 MB and stay inline in the heap, so the run fits a shared 2-core box. BENCH_DIMS=1536 gives OpenAI's
+ * text-embedding-3-small size (TOASTed vectors, a 4x larger index, a slower build).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { sql, type SQL } from 'drizzle-orm';
 import postgres from 'postgres';
-import { createDb, type Db, type DbOrTx } from '../src/db/client';
+import { createDb, type Db, type DbHandle, type DbOrTx } from '../src/db/client';
 import { ensureDatabase, runMigrations } from '../src/db/migrate';
 import { knowledgeBase, knowledgeDocument } from '../src/db/schema/index';
 import { countTokens } from '../src/knowledge/chunk';
 import { ingestDocument } from '../src/knowledge/ingest';
 import { searchChunks } from '../src/knowledge/search';
+import { ensureVectorIndex, HNSW_EF_SEARCH } from '../src/knowledge/vector-index';
+import { hasVectorStore } from '../src/knowledge/vector-store';
 import { createProject } from '../src/tenancy/projects-store';
+import { MARKERS, PHRASE, prng, VOCAB, zipfWord } from './knowledge-corpus';
+import { explainNearest, measureRankers, RANKERS, recallAt10, sweepEfSearch } from './knowledge-recall';
+import { fillBase, makeCorpus, settle, topicQuery, topicVector } from './knowledge-scale';
 import { formatTable, round } from './load';
 
 function intEnv(name: string, fallback: number, min: number): number {
@@ -31,58 +49,18 @@ const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 4, 1);
 const SEARCH_RUNS = intEnv('BENCH_SEARCH_RUNS', 50, 1);
 const SEED = intEnv('BENCH_SEED', 42, 0);
 const WORDS_PER_DOC = 1500;
+const CHUNKS = intEnv('BENCH_CHUNKS', 10_000, 0);
+const DIMS = intEnv('BENCH_DIMS', 384, 2);
+const QUERY_COUNT = intEnv('BENCH_QUERIES', 100, 1);
+const SCALE_ROUNDS = intEnv('BENCH_SCALE_ROUNDS', 2, 1);
+const EF_SEARCH = (process.env.BENCH_EF_SEARCH?.trim() || '40,64,100,200').split(',').map((v) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error(`BENCH_EF_SEARCH must list integers 1..1000, got ${JSON.stringify(v)}`);
+  return n;
+});
 const WARMUP_RUNS = 5;
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
-
-// Stop words first: with Zipf weights they dominate as in real prose, and to_tsvector drops them, so the
-// index sees a realistic share of the text. The rest is support/product vocabulary of a typical knowledge base.
-const VOCAB = `
-  the of and to a in is that for it as with be on not this are by from or at an can will your you we if customer account billing
-  invoice payment refund policy order shipping delivery product service support request ticket agent response time days business
-  team contact email phone address update change cancel subscription plan price discount credit card bank transfer receipt tax
-  region country currency amount balance charge fee monthly annual renewal trial upgrade downgrade feature limit usage quota
-  storage data export import report dashboard settings profile password security login access permission role admin user member
-  invite organization workspace project integration webhook api key token error status issue problem solution step guide document
-  article section example note warning important process review approval manager escalation priority urgent standard premium
-  enterprise basic partner vendor supplier warehouse inventory stock item quantity package label tracking carrier return exchange
-  damage warranty repair replacement claim form terms condition agreement contract notice period week month year hour minute
-  schedule calendar meeting call chat message notification reminder alert mobile desktop browser application version release
-  install configure connect sync backup restore network server cloud latency performance availability outage incident maintenance
-  window compliance privacy consent record retention deletion audit log history timeline event activity quickly usually always
-  never often sometimes carefully directly automatically manually securely new old current previous next first last available
-  pending active inactive valid invalid free paid open close start stop send receive create delete edit view download upload share
-  copy move check verify confirm submit complete follow ensure provide include require allow prevent help explain describe about
-  after before during within without between under over through across per each every other lead staff training onboarding
-  handbook holiday leave expense travel reimbursement payroll benefit`.trim().split(/\s+/);
-// Rare markers: each appears in only a few chunks, the needle-in-a-haystack case of retrieval.
-const MARKERS = ['zephyrine', 'quillbrook', 'marrowfen', 'tessaract', 'obsidianlark'];
-// A fixed phrase sprinkled in now and then so the quoted-phrase query finds something.
-const PHRASE = 'quarterly revenue forecast';
-
-/** mulberry32: tiny, fast, and identical on every run for a given seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-let weightSum = 0;
-const cumulative = VOCAB.map((_, i) => (weightSum += 1 / (i + 1)));
-function zipfWord(rand: () => number): string {
-  const x = rand() * weightSum;
-  let [lo, hi] = [0, cumulative.length - 1];
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    [lo, hi] = cumulative[mid]! < x ? [mid + 1, hi] : [lo, mid];
-  }
-  return VOCAB[lo]!;
-}
 
 function makeDocument(rand: () => number, n: number): { title: string; text: string } {
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
@@ -212,6 +190,9 @@ async function main(stop: AbortSignal): Promise<number> {
     const plan = await explain(db, kb!.id, MARKERS[0]!, 'all');
     const [{ avgTokens } = { avgTokens: 0 }] = await db.execute<{ avgTokens: number }>(sql`select round(avg(token_count))::int as "avgTokens" from knowledge_chunk`);
 
+    const scale = CHUNKS > 0 && (await hasVectorStore(db)) ? await searchAtScale(handle, stop) : undefined;
+    if (CHUNKS > 0 && !scale) progress('scale: skipped, the vector extension (pgvector) is not installed (npm run setup:pgvector)');
+
     const out = (s = '') => process.stdout.write(`${s}\n`);
     out();
     out(`Knowledge benchmark: ${DOCS} synthetic Markdown docs of ~${WORDS_PER_DOC} words (seed ${SEED}), ${os.cpus().length} CPUs, Node ${process.version}`);
@@ -237,11 +218,13 @@ async function main(stop: AbortSignal): Promise<number> {
     // The top of the plan plus, when present, the index scan node (it sits deep under the joins).
     const idxLine = plan.findIndex((l) => l.includes('knowledge_chunk_search_idx'));
     for (const line of plan.slice(0, Math.max(12, idxLine + 2))) out(`  ${line}`);
+    if (scale) printScale(scale, out);
     out(JSON.stringify({
       benchmark: 'knowledge',
       settings: { docs: DOCS, wordsPerDoc: WORDS_PER_DOC, concurrency: CONCURRENCY, searchRuns: SEARCH_RUNS, warmupRuns: WARMUP_RUNS, seed: SEED, cpus: os.cpus().length, node: process.version },
       ingest: { ...ingest, inputBytes, avgTokensPerChunk: avgTokens, includesTemporal: false },
       search: { queries: search, summary, explain: { query: MARKERS[0], match: 'all', ginIndexUsed: ginUsed, plan } },
+      scale: scale ?? null,
     }));
     return 0;
   } finally {
@@ -253,6 +236,74 @@ async function main(stop: AbortSignal): Promise<number> {
       });
     }
   }
+}
+
+/**
+ * The scale case: a base of CHUNKS chunks and another project's base of a tenth as many, both in one HNSW index
+ * of their size. Exact first (also the ground truth for recall), then the index is built the way the product
+ * builds it and everything is measured again with the same queries.
+ */
+async function searchAtScale(handle: DbHandle, stop: AbortSignal) {
+  const { db } = handle;
+  const model = `bench-embed-${DIMS}`;
+  const topics = Math.max(10, Math.round(CHUNKS / 1000));
+  const corpus = makeCorpus(SEED, DIMS, topics);
+  const otherChunks = Math.max(1, Math.round(CHUNKS / 10));
+  progress(`scale: writing ${CHUNKS} + ${otherChunks} chunks with ${DIMS}-d embeddings (${topics} topics)`);
+  let t0 = performance.now();
+  const fill = (name: string, chunks: number, seed: number) => fillBase(handle, corpus, { name, chunks, seed, model, concurrency: CONCURRENCY, stop });
+  const bases = { main: await fill('Scale KB', CHUNKS, SEED), other: await fill('Other tenant KB', otherChunks, SEED + 1) };
+  await settle(db);
+  const loadMs = round(performance.now() - t0);
+  const rand = prng(SEED ^ 0x9e3779b9);
+  const queries = Array.from({ length: QUERY_COUNT }, () => {
+    const topic = Math.floor(rand() * topics);
+    return { text: topicQuery(corpus, rand, topic), embedding: topicVector(corpus, rand, topic) };
+  });
+
+  progress(`scale: exact search (no HNSW index), ${QUERY_COUNT} queries x ${RANKERS.length} rankers x ${SCALE_ROUNDS} rounds`);
+  const exact = await measureRankers(db, bases, model, queries, SCALE_ROUNDS, stop);
+  const exactPlan = await explainNearest(db, bases.main, model, queries[0]!.embedding);
+  progress('scale: building the HNSW index (ensureVectorIndex: CREATE INDEX CONCURRENTLY)');
+  t0 = performance.now();
+  const index = await ensureVectorIndex(db, DIMS);
+  const buildMs = round(performance.now() - t0);
+  if (index.state !== 'ready') throw new Error(`the HNSW index was not built: ${JSON.stringify(index)}`);
+  await db.execute(sql`analyze knowledge_chunk_embedding`);
+  const [size] = await db.execute<{ mb: number }>(sql`select round(pg_relation_size(to_regclass(${index.index})) / 1e6, 1)::float8 as mb`);
+  progress(`scale: HNSW search (ef_search ${HNSW_EF_SEARCH})`);
+  const hnsw = await measureRankers(db, bases, model, queries, SCALE_ROUNDS, stop);
+  const hnswPlan = await explainNearest(db, bases.main, model, queries[0]!.embedding);
+  progress(`scale: ef_search sweep ${EF_SEARCH.join(', ')}`);
+  const sweep = await sweepEfSearch(db, bases, model, queries, EF_SEARCH, exact.top, stop);
+  return {
+    settings: { chunks: CHUNKS, otherTenantChunks: otherChunks, dims: DIMS, topics, queries: QUERY_COUNT, rounds: SCALE_ROUNDS, efSearch: HNSW_EF_SEARCH, model },
+    load: { ms: loadMs, chunksPerSec: round((CHUNKS + otherChunks) / (loadMs / 1000)) },
+    index: { name: index.index, buildMs, sizeMb: Number(size?.mb ?? NaN) },
+    exact: exact.stats,
+    hnsw: hnsw.stats,
+    recallAt10: { main: recallAt10(hnsw.top.main, exact.top.main), otherTenant: recallAt10(hnsw.top.other, exact.top.other) },
+    foreignHits: exact.foreignHits + hnsw.foreignHits,
+    sweep,
+    explain: { exact: { kind: exactPlan.kind, usesHnsw: exactPlan.usesHnsw }, hnsw: { kind: hnswPlan.kind, usesHnsw: hnswPlan.usesHnsw, plan: hnswPlan.plan } },
+  };
+}
+
+function printScale(scale: Awaited<ReturnType<typeof searchAtScale>>, out: (s?: string) => void) {
+  const { settings: st } = scale;
+  out();
+  out(`Search at scale: ${st.chunks} chunks (${st.topics} topics, ${st.dims}-d embeddings) + ${st.otherTenantChunks} in another project's base, one index;`);
+  out(`${st.queries} queries x ${st.rounds} rounds per ranker; limit 5 for fts/hybrid (match any = retrieval, all = search API), 50 per base for vector.`);
+  out(`Loaded in ${scale.load.ms} ms (${scale.load.chunksPerSec} chunks/s); HNSW ${scale.index.name} built in ${scale.index.buildMs} ms, ${scale.index.sizeMb} MB.`);
+  out(formatTable(
+    ['ranker', 'exact p50 ms', 'exact p95 ms', `hnsw p50 ms`, `hnsw p95 ms`, 'p95 speed-up'],
+    RANKERS.map((r) => [r, scale.exact[r].p50, scale.exact[r].p95, scale.hnsw[r].p50, scale.hnsw[r].p95, `x${round(scale.exact[r].p95 / scale.hnsw[r].p95, 1)}`]),
+  ));
+  out(`recall@10 of HNSW (ef_search ${st.efSearch}) against exact: ${scale.recallAt10.main} (other tenant's base: ${scale.recallAt10.otherTenant}); hits from a base not searched: ${scale.foreignHits}`);
+  out(`EXPLAIN of the vector query: exact run ${scale.explain.exact.usesHnsw ? 'USED' : 'did not use'} HNSW, indexed run ${scale.explain.hnsw.usesHnsw ? 'USED' : 'did NOT use'} ${scale.index.name}`);
+  out();
+  out(formatTable(['ef_search', 'vector p50 ms', 'vector p95 ms', 'recall@10', 'recall@10 other tenant'],
+    scale.sweep.map((s) => [s.efSearch, s.p50, s.p95, s.recallAt10, s.recallAt10OtherTenant])));
 }
 
 async function dropDatabase(name: string): Promise<void> {
