@@ -24,6 +24,9 @@ export interface BeginTurnParams {
  */
 export async function beginTurn(db: DbOrTx, p: BeginTurnParams): Promise<void> {
   await db.transaction(async (tx) => {
+    // Not waiting for the WAL flush (see `appendTurnEvents`): the turn's end commits synchronously and so makes
+    // this durable first; a crash before that fails the running activity, whose retry writes it again.
+    await tx.execute(sql`select set_config('synchronous_commit', 'off', true)`);
     await tx
       .insert(agentExecutionHistory)
       .values({
