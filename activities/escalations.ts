@@ -8,12 +8,15 @@ import { findEventById } from '../src/escalations/events/event-store.js';
 import { baseVariables, prepareNotifications, type LinkSettings } from '../src/escalations/notifications/prepare-notifications.js';
 import { checkThreshold, runScheduledCheck } from '../src/escalations/rules/rule-run-checks.js';
 import { renderTemplate } from '../src/escalations/notifications/template-render.js';
+import type { EscalationMetrics } from '../src/prometheus/worker-metrics.js';
 import { escalationFailureTypes, type EscalationSnapshot } from '../workflows/contracts/index.js';
 
 export interface EscalationActivityDeps {
   db: Db;
   deliverer: Deliverer;
   links: LinkSettings;
+  /** Escalations opened, acknowledged and exhausted, for Prometheus; absent: not counted. */
+  metrics?: EscalationMetrics;
 }
 
 
@@ -28,7 +31,10 @@ export function createEscalationActivities(deps: EscalationActivityDeps) {
     async beginEscalation(p: { eventId: string }) {
       const workflowId = activityInfo().workflowExecution?.workflowId ?? '';
       try {
-        return await lifecycle.beginEscalation(db, { eventId: p.eventId, workflowId });
+        const begun = await lifecycle.beginEscalation(db, { eventId: p.eventId, workflowId });
+        // Once per escalation: its workflow begins here, and a completed local activity is not run again on replay.
+        deps.metrics?.escalation('opened');
+        return begun;
       } catch (err) {
         if (err instanceof lifecycle.EscalationNotFoundError) {
           throw ApplicationFailure.create({ type: escalationFailureTypes.eventMissing, message: err.message, nonRetryable: true });
@@ -38,7 +44,8 @@ export function createEscalationActivities(deps: EscalationActivityDeps) {
     },
 
     async recordEscalationChange(change: lifecycle.EscalationChange) {
-      await lifecycle.recordEscalationChange(db, change);
+      const written = await lifecycle.recordEscalationChange(db, change);
+      if (written && (change.kind === 'acknowledged' || change.kind === 'exhausted')) deps.metrics?.escalation(change.kind);
     },
 
     async pauseAgent(p: { agentId: string }) {

@@ -8,6 +8,7 @@ import { DeltaBatcher } from '../src/conversations/delta-batcher.js';
 import { findAssistantMessage, findTurn } from '../src/conversations/message-store.js';
 import { appendTurnEvents, workflowTurnRef, type NewTurnEvent, type TurnRef } from '../src/conversations/turn-events.js';
 import type { ChunkHit } from '../src/knowledge/search.js';
+import { timeModelCall, type TurnMetrics } from '../src/prometheus/worker-metrics.js';
 import { failureTypes, type TurnInput, type TurnResult } from '../workflows/contracts/index.js';
 import { withKnowledge } from '../workflows/contracts/knowledge-prompt.js';
 import { loopEnd, stepLimits, turnCompletion } from '../workflows/contracts/turn-outcome.js';
@@ -23,6 +24,8 @@ export interface TurnActivityDeps {
   expandTools?: (tools: TurnTool[]) => Promise<TurnTool[]>;
   /** Knowledge retrieval of a turn's first step (the `retrieveKnowledge` activity's code); absent: none. */
   retrieveKnowledge?: (p: { agentId: string; query: string }) => Promise<Retrieved>;
+  /** Turn ends and model calls for Prometheus; absent: not measured (tests with fake deps). */
+  metrics?: TurnMetrics;
 }
 
 type Retrieved = { bases: string[]; hits: ChunkHit[] };
@@ -96,16 +99,20 @@ export function createTurnActivities(deps: TurnActivityDeps) {
     const started = Date.now();
     const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
     let deltas: DeltaBatcher | undefined;
+    const timer = timeModelCall(deps.metrics);
     try {
       if (turn) deltas = await openDeltaLog(turn);
-      const response = await deps.llm.chat(request, ctx.cancellationSignal, deltas && ((text) => deltas!.push(text)));
+      const response = await deps.llm.chat(request, ctx.cancellationSignal, timer.watch(deltas && ((text) => deltas!.push(text))));
+      timer.end('ok', response.usage);
       // The last delta is left to the caller: written with the turn's completion when this answer ends it.
       const rest = (await deltas?.takeRest()) ?? [];
       return { answer: { ...response, llmTimeMs: Date.now() - started }, rest };
     } catch (err) {
       // Canceled by the workflow: what arrived is the turn's partial answer, so it is written. Failed, timed out
       // or lost (another attempt may already be writing): the rest is dropped, and a retry writes its own.
-      if (ctx.cancellationDetails?.cancelRequested) await deltas?.finish().catch(() => undefined);
+      const canceled = ctx.cancellationDetails?.cancelRequested === true;
+      timer.end(canceled ? 'canceled' : 'error');
+      if (canceled) await deltas?.finish().catch(() => undefined);
       else await deltas?.abandon();
       throw toLlmFailure(err);
     } finally {
@@ -117,6 +124,7 @@ export function createTurnActivities(deps: TurnActivityDeps) {
   async function complete({ startedAtMs, ...p }: CompleteTurnInput, leadingEvents: NewTurnEvent[] = []): Promise<TurnResult> {
     const responseTimeMs = Math.max(0, Date.now() - startedAtMs);
     const { assistantMessageId } = await store.completeTurn(deps.db, { ...p, responseTimeMs }, leadingEvents);
+    deps.metrics?.turnEnded('completed', responseTimeMs / 1000);
     return { turnIndex: p.turnIndex, status: 'completed', assistantMessageId, responseTimeMs };
   }
 
@@ -193,7 +201,9 @@ export function createTurnActivities(deps: TurnActivityDeps) {
      */
     async failTurn({ turn, ...p }: { conversationId: string; turnIndex: number; error: string; startedAtMs: number; turn?: TurnInput }): Promise<void> {
       if (turn) await recordTurnStart({ ...turn, content: storableText(turn.content) }, 'failTurn');
-      await store.failTurn(deps.db, { ...p, responseTimeMs: Math.max(0, Date.now() - p.startedAtMs) });
+      const responseTimeMs = Math.max(0, Date.now() - p.startedAtMs);
+      await store.failTurn(deps.db, { ...p, responseTimeMs });
+      deps.metrics?.turnEnded('failed', responseTimeMs / 1000);
     },
 
     async awaitPreviousTurn(workflowId: string): Promise<void> {

@@ -88,6 +88,13 @@ export const configSchema = z.object({
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).default(40),
   /** Workflows kept in memory; unset = the SDK's size from the heap limit. Escalations waiting on timers replay when evicted. */
   WORKER_MAX_CACHED_WORKFLOWS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).optional()),
+  /**
+   * The worker's `GET /metrics` port (its own metrics and the Temporal SDK's); unset: no port and no SDK exporter,
+   * so workers sharing a host need no port each. `npm start` and docker-compose set 9464.
+   */
+  WORKER_METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional()),
+  /** Set: `/metrics` (gateway and worker) needs `Authorization: Bearer METRICS_TOKEN`; unset: open. */
+  METRICS_TOKEN: optionalString,
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
     netGuard: createNetGuard({ allow: config.TOOL_NETWORK_ALLOWLIST }),
     embeddings: embeddingsFromConfig(config),
+    metrics: { token: config.METRICS_TOKEN },
     settings: {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       turnWaitMs: config.TURN_WAIT_MS,

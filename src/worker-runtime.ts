@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Registry } from 'prom-client';
 import { createActivities } from '../activities/index.js';
 import type { Config } from './config.js';
 import { startTurnEventsPruner } from './conversations/turn-events-retention.js';
@@ -15,6 +16,8 @@ import { closeDatabasePools } from './tools/runners/database.js';
 import { createToolRunners, type ToolRunners } from './tools/runners/index.js';
 import { createDeliverer } from './escalations/notifications/deliverer.js';
 import { createNetGuard } from './net/net-guard.js';
+import { createMetricsRegistry } from './prometheus/registry.js';
+import { createWorkerMetrics } from './prometheus/worker-metrics.js';
 
 /** `workflows/index` next to this file's folder: `.js` when built into dist/, `.ts` when run from source. */
 export const workflowsPath = ['.js', '.ts']
@@ -25,6 +28,8 @@ export interface WorkerRuntime {
   worker: Worker;
   /** The runtime's Temporal client (closed by `close`), for whatever else the process starts workflows with. */
   client: Client;
+  /** The worker's Prometheus registry (turns, model calls, tools, escalations, Node), served by the entry point. */
+  registry: Registry;
   close: () => Promise<void>;
 }
 
@@ -43,6 +48,8 @@ export async function createWorkerRuntime(
     /** Tests wrap activities to inject faults (e.g. fail after a write). */
     wrapActivities?: (activities: ReturnType<typeof createActivities>) => object;
     worker?: Partial<WorkerOptions>;
+    /** The process's metrics registry; a new one when absent. */
+    registry?: Registry;
   } = {},
 ): Promise<WorkerRuntime> {
   const connectionOptions = temporalConnectionOptions(config);
@@ -63,9 +70,12 @@ export async function createWorkerRuntime(
     webhookSecret: config.ESCALATION_WEBHOOK_SECRET,
     guard,
   });
+  const registry = overrides.registry ?? createMetricsRegistry();
+  const metrics = createWorkerMetrics(registry);
   const activities = createActivities({
     db,
-    tools: { db, keyring, runners: overrides.toolRunners ?? toolkit.runners },
+    metrics: metrics.turns,
+    tools: { db, keyring, runners: overrides.toolRunners ?? toolkit.runners, metrics: metrics.tools },
     fetchDocument: toolkit.fetchDocument,
     embeddings: embeddingsFromConfig(config),
     expandTools: (tools) =>
@@ -75,6 +85,7 @@ export async function createWorkerRuntime(
     escalations: {
       deliverer,
       links: { secret: config.ESCALATION_LINK_SECRET ?? null, publicBaseUrl: config.PUBLIC_BASE_URL, ttlSeconds: config.ESCALATION_LINK_TTL_SECONDS },
+      metrics: metrics.escalations,
     },
     webhooks: { guard, keyring },
     awaitWorkflowClosed: async (workflowId) => {
@@ -109,6 +120,7 @@ export async function createWorkerRuntime(
   return {
     worker,
     client,
+    registry,
     close: async () => {
       await pruner.stop();
       await Promise.allSettled([connection.close(), clientConnection.close(), closeDatabasePools(), deliverer.close()]);

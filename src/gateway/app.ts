@@ -24,6 +24,7 @@ import { registerToolRoutes } from './tools/routes.js';
 import { registerWebhookRoutes } from './webhooks/routes.js';
 import { registerOpenAiRoutes } from './openai/routes.js';
 import { serializeError } from '../logger.js';
+import { mountGatewayMetrics } from '../prometheus/gateway-metrics.js';
 import { pingDatabase } from '../db/client.js';
 import type { GatewayDeps } from './deps.js';
 import { errorHandler } from './error-handler.js';
@@ -36,6 +37,8 @@ export function createApp(deps: GatewayDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // First, so every request is timed; `GET /metrics` sits at the root like /healthz, outside /v1 and the API document.
+  mountGatewayMetrics(app, deps, deps.metrics);
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -51,7 +54,7 @@ export function createApp(deps: GatewayDeps): Express {
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
         err: serializeError,
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
     }),
   );
   app.use(express.json({ limit: '1mb' }));

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import type { EmbeddingsClient } from '../knowledge/embeddings.js';
 import type { NetGuard } from '../net/net-guard.js';
+import type { GatewayMetricsOptions } from '../prometheus/gateway-metrics.js';
 import type { CredentialKeyring } from '../tools/credentials.js';
 import type { TurnStreams } from './conversations/turn-stream.js';
 
@@ -28,6 +29,8 @@ export interface GatewayDeps {
     /** Signed acknowledge/resolve links in notifications; `linkSecret` null turns them off. */
     escalationLinks?: { linkSecret: string | null; publicBaseUrl: string; ttlSeconds: number };
   };
+  /** `GET /metrics`: METRICS_TOKEN and, for tests, the registry (see `mountGatewayMetrics`). */
+  metrics?: GatewayMetricsOptions;
   /** Extra readiness checks (Postgres and Temporal by default). */
   checkReady?: () => Promise<Record<string, 'ok' | string>>;
 }

@@ -29,7 +29,14 @@ export function temporalLoggerFor(logger: Logger): TemporalLogger {
   };
 }
 
-/** Routes the Temporal SDK's own logs (worker, workflow and activity loggers) into our pino logs. */
-export function installTemporalLogger(logger: Logger): void {
-  Runtime.install({ logger: temporalLoggerFor(logger) });
+/**
+ * Routes the Temporal SDK's own logs (worker, workflow and activity loggers) into our pino logs. With
+ * `metricsAddress`, the SDK also serves its worker metrics (task slots, poll latency, sticky cache) in Prometheus
+ * format there, for the worker's `/metrics` to append (see src/prometheus/sdk-metrics.ts).
+ */
+export function installTemporalLogger(logger: Logger, metricsAddress?: string): void {
+  Runtime.install({
+    logger: temporalLoggerFor(logger),
+    ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
+  });
 }

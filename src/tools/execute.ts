@@ -1,4 +1,5 @@
 import type { Db } from '../db/client.js';
+import type { ToolMetrics } from '../prometheus/worker-metrics.js';
 import { recordMetrics } from '../metrics/store.js';
 import { findAssignment } from './assignment-store.js';
 import { closeAbandonedAttempts, reserveRateLimitedCall, writeAttemptLog } from './attempt-log.js';
@@ -14,6 +15,8 @@ export interface ToolExecutionDeps {
   db: Db;
   runners: Partial<Record<ResolvedTool['toolType'], ToolRunner>>;
   keyring: CredentialKeyring | null;
+  /** Each attempt by tool type and outcome, for Prometheus; absent: not counted. */
+  metrics?: ToolMetrics;
 }
 
 export interface ToolCallParams {
@@ -75,11 +78,13 @@ export async function executeToolCall(deps: ToolExecutionDeps, p: ToolCallParams
     attempt.input = parseArguments(p.arguments);
     const output = await runAttempt(deps, p, row, attempt);
     const logId = await logAttempt(deps.db, p, row, attempt, { status: 'success', output, error: null });
+    deps.metrics?.toolCalled({ type: row.toolType, outcome: 'success', seconds: (Date.now() - started) / 1000 });
     return { logId, output, executionTimeMs: Date.now() - started };
   } catch (err) {
     const caught = err instanceof ToolError ? err : p.signal.aborted ? new ToolError('timeout', `timed out after ${row.timeoutMs} ms`) : new ToolError('network', err instanceof Error ? err.message : String(err));
     const toolError = new ToolError(caught.kind, redactText(caught.message, attempt.secrets), caught.details);
     await logAttempt(deps.db, p, row, attempt, { status: logStatus(toolError), output: null, error: toolError.message.slice(0, 2000) });
+    deps.metrics?.toolCalled({ type: row.toolType, outcome: toolError.kind, seconds: (Date.now() - started) / 1000 });
     throw toolError;
   }
 }

@@ -73,20 +73,22 @@ const webhookKinds: Record<string, WebhookEventKind> = {
 /**
  * Writes one state change: status, level, who and when, and a timeline entry, and the webhook deliveries
  * it causes, in one transaction. A retry of the same step (same `seq`) changes nothing, so the timeline
- * never shows a change twice and no subscriber hears of it twice.
+ * never shows a change twice and no subscriber hears of it twice. True when this call wrote it (false: the
+ * step was already recorded, or the event is gone), so a counter counts each change once.
  */
-export async function recordEscalationChange(db: DbOrTx, c: EscalationChange): Promise<void> {
+export async function recordEscalationChange(db: DbOrTx, c: EscalationChange): Promise<boolean> {
   const at = new Date(c.atMs);
   const entry: TimelineEntry = { seq: c.seq, at: at.toISOString(), kind: c.kind, status: c.status, level: c.level, actor: c.actor, ...(c.note ? { note: c.note } : {}), ...c.details };
-  await db.transaction(async (tx) => {
+  return db.transaction(async (tx) => {
     const [changed] = await writeEscalationChange(tx, c, at, entry);
     const type = webhookKinds[c.kind];
-    if (!changed || !type) return;
+    if (!changed || !type) return changed !== undefined;
     const data = {
       escalationId: c.eventId, ruleId: changed.ruleId, agentId: changed.agentId, conversationId: changed.conversationId,
       status: c.status, level: c.level + 1, actor: c.actor, ...(c.note ? { note: c.note } : {}),
     };
     await enqueueWebhookEvents(tx, changed.projectId, [{ type, key: `${type}:${c.eventId}:${c.seq}`, at, data }]);
+    return true;
   });
 }
 
