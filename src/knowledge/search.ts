@@ -59,10 +59,53 @@ export function fuseRankings(baseOrder: string[], rankings: Partial<Record<Ranke
 
 type Match = 'all' | 'any';
 const idList = (ids: string[]) => sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `);
-const tsQuery = (query: string, match: Match) =>
-  match === 'any'
-    ? sql`nullif(replace(websearch_to_tsquery('english', ${query})::text, ' & ', ' | '), '')::tsquery`
-    : sql`websearch_to_tsquery('english', ${query})`;
+/**
+ * `match: 'any'` ignores a word the planner's statistics expect in at least this many chunks of the searched
+ * bases while a rarer word of the question remains: ranking every chunk that holds a common word costs a few
+ * ms per thousand chunks (a third of a 100,000-chunk base: ~400 ms), and `ts_rank_cd` weighs words by density,
+ * not rarity, so such chunks crowd out the ones holding the question's distinctive words anyway. Smaller bases
+ * (and tables never analyzed) are searched as before.
+ */
+export const COMMON_WORD_CHUNKS = 1000;
+
+/** 'any' is a subquery: computed once, not once per reference. 'all' stays inlined, a constant the planner can weigh. */
+const materialized = (match: Match) => (match === 'any' ? sql`materialized ` : sql``);
+const tsQuery = (query: string, match: Match, knowledgeBaseIds: string[]) =>
+  match === 'any' ? anyWordQuery(query, knowledgeBaseIds) : sql`websearch_to_tsquery('english', ${query})`;
+
+/**
+ * The question's words ORed, without the common ones (all of them when every word is common: still slow in a
+ * large base, but never fewer answers than before). How many chunks hold a word is estimated, with no scan,
+ * from pg_stats: the word's share of all chunks (the tsvector's most common elements) times the searched
+ * bases' rows (knowledge_base_id's most common values; a base not listed is small), which assumes a word is
+ * spread evenly over the bases: a word common in one base only is underestimated by its base's share of the
+ * table, and that base then ranks it as before. A word no chunk holds (a
+ * typo) is not a rarer word. Quotes, -minus and OR (anything but plain words) keep the plain OR of websearch's
+ * query.
+ */
+const anyWordQuery = (query: string, knowledgeBaseIds: string[]) => sql`(
+  with w as (select websearch_to_tsquery('english', ${query}) as tsq),
+  words as (
+    select distinct l.lexeme from w, unnest(tsvector_to_array(to_tsvector('english', ${query}))) as l(lexeme)
+    where w.tsq::text !~ '[!<|]'),
+  stats as (select s.* from pg_stats s where s.schemaname = current_schema() and s.tablename = 'knowledge_chunk'),
+  base_rows as (
+    select coalesce(sum(v.freq), 0) * max(t.reltuples) as n
+    from pg_class t, stats s, unnest(s.most_common_vals::text::uuid[], s.most_common_freqs) as v(id, freq)
+    where t.oid = 'knowledge_chunk'::regclass and s.attname = 'knowledge_base_id' and v.id in (${idList(knowledgeBaseIds)})),
+  common as (
+    select e.lexeme from stats s, base_rows b, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) as e(lexeme, freq)
+    where s.attname = 'search_vector' and e.lexeme is not null and e.freq * b.n >= ${COMMON_WORD_CHUNKS}),
+  rare as (
+    select lexeme from words where lexeme not in (select lexeme from common) and exists (
+      select 1 from knowledge_chunk c
+      where c.knowledge_base_id in (${idList(knowledgeBaseIds)}) and c.search_vector @@ quote_literal(lexeme)::tsquery))
+  select case
+    when exists (select 1 from rare) and exists (select 1 from words join common using (lexeme))
+      then (select string_agg(quote_literal(lexeme), ' | ') from rare)::tsquery
+    else nullif(replace(w.tsq::text, ' & ', ' | '), '')::tsquery
+  end
+  from w)`;
 const toCandidate = (r: { chunk_id: string; knowledge_base_id: string; document_id: string; title: string; heading: string | null; content: string; pos: number }): Candidate => ({
   chunkId: r.chunk_id, knowledgeBaseId: r.knowledge_base_id, documentId: r.document_id, documentTitle: r.title,
   heading: r.heading, content: r.content, pos: Number(r.pos),
@@ -107,7 +150,7 @@ async function ftsSearch(db: DbOrTx, knowledgeBaseIds: string[], query: string, 
   const rows = await db.execute<{
     chunk_id: string; knowledge_base_id: string; document_id: string; title: string; heading: string | null; content: string; rank: number;
   }>(sql`
-    with q as (select ${tsQuery(query, match)} as tsq),
+    with q as ${materialized(match)}(select ${tsQuery(query, match, knowledgeBaseIds)} as tsq),
     bases as (select b.id, b.priority from unnest(array[${idList(knowledgeBaseIds)}]) with ordinality as b(id, priority))
     select c.id as chunk_id, c.knowledge_base_id, c.document_id, d.title, c.heading, c.content,
            ts_rank_cd(c.search_vector, q.tsq) as rank
@@ -140,7 +183,7 @@ async function ftsCandidates(db: DbOrTx, knowledgeBaseIds: string[], query: stri
   const rows = await db.execute<{
     chunk_id: string; knowledge_base_id: string; document_id: string; title: string; heading: string | null; content: string; pos: number;
   }>(sql`
-    with q as (select ${tsQuery(query, match)} as tsq)
+    with q as ${materialized(match)}(select ${tsQuery(query, match, knowledgeBaseIds)} as tsq)
     select t.id as chunk_id, t.knowledge_base_id, t.document_id, d.title, t.heading, t.content,
            row_number() over (partition by t.knowledge_base_id order by t.rank desc, t.chunk_index)::int as pos
     from (${sql.join(perBase, sql` union all `)}) t
