@@ -27,6 +27,24 @@ export const configSchema = z.object({
   TEMPORAL_TLS_CA_PATH: optionalString,
   TEMPORAL_TLS_SERVER_NAME: optionalString,
   TEMPORAL_API_KEY: optionalString,
+  /**
+   * Payload encryption keys (`id:base64 of 32 bytes`, comma-separated, as TOOL_CREDENTIALS_KEYS): payloads are
+   * sealed with TEMPORAL_PAYLOAD_KEY_ID (default: the last key) and open with any key listed. Required unless
+   * TEMPORAL_PAYLOAD_ENCRYPTION=off: processes that talk to Temporal refuse to start without them.
+   */
+  TEMPORAL_PAYLOAD_KEYS: optionalString,
+  TEMPORAL_PAYLOAD_KEY_ID: optionalString,
+  TEMPORAL_PAYLOAD_ENCRYPTION: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['on', 'off']).default('on')),
+  /** Browser origins of the Temporal UI (comma-separated) allowed to call the codec endpoint (CORS). */
+  TEMPORAL_UI_ORIGIN: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((e) => e.trim().replace(/\/+$/, '')).filter(Boolean)),
+  /**
+   * Development only (`npm start`): the codec endpoint answers a request without a key when it comes from
+   * TEMPORAL_UI_ORIGIN over loopback, so the local dev server's UI (no sign-in) shows plaintext.
+   */
+  TEMPORAL_CODEC_TRUST_LOCAL_UI: bool,
 
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString,
@@ -105,6 +123,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${problems}`);
+  }
+  if (parsed.data.TEMPORAL_CODEC_TRUST_LOCAL_UI && env.NODE_ENV === 'production') {
+    throw new Error('invalid configuration: TEMPORAL_CODEC_TRUST_LOCAL_UI is for development only (npm start); in production the codec endpoint takes an operator key or sits behind the UI\'s sign-on');
   }
   return parsed.data;
 }

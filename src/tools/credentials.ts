@@ -11,20 +11,27 @@ export interface CredentialKeyring {
   keys: Map<string, Buffer>;
 }
 
-/** Parses `id:base64key,id2:base64key` (each key 32 bytes) and the active key id. */
-export function parseKeyring(spec: string | undefined, activeKeyId: string | undefined): CredentialKeyring | null {
+/**
+ * Parses `id:base64key,id2:base64key` (each key 32 bytes) and the active key id (the last key when unset).
+ * `names` are the settings errors name: the same format serves TEMPORAL_PAYLOAD_KEYS.
+ */
+export function parseKeyring(
+  spec: string | undefined,
+  activeKeyId: string | undefined,
+  names: { keys: string; keyId: string } = { keys: 'TOOL_CREDENTIALS_KEYS', keyId: 'TOOL_CREDENTIALS_KEY_ID' },
+): CredentialKeyring | null {
   if (!spec) return null;
   const keys = new Map<string, Buffer>();
   for (const entry of spec.split(',').map((e) => e.trim()).filter(Boolean)) {
     const [id, b64] = entry.split(':');
     const key = Buffer.from(b64 ?? '', 'base64');
     if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
-      throw new Error('TOOL_CREDENTIALS_KEYS entries must be <id>:<base64 of 32 bytes>');
+      throw new Error(`${names.keys} entries must be <id>:<base64 of 32 bytes>`);
     }
     keys.set(id, key);
   }
   const active = activeKeyId ?? [...keys.keys()].at(-1);
-  if (!active || !keys.has(active)) throw new Error('TOOL_CREDENTIALS_KEY_ID names no key of TOOL_CREDENTIALS_KEYS');
+  if (!active || !keys.has(active)) throw new Error(`${names.keyId} names no key of ${names.keys}`);
   return { activeKeyId: active, keys };
 }
 
