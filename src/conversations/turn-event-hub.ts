@@ -7,8 +7,11 @@ import { TURN_EVENTS_CHANNEL } from './turn-events.js';
 
 /** One waiting stream. */
 export interface TurnEventSubscriber {
-  /** The turn's log may have grown, up to `lastSeq` when the notification said (undefined: unknown, re-read). */
-  wake(lastSeq?: number): void;
+  /**
+   * The turn's log may have grown, up to `lastSeq` when the notification said (undefined: unknown, re-read);
+   * `ended` when that write held the turn's terminal event (false may also mean "not said": older writers).
+   */
+  wake(lastSeq?: number, ended?: boolean): void;
   /** The hub is closing (gateway shutdown): end the stream; the client resumes on another gateway. */
   close(): void;
 }
@@ -22,11 +25,16 @@ export interface TurnEventHub {
 
 const turnKey = (conversationId: string, turnIndex: number) => `${conversationId}:${turnIndex}`;
 
-/** Splits `<conversationId>:<turnIndex>:<lastSeq>` into the subscription key and the seq. */
-function parsePayload(payload: string): { key: string; lastSeq: number | undefined } {
-  const cut = payload.lastIndexOf(':');
-  const lastSeq = Number(payload.slice(cut + 1));
-  return { key: payload.slice(0, cut), lastSeq: Number.isInteger(lastSeq) ? lastSeq : undefined };
+/**
+ * Splits `<conversationId>:<turnIndex>:<lastSeq>[:end]` into the subscription key, the seq and whether the write
+ * ended the turn. A payload this version cannot read wakes its turn with nothing known, so it re-reads.
+ */
+export function parseTurnEventPayload(payload: string): { key: string; lastSeq: number | undefined; ended: boolean } {
+  const ended = payload.endsWith(':end');
+  const body = ended ? payload.slice(0, -4) : payload;
+  const cut = body.lastIndexOf(':');
+  const lastSeq = Number(body.slice(cut + 1));
+  return { key: body.slice(0, cut), lastSeq: Number.isInteger(lastSeq) ? lastSeq : undefined, ended };
 }
 
 /**
@@ -43,8 +51,8 @@ export function createTurnEventHub(sql: postgres.Sql, logger: Logger): TurnEvent
     for (const set of subscribers.values()) for (const s of set) s.wake();
   };
   const onNotify = (payload: string) => {
-    const { key, lastSeq } = parsePayload(payload);
-    for (const s of subscribers.get(key) ?? []) s.wake(lastSeq);
+    const { key, lastSeq, ended } = parseTurnEventPayload(payload);
+    for (const s of subscribers.get(key) ?? []) s.wake(lastSeq, ended);
   };
   const listen = () => {
     listening ??= sql.listen(TURN_EVENTS_CHANNEL, onNotify, wakeAll).catch((err: unknown) => {

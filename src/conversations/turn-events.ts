@@ -25,7 +25,11 @@ export type TurnEventType = (typeof turnEventTypes)[number];
 /** Events after which nothing more is written to a turn's log. */
 export const terminalTurnEventTypes: readonly TurnEventType[] = ['turn.completed', 'turn.failed', 'turn.canceled'];
 
-/** The NOTIFY channel; the payload is `<conversationId>:<turnIndex>:<last seq>` (ids only, never content). */
+/**
+ * The NOTIFY channel; the payload is `<conversationId>:<turnIndex>:<last seq>`, plus `:end` when the write held the
+ * turn's terminal event (ids only, never content). Gateways older than the suffix read it as an unknown seq and
+ * re-read, so both can run side by side.
+ */
 export const TURN_EVENTS_CHANNEL = 'turn_events';
 
 export interface TurnRef {
@@ -100,7 +104,8 @@ async function appendInTransaction(tx: Tx, turn: TurnRef, events: NewTurnEvent[]
   }
   if (rows.length > 0) {
     const insert = tx.insert(turnEvent).values(rows);
-    await tx.execute(sql`with inserted as ${insert} select pg_notify(${TURN_EVENTS_CHANNEL}, ${`${turn.conversationId}:${turn.turnIndex}:${next}`})`);
+    const end = rows.some((r) => terminalTurnEventTypes.includes(r.type)) ? ':end' : '';
+    await tx.execute(sql`with inserted as ${insert} select pg_notify(${TURN_EVENTS_CHANNEL}, ${`${turn.conversationId}:${turn.turnIndex}:${next}${end}`})`);
     await enqueueTerminalWebhooks(tx, turn, rows);
   }
   return keys.map((k) => seqByKey.get(k)!);

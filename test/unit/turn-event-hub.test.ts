@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import { createTurnEventHub } from '../../src/conversations/turn-event-hub';
+import { createTurnEventHub, parseTurnEventPayload } from '../../src/conversations/turn-event-hub';
 import { TURN_EVENTS_CHANNEL } from '../../src/conversations/turn-events';
 
 /** A stand-in for the driver's `sql.listen`: the test delivers notifications and (re)listens by hand. */
@@ -33,8 +33,17 @@ describe('turn event hub', () => {
     a.wake.mockClear();
     b.wake.mockClear();
     calls[0]!.onNotify('c1:1:7');
-    expect(a.wake).toHaveBeenCalledWith(7);
+    expect(a.wake).toHaveBeenCalledWith(7, false);
     expect(b.wake).not.toHaveBeenCalled();
+    calls[0]!.onNotify('c1:1:9:end');
+    expect(a.wake).toHaveBeenLastCalledWith(9, true);
+  });
+
+  it('reads the end marker of a payload and wakes with nothing known for one it cannot read', () => {
+    const id = '0b6c2f1e-6a4e-4c5e-9a57-2d7e1c9e0f11';
+    expect(parseTurnEventPayload(`${id}:3:12`)).toEqual({ key: `${id}:3`, lastSeq: 12, ended: false });
+    expect(parseTurnEventPayload(`${id}:3:14:end`)).toEqual({ key: `${id}:3`, lastSeq: 14, ended: true });
+    expect(parseTurnEventPayload(`${id}:3:x`)).toEqual({ key: `${id}:3`, lastSeq: undefined, ended: false });
   });
 
   it('wakes every stream after a relisten, since notifications sent meanwhile are lost', () => {

@@ -19,7 +19,10 @@ async function awaitTurnOutcome(deps: GatewayDeps, conversationId: string, index
   let dirty = true;
   let done = false;
   let wakeUp: (() => void) | undefined;
-  const wake = () => {
+  // Only the end matters here: a notification of progress (a delta) is skipped; one that said nothing is not.
+  // A worker older than the end marker is only heard by the safety re-read: upgrade workers before gateways.
+  const wake = (lastSeq?: number, ended?: boolean) => {
+    if (lastSeq !== undefined && !ended) return;
     dirty = true;
     wakeUp?.();
   };
