@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Express } from 'express';
@@ -23,7 +23,8 @@ import { createApp } from '../src/gateway/app';
 import { createTurnStreams } from '../src/gateway/conversations/turn-stream';
 import { createLogger } from '../src/logger';
 import { createProject } from '../src/tenancy/projects-store';
-import { temporalConnectionOptions } from '../src/temporal/connection';
+import { connectTemporalClient } from '../src/temporal/client';
+import { payloadCodecFromConfig } from '../src/temporal/data-converter';
 import { createWorkerRuntime } from '../src/worker-runtime';
 import { searchAttributes } from '../workflows/contracts/index';
 import { round } from './load';
@@ -217,6 +218,8 @@ export async function startBenchStack(cleanup: Cleanup, controller: AbortControl
     OPENAI_API_KEY: 'bench-unused',
     OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
     LOG_LEVEL: 'silent',
+    // Histories encrypted as in production, with a key of this run; BENCH_PAYLOAD_ENCRYPTION=off measures without.
+    ...payloadEncryptionEnv(),
     ...p.env,
   };
   const config = loadConfig(configEnv);
@@ -226,9 +229,9 @@ export async function startBenchStack(cleanup: Cleanup, controller: AbortControl
     return handle;
   };
   const connectClient = async () => {
-    const connection = await Connection.connect(temporalConnectionOptions(config));
+    const { client, connection } = await connectTemporalClient(config);
     cleanup.push(['Temporal connection', () => connection.close()]);
-    return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    return client;
   };
 
   let parts: { gatewayDb: DbHandle; client: Client; gatewayUrl: string } & ({ processes: 'single'; worker: Worker } | { processes: 'split'; pids: SplitBenchStack['pids'] });
@@ -262,6 +265,16 @@ export async function startBenchStack(cleanup: Cleanup, controller: AbortControl
   };
 }
 
+/** BENCH_PAYLOAD_ENCRYPTION=on (default) | off: the payload codec's cost is the difference of two runs. */
+function payloadEncryptionEnv(): Record<string, string> {
+  const setting = process.env.BENCH_PAYLOAD_ENCRYPTION?.trim() || 'on';
+  if (setting !== 'on' && setting !== 'off') throw new Error(`BENCH_PAYLOAD_ENCRYPTION must be on or off, got ${JSON.stringify(setting)}`);
+  progress(`payload encryption ${setting} (BENCH_PAYLOAD_ENCRYPTION)`);
+  return setting === 'off'
+    ? { TEMPORAL_PAYLOAD_ENCRYPTION: 'off' }
+    : { TEMPORAL_PAYLOAD_ENCRYPTION: 'on', TEMPORAL_PAYLOAD_KEYS: `bench:${randomBytes(32).toString('base64')}` };
+}
+
 async function startWorkerHere(cleanup: Cleanup, controller: AbortController, config: Config, workerDb: DbHandle, options?: Partial<WorkerOptions>): Promise<Worker> {
   progress('starting the worker (bundles the workflow code)');
   const runtime = await createWorkerRuntime(config, workerDb.db, { worker: options });
@@ -289,6 +302,7 @@ async function startGatewayHere(cleanup: Cleanup, config: Config, gatewayDb: DbH
     logger,
     keyring: null,
     streams,
+    codec: { payloadCodec: payloadCodecFromConfig(config), namespace: config.TEMPORAL_NAMESPACE, uiOrigins: [], trustLocalUi: false },
     settings: { taskQueue: config.TEMPORAL_TASK_QUEUE, turnWaitMs: config.TURN_WAIT_MS },
   }));
   cleanup.push(['gateway', () => gateway.close()]);

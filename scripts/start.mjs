@@ -73,8 +73,11 @@ async function startTemporal() {
   ensurePrivateDir(dataDir, ['temporal.db', 'temporal.db-wal', 'temporal.db-shm']);
   // Re-registering the search attributes on every start is harmless with a persistent DB (same types).
   // Log level error: at warn the dev server prints a screen of "Failed to poll for task" while it stops.
+  wireUiCodec(uiPort);
   const args = [
     'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(grpcPort), '--ui-port', String(uiPort),
+    // The UI decrypts payloads through the gateway's codec endpoint (the browser calls it directly).
+    '--ui-codec-endpoint', `http://localhost:${port}/codec`,
     '--db-filename', path.join(dataDir, 'temporal.db'), '--namespace', env.TEMPORAL_NAMESPACE || 'default',
     '--log-level', 'error', ...devServerDynamicConfigArgs(),
     ...searchAttributeDefinitions.flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
@@ -143,7 +146,8 @@ function banner({ boot, demo }) {
     ' Smart Agents Orchestrator is running',
     `   API          ${api}`,
     `   OpenAPI      ${api}/openapi.json`,
-    `   Temporal UI  ${temporalUiUrl ?? "your Temporal cluster's UI"}`,
+    `   Temporal UI  ${temporalUiUrl ?? "your Temporal cluster's UI"}${temporalUiUrl ? ' (payloads decrypted by the gateway\'s /codec)' : ''}`,
+    `   Codec (CLI)  temporal workflow show … --codec-endpoint ${api}/codec --codec-auth "Bearer $(npm run -s operator-key)"`,
     ...(boot.created
       ? [`   API key      ${boot.apiKey}   (admin key, shown only now: store it)`]
       : [
@@ -180,6 +184,29 @@ function ensureCredentialKey() {
 }
 
 /**
+ * Temporal payloads (prompts, messages, answers, tool arguments) are encrypted with TEMPORAL_PAYLOAD_KEYS. On
+ * one machine without it, a key is made once and kept in .data/ (owner-only): it must outlive restarts, or the
+ * histories in .data/temporal.db could no longer be read and a turn in flight could not resume.
+ */
+function ensurePayloadKey() {
+  if (env.TEMPORAL_PAYLOAD_KEYS || env.TEMPORAL_PAYLOAD_ENCRYPTION === 'off') return;
+  const file = path.join(projectRoot, '.data', 'temporal-payload.key');
+  ensurePrivateDir(path.dirname(file));
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  env.TEMPORAL_PAYLOAD_KEYS = `local:${readFileSync(file, 'utf8').trim()}`;
+  say('Temporal payloads are encrypted with the local key in .data/temporal-payload.key (set TEMPORAL_PAYLOAD_KEYS in production)');
+}
+
+/**
+ * The dev server's UI (no sign-in, so it sends no API key) may call the gateway's codec endpoint from its own
+ * origin over loopback (TEMPORAL_CODEC_TRUST_LOCAL_UI, refused in production), so it shows plaintext at once.
+ */
+function wireUiCodec(uiPort) {
+  env.TEMPORAL_UI_ORIGIN ||= `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`;
+  if (env.NODE_ENV !== 'production') env.TEMPORAL_CODEC_TRUST_LOCAL_UI ||= 'true';
+}
+
+/**
  * Acknowledge links in notifications are signed with ESCALATION_LINK_SECRET; locally one is made once and
  * kept in .data/, and links point at this gateway unless PUBLIC_BASE_URL says otherwise.
  */
@@ -195,6 +222,7 @@ function ensureEscalationLinks() {
 async function main() {
   await ensureNodeModules();
   ensureCredentialKey();
+  ensurePayloadKey();
   ensureEscalationLinks();
   env.SAO_CHECKOUT = projectRoot;
   await holdDatabase();

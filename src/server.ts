@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from './config.js';
 import { createDb } from './db/client.js';
 import { createApp } from './gateway/app.js';
@@ -8,7 +7,8 @@ import { createGatewayServer } from './gateway/http-server.js';
 import { embeddingsFromConfig } from './knowledge/embeddings.js';
 import { createLogger, resolveLogFormat } from './logger.js';
 import { installProcessGuards } from './process-guards.js';
-import { temporalConnectionOptions } from './temporal/connection.js';
+import { connectTemporalClient } from './temporal/client.js';
+import { payloadCodecFromConfig } from './temporal/data-converter.js';
 import { parseKeyring } from './tools/credentials.js';
 import { createNetGuard } from './net/net-guard.js';
 
@@ -17,8 +17,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, { service: 'gateway' }, undefined, resolveLogFormat(config.LOG_FORMAT));
   const dbHandle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'smart-agents-gateway' });
-  const connection = await Connection.connect(temporalConnectionOptions(config));
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  // Without payload keys (and encryption not turned off) the gateway stops here; the codec endpoint uses the same keys.
+  const payloadCodec = payloadCodecFromConfig(config);
+  const { client: temporal, connection } = await connectTemporalClient(config);
   const streams = createTurnStreams(dbHandle.sql, logger, config);
   const app = createApp({
     db: dbHandle.db,
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     netGuard: createNetGuard({ allow: config.TOOL_NETWORK_ALLOWLIST }),
     embeddings: embeddingsFromConfig(config),
     metrics: { token: config.METRICS_TOKEN },
+    codec: { payloadCodec, namespace: config.TEMPORAL_NAMESPACE, uiOrigins: config.TEMPORAL_UI_ORIGIN, trustLocalUi: config.TEMPORAL_CODEC_TRUST_LOCAL_UI },
     settings: {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       turnWaitMs: config.TURN_WAIT_MS,

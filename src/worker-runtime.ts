@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import { createActivities } from '../activities/index.js';
@@ -9,7 +9,9 @@ import { startTurnEventsPruner } from './conversations/turn-events-retention.js'
 import type { Db } from './db/client.js';
 import { embeddingsFromConfig } from './knowledge/embeddings.js';
 import { createLlmClient, type LlmClient } from './llm/client.js';
+import { connectTemporalClient } from './temporal/client.js';
 import { temporalConnectionOptions } from './temporal/connection.js';
+import { dataConverterFromConfig } from './temporal/data-converter.js';
 import { parseKeyring } from './tools/credentials.js';
 import { expandMcpTools } from './tools/expand-mcp.js';
 import { closeDatabasePools } from './tools/runners/database.js';
@@ -52,10 +54,10 @@ export async function createWorkerRuntime(
     registry?: Registry;
   } = {},
 ): Promise<WorkerRuntime> {
-  const connectionOptions = temporalConnectionOptions(config);
-  const connection = await NativeConnection.connect(connectionOptions);
-  const clientConnection = await Connection.connect(connectionOptions);
-  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  // First: without payload keys (and encryption not turned off) the worker stops here, before it connects.
+  const dataConverter = dataConverterFromConfig(config);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  const { client, connection: clientConnection } = await connectTemporalClient(config);
   const llm =
     overrides.llm ??
     createLlmClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.LLM_TIMEOUT_MS });
@@ -99,6 +101,7 @@ export async function createWorkerRuntime(
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    dataConverter,
     ...(overrides.worker?.workflowBundle ? {} : { workflowsPath }),
     activities: overrides.wrapActivities ? overrides.wrapActivities(activities) : activities,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,

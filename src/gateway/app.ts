@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import { registerAgentResumeRoute } from './agents/resume.js';
 import { registerAgentRoutes } from './agents/routes.js';
+import { registerCodecRoutes } from './codec/routes.js';
 import { registerApiKeyRoutes } from './tenancy/api-keys.js';
 import { authenticate } from './auth.js';
 import { registerConversationRoutes } from './conversations/routes.js';
@@ -57,6 +58,9 @@ export function createApp(deps: GatewayDeps): Express {
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
     }),
   );
+  const registry = createRegistry();
+  // Before the API's 1 MB JSON parser: codec batches have a limit of their own.
+  registerCodecRoutes(app, registry, deps);
   app.use(express.json({ limit: '1mb' }));
 
   app.get('/healthz', (_req, res) => {
@@ -71,7 +75,6 @@ export function createApp(deps: GatewayDeps): Express {
   // Acknowledge/resolve links from notifications: authenticated by their signed token, not an API key.
   registerEscalationLinkRoutes(app, deps);
 
-  const registry = createRegistry();
   // OpenAI-compatible routes first: their own auth and OpenAI-shaped errors (every other /v1 route keeps ours).
   registerOpenAiRoutes(app, registry, deps);
   const v1 = express.Router();

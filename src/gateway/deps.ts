@@ -6,6 +6,7 @@ import type { Db } from '../db/client.js';
 import type { EmbeddingsClient } from '../knowledge/embeddings.js';
 import type { NetGuard } from '../net/net-guard.js';
 import type { GatewayMetricsOptions } from '../prometheus/gateway-metrics.js';
+import type { AesGcmPayloadCodec } from '../temporal/payload-codec.js';
 import type { CredentialKeyring } from '../tools/credentials.js';
 import type { TurnStreams } from './conversations/turn-stream.js';
 
@@ -29,6 +30,11 @@ export interface GatewayDeps {
     /** Signed acknowledge/resolve links in notifications; `linkSecret` null turns them off. */
     escalationLinks?: { linkSecret: string | null; publicBaseUrl: string; ttlSeconds: number };
   };
+  /**
+   * The codec endpoint (`/codec/*`): the payload codec (null with TEMPORAL_PAYLOAD_ENCRYPTION=off), the Temporal
+   * UI origins it answers CORS for, and whether keyless requests from those origins over loopback count (npm start).
+   */
+  codec?: { payloadCodec: AesGcmPayloadCodec | null; namespace: string; uiOrigins: string[]; trustLocalUi: boolean };
   /** `GET /metrics`: METRICS_TOKEN and, for tests, the registry (see `mountGatewayMetrics`). */
   metrics?: GatewayMetricsOptions;
   /** Extra readiness checks (Postgres and Temporal by default). */

@@ -1,6 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-/** What a key may be granted; `admin` implies every other permission. */
+/**
+ * What a key may be granted; `admin` implies every other permission of its project. `operator` is not a
+ * project's: it decrypts Temporal payloads (the codec endpoint), and those are every project's histories, so
+ * no `admin` implies it and only an operator key grants it (the first comes from `npm run operator-key`).
+ */
 export const permissions = [
   'admin',
   'agents:read',
@@ -18,6 +22,7 @@ export const permissions = [
   'users:write',
   'webhooks:read',
   'webhooks:write',
+  'operator',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -50,5 +55,6 @@ export interface AuthContext {
 export type KeyCheck = { ok: true; auth: AuthContext } | { ok: false; reason: 'unknown' | 'revoked' | 'expired' };
 
 export function hasPermission(auth: AuthContext, needed: Permission): boolean {
+  if (needed === 'operator') return auth.permissions.includes('operator');
   return auth.permissions.includes('admin') || auth.permissions.includes(needed);
 }

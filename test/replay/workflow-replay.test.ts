@@ -3,7 +3,10 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
+import { dataConverterFromConfig } from '../../src/temporal/data-converter';
 import type { Workflows } from '../../workflows/contracts';
+import { TEST_PAYLOAD_KEYS } from '../support/payload-keys';
 
 const dir = path.join(__dirname, 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -13,6 +16,13 @@ const workflowTypes: Record<keyof Workflows, true> = {
   runConversationTurn: true, runAgentTask: true, conversationSession: true, ingestKnowledgeDocumentWorkflow: true,
   testTool: true, runEscalation: true, runThresholdMonitor: true, runScheduledRule: true, runWebhookDelivery: true,
 };
+
+/**
+ * The workers' own data converter (payload codec and failure converter) with the tests' fixed keys: histories
+ * recorded before encryption hold plaintext payloads, which the codec passes through, and histories recorded
+ * since are encrypted with the test keys, which it opens. Either way replay runs what a production worker runs.
+ */
+const dataConverter = dataConverterFromConfig(loadConfig({ TEMPORAL_PAYLOAD_KEYS: TEST_PAYLOAD_KEYS }));
 
 const workflowTypeOf = (file: string): string =>
   JSON.parse(readFileSync(path.join(dir, file), 'utf8')).events[0].workflowExecutionStartedEventAttributes.workflowType.name;
@@ -24,6 +34,7 @@ const workflowTypeOf = (file: string): string =>
  * started by an older worker still finish on the current code. `v2-turn-*` were recorded before a turn's first
  * step became one activity (`answerTurn`): the `startTurn` and `completeTurn` local activities, two patch markers.
  * A change to the workflow code that would break running executions fails here with a nondeterminism error.
+ * `encrypted-*` were recorded with payload encryption on (the tests' keys), the rest before it.
  */
 describe('workflow replay', () => {
   it('has a history of every workflow', () => {
@@ -34,7 +45,7 @@ describe('workflow replay', () => {
   it.each(files)('replays %s deterministically', async (file) => {
     const history = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
     await expect(
-      Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, file),
+      Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter }, history, file),
     ).resolves.toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
+import { TEST_PAYLOAD_KEYS } from './payload-keys';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -21,7 +22,7 @@ export async function spawnGateway(env: Record<string, string>): Promise<{ child
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', './scripts/lib/exit-with-parent.mjs', 'src/server.ts'], {
     cwd: path.join(__dirname, '..', '..'),
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    env: { ...process.env, TEMPORAL_PAYLOAD_KEYS: TEST_PAYLOAD_KEYS, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

@@ -8,6 +8,7 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { ensureDatabase, runMigrations } from '../../src/db/migrate';
 import { workflowsPath } from '../../src/worker-runtime';
+import { failureConverterPath } from '../../src/temporal/data-converter';
 import { searchAttributes } from '../../workflows/contracts/index';
 import { ensureTemporalCli } from '../../scripts/ensure-temporal.mjs';
 import { devServerDynamicConfigArgs } from '../../scripts/lib/dev-server.mjs';
@@ -43,7 +44,8 @@ export default async function setup(project: TestProject) {
   await runMigrations(url.toString());
 
   const bundleDir = mkdtempSync(path.join(tmpdir(), 'sao-bundle-'));
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  // With the failure converter the workers use (src/temporal/data-converter.ts): workflow failures are encoded too.
+  const bundle = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietLogger });
   const bundlePath = path.join(bundleDir, 'workflows.js');
   writeFileSync(bundlePath, bundle.code);
 

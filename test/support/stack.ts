@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config';
@@ -16,6 +16,9 @@ import { createApiKey } from '../../src/tenancy/api-keys-store';
 import { createProject } from '../../src/tenancy/projects-store';
 import { createWorkerRuntime } from '../../src/worker-runtime';
 import { parseKeyring } from '../../src/tools/credentials';
+import { connectTemporalClient } from '../../src/temporal/client';
+import { payloadCodecFromConfig } from '../../src/temporal/data-converter';
+import { TEST_PAYLOAD_KEYS } from './payload-keys';
 import { createNetGuard } from '../../src/net/net-guard';
 
 /** Every worker log entry of this test file (warnings and up), for tests that check what never gets logged. */
@@ -41,6 +44,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     OPENAI_API_KEY: 'sk-test-not-a-real-key',
     // A fixed test key: tests may see ciphertext made with it, never a production secret.
     TOOL_CREDENTIALS_KEYS: 'test:' + Buffer.alloc(32, 7).toString('base64'),
+    // Histories are encrypted in tests as in production (src/temporal/data-converter.ts).
+    TEMPORAL_PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
     SHUTDOWN_GRACE_MS: '2000',
     // Workers spawned from src/worker.ts would otherwise dispatch the webhook deliveries of every test file
     // in the run onto their own queue and allow-list; the webhook tests run a dispatcher of their own.
@@ -78,9 +83,10 @@ export async function startWorker(
   };
 }
 
+/** The product's own client (src/temporal/client.ts): with the payload codec, as the gateway's. */
 export async function temporalClient(config: Config): Promise<{ client: Client; close: () => Promise<void> }> {
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  return { client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), close: () => connection.close() };
+  const { client, connection } = await connectTemporalClient(config);
+  return { client, close: () => connection.close() };
 }
 
 /** A listening gateway on a free port with the real app. */
@@ -100,6 +106,7 @@ export async function startGateway(
     keyring: parseKeyring(config.TOOL_CREDENTIALS_KEYS, config.TOOL_CREDENTIALS_KEY_ID),
     netGuard: createNetGuard({ allow: config.TOOL_NETWORK_ALLOWLIST }),
     embeddings: embeddingsFromConfig(config),
+    codec: { payloadCodec: payloadCodecFromConfig(config), namespace: config.TEMPORAL_NAMESPACE, uiOrigins: config.TEMPORAL_UI_ORIGIN, trustLocalUi: config.TEMPORAL_CODEC_TRUST_LOCAL_UI },
     settings: {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       turnWaitMs: config.TURN_WAIT_MS,

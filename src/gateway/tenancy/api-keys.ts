@@ -2,7 +2,8 @@ import * as keys from '../../tenancy/api-keys-store.js';
 import { apiKeySchema, createApiKeyBody, type ApiKeyView } from '../../tenancy/contracts.js';
 import { idParams, pageQuery } from '../common.js';
 import type { RouteContext } from '../deps.js';
-import { NotFoundError } from '../../errors.js';
+import { ForbiddenError, NotFoundError } from '../../errors.js';
+import { hasPermission } from '../../tenancy/api-keys.js';
 import { z } from '../../zod.js';
 import { defineListRoute } from '../list-route.js';
 import { defineRoute } from '../route.js';
@@ -23,6 +24,8 @@ export function registerApiKeyRoutes({ router, registry, deps }: RouteContext): 
     permission: 'admin', body: createApiKeyBody,
     responses: { 201: { description: 'Created', schema: z.object({ apiKey: apiKeySchema, key: z.string() }) } },
     handler: async ({ body, auth }) => {
+      // An admin is one project's; an operator key reads every project's histories, so only an operator grants one.
+      if (body.permissions.includes('operator') && !hasPermission(auth, 'operator')) throw new ForbiddenError('operator');
       const { row, plaintext } = await keys.createApiKey(db, auth.projectId, {
         name: body.name, permissions: body.permissions, expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
       });
