@@ -45,7 +45,7 @@ const appServices = ['migrate', 'bootstrap', 'worker', 'gateway'];
 
 describe('docker-compose.yml', () => {
   it('defines every service of the stack', () => {
-    for (const name of ['postgres', 'temporal', 'temporal-setup', 'temporal-ui', ...appServices]) {
+    for (const name of ['postgres', 'temporal', 'temporal-setup', 'temporal-ui', 'prometheus', ...appServices]) {
       expect(services, name).toHaveProperty(name);
     }
   });
@@ -108,6 +108,47 @@ describe('docker-compose.yml', () => {
       expect(existsSync(path.join(root, entry!.replace(/^dist\//, '').replace(/\.js$/, '.ts'))), entry).toBe(true);
     }
     expect(images.size).toBe(1);
+  });
+
+  it('runs Prometheus on deploy/prometheus: the gateway, every worker and the Temporal server, with METRICS_TOKEN', () => {
+    const prometheus = service('prometheus');
+    const mount = (prometheus.volumes ?? []).find((v) => v.split(':')[1] === '/etc/prometheus');
+    const hostDir = mount?.split(':')[0] ?? '';
+    const scrape = parse(readFileSync(path.join(root, hostDir, 'prometheus.yml'), 'utf8')) as {
+      scrape_configs: Array<{
+        job_name: string;
+        metrics_path?: string;
+        authorization?: { credentials_file?: string };
+        static_configs?: Array<{ targets: string[] }>;
+        dns_sd_configs?: Array<{ names: string[]; type: string; port: number }>;
+      }>;
+    };
+    const jobs = Object.fromEntries(scrape.scrape_configs.map((j) => [j.job_name, j]));
+    const envOf = (name: string) =>
+      Object.fromEntries(Object.entries(service(name).environment ?? {}).map(([k, v]) => [k, interpolateUnset(v)]));
+
+    // The gateway's port, and every worker replica by DNS on the port its config parses to.
+    expect(jobs.gateway?.static_configs?.[0]?.targets).toEqual([`gateway:${loadConfig(envOf('gateway')).PORT}`]);
+    const workerPort = loadConfig(envOf('worker')).WORKER_METRICS_PORT;
+    expect(workerPort).toBeDefined();
+    expect(jobs.worker?.dns_sd_configs).toEqual([{ names: ['worker'], type: 'A', port: workerPort }]);
+    expect(loadConfig(envOf('gateway')).WORKER_METRICS_PORT, 'only the worker has a metrics port').toBeUndefined();
+    // The Temporal server's exporter, where its PROMETHEUS_ENDPOINT listens.
+    const temporalPort = String(service('temporal').environment?.PROMETHEUS_ENDPOINT ?? '').split(':').at(-1);
+    expect(jobs.temporal?.static_configs?.[0]?.targets).toEqual([`temporal:${temporalPort}`]);
+    for (const job of Object.values(jobs)) expect(job.metrics_path ?? '/metrics', job.job_name).toBe('/metrics');
+
+    // METRICS_TOKEN reaches the app and Prometheus from the same variable, and the file Prometheus reads is the one its command writes.
+    expect(service('gateway').environment?.METRICS_TOKEN).toBe('${METRICS_TOKEN:-}');
+    expect(service('worker').environment?.METRICS_TOKEN).toBe('${METRICS_TOKEN:-}');
+    expect(prometheus.environment?.METRICS_TOKEN).toBe('${METRICS_TOKEN:-}');
+    const script = [prometheus.command ?? []].flat().join('\n');
+    for (const name of ['gateway', 'worker']) {
+      const file = jobs[name]?.authorization?.credentials_file ?? '';
+      expect(file, name).not.toBe('');
+      expect(script).toContain(`"$$METRICS_TOKEN" > ${file}`);
+    }
+    expect(script).toMatch(/exec \/bin\/prometheus --config\.file=\/etc\/prometheus\/prometheus\.yml/);
   });
 
   it('mounts the Temporal dynamic config file it names', () => {
