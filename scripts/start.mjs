@@ -146,6 +146,7 @@ function banner({ boot, demo }) {
     ' Smart Agents Orchestrator is running',
     `   API          ${api}`,
     `   OpenAPI      ${api}/openapi.json`,
+    `   Metrics      ${api}/metrics (gateway), http://localhost:${env.WORKER_METRICS_PORT}/metrics (worker)`,
     `   Temporal UI  ${temporalUiUrl ?? "your Temporal cluster's UI"}${temporalUiUrl ? ' (payloads decrypted by the gateway\'s /codec)' : ''}`,
     `   Codec (CLI)  temporal workflow show … --codec-endpoint ${api}/codec --codec-auth "Bearer $(npm run -s operator-key)"`,
     ...(boot.created
@@ -238,6 +239,9 @@ async function main() {
     say('******************************************************************************');
   }
   await ensurePortFree(port, 'gateway', '; set PORT');
+  // The worker's GET /metrics (its own and the Temporal SDK's); the gateway serves its own on PORT.
+  env.WORKER_METRICS_PORT ||= '9464';
+  await ensurePortFree(Number(env.WORKER_METRICS_PORT), 'worker metrics', '; set WORKER_METRICS_PORT');
   // Node itself with tsx as a loader, not the tsx CLI: that CLI is a second process that can die alone.
   start('worker', ['--import', 'tsx', 'src/worker.ts'], process.execPath);
   start('gateway', ['--import', 'tsx', 'src/server.ts'], process.execPath);
