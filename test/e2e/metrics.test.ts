@@ -124,6 +124,33 @@ describe('GET /metrics on the gateway and the worker', () => {
     expect(workerAfter.replaceAll(config.TEMPORAL_TASK_QUEUE, 'test-queue')).not.toMatch(UUID);
   });
 
+  it('counts an escalation opened, exhausted and acknowledged once each on the worker', async () => {
+    const db = testDb(config);
+    const project = await testProject(db);
+    await db.close();
+    const api = apiClient(gateway.url, project.adminKey);
+    const agent = await api('POST', '/v1/agents', { name: 'Pager', goal: 'page people' });
+    const conversation = await api('POST', '/v1/conversations', { agentId: agent.body.id });
+    const user = await api('POST', '/v1/users', { name: 'On Call', email: 'oncall@example.test' });
+    const levels = [{ targets: [user.body.id], channels: ['in_app'], ackTimeoutSeconds: 1 }];
+    const rule = await api('POST', '/v1/escalation-rules', { name: 'Pager', agentId: agent.body.id, ruleType: 'manual', escalationAction: 'notify', policy: { levels } });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+
+    const before = await scrape(workerMetricsUrl);
+    const transitions = (text: string, transition: string) => total(text, 'smart_agents_escalations_total', { transition });
+    const event = await api('POST', `/v1/conversations/${conversation.body.id}/escalations`, { ruleId: rule.body.id, reason: 'printer on fire' });
+    expect(event.status, JSON.stringify(event.body)).toBe(201);
+    await until(async () => transitions(await scrape(workerMetricsUrl), 'exhausted') > transitions(before, 'exhausted'));
+    expect((await api('POST', `/v1/escalations/${event.body.id}/acknowledge`, {})).body.status).toBe('acknowledged');
+    let after = '';
+    await until(async () => transitions((after = await scrape(workerMetricsUrl)), 'acknowledged') > transitions(before, 'acknowledged'));
+
+    for (const transition of ['opened', 'exhausted', 'acknowledged']) {
+      expect(transitions(after, transition) - transitions(before, transition), transition).toBe(1);
+    }
+    expect(after).not.toContain(event.body.id);
+  });
+
   it('answers 401 in JSON on both without the token', async () => {
     for (const url of [`${gateway.url}/metrics`, workerMetricsUrl]) {
       for (const authorization of [undefined, 'Bearer not-the-token']) {
