@@ -18,7 +18,25 @@ export interface HistoryMessage {
  */
 export async function loadModelHistory(db: DbOrTx, conversationId: string, beforeTurn: number, limit: number): Promise<HistoryMessage[]> {
   if (limit === 0) return [];
-  const rows = await db
+  const rows = await modelHistoryQuery(db, conversationId, beforeTurn, limit);
+  const history: HistoryMessage[] = [];
+  for (const row of rows.reverse()) {
+    history.push({ role: row.role === 'assistant' ? 'assistant' : 'user', content: row.content });
+    if (row.turnStatus === 'canceled' && row.role === 'user') {
+      history.push({ role: 'assistant', content: row.partialAnswer ? `${row.partialAnswer}\n\n${INTERRUPTED_MARK}` : INTERRUPTED_MARK });
+    }
+  }
+  return history.slice(-limit);
+}
+
+/**
+ * The newest `limit` messages before `beforeTurn`, newest first, with their turn's status (rolled-back turns left
+ * out). With table statistics the planner walks the (conversation, turn, position) index backwards and stops after
+ * `limit` rows, however long the conversation (test/integration/model-history-scale.test.ts); a fresh database
+ * before its first ANALYZE scans the small tables instead.
+ */
+export function modelHistoryQuery(db: DbOrTx, conversationId: string, beforeTurn: number, limit: number) {
+  return db
     .select({ role: message.role, content: message.content, turnStatus: agentExecutionHistory.status, partialAnswer: agentExecutionHistory.partialAnswer })
     .from(message)
     .leftJoin(
@@ -34,12 +52,4 @@ export async function loadModelHistory(db: DbOrTx, conversationId: string, befor
     )
     .orderBy(desc(message.turnIndex), desc(message.position))
     .limit(limit);
-  const history: HistoryMessage[] = [];
-  for (const row of rows.reverse()) {
-    history.push({ role: row.role === 'assistant' ? 'assistant' : 'user', content: row.content });
-    if (row.turnStatus === 'canceled' && row.role === 'user') {
-      history.push({ role: 'assistant', content: row.partialAnswer ? `${row.partialAnswer}\n\n${INTERRUPTED_MARK}` : INTERRUPTED_MARK });
-    }
-  }
-  return history.slice(-limit);
 }
