@@ -61,12 +61,13 @@ type Match = 'all' | 'any';
 const idList = (ids: string[]) => sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `);
 /**
  * `match: 'any'` ignores a word the planner's statistics expect in at least this many chunks of the searched
- * bases while a rarer word of the question remains: ranking every chunk that holds a common word costs a few
- * ms per thousand chunks (a third of a 100,000-chunk base: ~400 ms), and `ts_rank_cd` weighs words by density,
- * not rarity, so such chunks crowd out the ones holding the question's distinctive words anyway. Smaller bases
- * (and tables never analyzed) are searched as before.
+ * bases when the question holds a word at least {@link COMMON_WORD_RATIO} times rarer: ranking every chunk that
+ * holds a common word costs a few ms per thousand chunks (a third of a 100,000-chunk base: ~400 ms), and
+ * `ts_rank_cd` weighs words by density, not rarity, so such chunks crowd out the ones holding the question's
+ * distinctive words anyway. Smaller bases (and tables never analyzed) are searched as before.
  */
 export const COMMON_WORD_CHUNKS = 1000;
+export const COMMON_WORD_RATIO = 10;
 
 /** 'any' is a subquery: computed once, not once per reference. 'all' stays inlined, a constant the planner can weigh. */
 const materialized = (match: Match) => (match === 'any' ? sql`materialized ` : sql``);
@@ -74,14 +75,14 @@ const tsQuery = (query: string, match: Match, knowledgeBaseIds: string[]) =>
   match === 'any' ? anyWordQuery(query, knowledgeBaseIds) : sql`websearch_to_tsquery('english', ${query})`;
 
 /**
- * The question's words ORed, without the common ones (all of them when every word is common: still slow in a
- * large base, but never fewer answers than before). How many chunks hold a word is estimated, with no scan,
- * from pg_stats: the word's share of all chunks (the tsvector's most common elements) times the searched
- * bases' rows (knowledge_base_id's most common values; a base not listed is small), which assumes a word is
- * spread evenly over the bases: a word common in one base only is underestimated by its base's share of the
- * table, and that base then ranks it as before. A word no chunk holds (a
- * typo) is not a rarer word. Quotes, -minus and OR (anything but plain words) keep the plain OR of websearch's
- * query.
+ * The question's words ORed, without the common ones (see {@link COMMON_WORD_CHUNKS}; words of similar
+ * frequency are all kept, so a question of common words only is searched as before: slow in a large base, but
+ * never fewer answers). How many chunks hold a word is estimated, with no scan, from pg_stats: the word's share
+ * of all chunks (the tsvector's most common elements; a word not listed counts as 0) times the searched bases'
+ * rows (knowledge_base_id's most common values; a base not listed is small). That assumes a word is spread
+ * evenly over the bases: a word common in one base only is underestimated by its base's share of the table,
+ * and that base then ranks it as before. A word no chunk holds (a typo) is not a rarer word. Quotes, -minus and
+ * OR (anything but plain words) keep the plain OR of websearch's query.
  */
 const anyWordQuery = (query: string, knowledgeBaseIds: string[]) => sql`(
   with w as (select websearch_to_tsquery('english', ${query}) as tsq),
@@ -93,16 +94,20 @@ const anyWordQuery = (query: string, knowledgeBaseIds: string[]) => sql`(
     select coalesce(sum(v.freq), 0) * max(t.reltuples) as n
     from pg_class t, stats s, unnest(s.most_common_vals::text::uuid[], s.most_common_freqs) as v(id, freq)
     where t.oid = 'knowledge_chunk'::regclass and s.attname = 'knowledge_base_id' and v.id in (${idList(knowledgeBaseIds)})),
-  common as (
-    select e.lexeme from stats s, base_rows b, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) as e(lexeme, freq)
-    where s.attname = 'search_vector' and e.lexeme is not null and e.freq * b.n >= ${COMMON_WORD_CHUNKS}),
-  rare as (
-    select lexeme from words where lexeme not in (select lexeme from common) and exists (
+  listed as (
+    select e.lexeme, e.freq * b.n as n from stats s, base_rows b, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) as e(lexeme, freq)
+    where s.attname = 'search_vector' and e.lexeme is not null),
+  present as (
+    select words.lexeme, coalesce(listed.n, 0) as n from words left join listed using (lexeme)
+    where coalesce(listed.n, 0) >= ${COMMON_WORD_CHUNKS} or exists (
       select 1 from knowledge_chunk c
-      where c.knowledge_base_id in (${idList(knowledgeBaseIds)}) and c.search_vector @@ quote_literal(lexeme)::tsquery))
+      where c.knowledge_base_id in (${idList(knowledgeBaseIds)}) and c.search_vector @@ quote_literal(words.lexeme)::tsquery)),
+  kept as (
+    select lexeme from present
+    where not (n >= ${COMMON_WORD_CHUNKS} and n > ${COMMON_WORD_RATIO} * (select min(n) from present)))
   select case
-    when exists (select 1 from rare) and exists (select 1 from words join common using (lexeme))
-      then (select string_agg(quote_literal(lexeme), ' | ') from rare)::tsquery
+    when exists (select 1 from kept) and (select count(*) from kept) < (select count(*) from present)
+      then (select string_agg(quote_literal(lexeme), ' | ') from kept)::tsquery
     else nullif(replace(w.tsq::text, ' & ', ' | '), '')::tsquery
   end
   from w)`;
