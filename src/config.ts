@@ -113,6 +113,12 @@ export const configSchema = z.object({
   WORKER_METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional()),
   /** Set: `/metrics` (gateway and worker) needs `Authorization: Bearer METRICS_TOKEN`; unset: open. */
   METRICS_TOKEN: optionalString,
+  /**
+   * OpenTelemetry: traces are exported by OTLP (http/protobuf) when either is set (the exporter also reads the other
+   * standard OTEL_EXPORTER_OTLP_* settings); unset: tracing is off and its SDK never loaded.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString,
 });
 
 export type Config = z.infer<typeof configSchema>;

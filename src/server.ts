@@ -11,6 +11,7 @@ import { connectTemporalClient } from './temporal/client.js';
 import { payloadCodecFromConfig } from './temporal/data-converter.js';
 import { parseKeyring } from './tools/credentials.js';
 import { createNetGuard } from './net/net-guard.js';
+import { startTracingFromConfig } from './telemetry/tracing.js';
 
 /** Gateway entry: the one place that connects, listens and shuts down. */
 async function main(): Promise<void> {
@@ -19,7 +20,9 @@ async function main(): Promise<void> {
   const dbHandle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'smart-agents-gateway' });
   // Without payload keys (and encryption not turned off) the gateway stops here; the codec endpoint uses the same keys.
   const payloadCodec = payloadCodecFromConfig(config);
-  const { client: temporal, connection } = await connectTemporalClient(config);
+  // Before the server exists, so its requests get spans; null (nothing loaded) without an OTLP endpoint.
+  const tracing = await startTracingFromConfig(config, 'smart-agents-gateway');
+  const { client: temporal, connection } = await connectTemporalClient(config, tracing?.clientInterceptors);
   const streams = createTurnStreams(dbHandle.sql, logger, config);
   const app = createApp({
     db: dbHandle.db,
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_MS).unref();
     server.close(async () => {
       server.closeAllConnections();
-      await Promise.allSettled([connection.close(), dbHandle.close()]);
+      await Promise.allSettled([connection.close(), dbHandle.close(), tracing?.shutdown()]);
       clearTimeout(force);
       logger.info('gateway stopped');
       process.exit(0);

@@ -20,6 +20,7 @@ import { createDeliverer } from './escalations/notifications/deliverer.js';
 import { createNetGuard } from './net/net-guard.js';
 import { createMetricsRegistry } from './prometheus/registry.js';
 import { createWorkerMetrics } from './prometheus/worker-metrics.js';
+import type { Tracing } from './telemetry/tracing.js';
 
 /** `workflows/index` next to this file's folder: `.js` when built into dist/, `.ts` when run from source. */
 export const workflowsPath = ['.js', '.ts']
@@ -52,12 +53,14 @@ export async function createWorkerRuntime(
     worker?: Partial<WorkerOptions>;
     /** The process's metrics registry; a new one when absent. */
     registry?: Registry;
+    /** The process's tracing when it is on: its client and worker interceptors and the workflow span sink. */
+    tracing?: Tracing | null;
   } = {},
 ): Promise<WorkerRuntime> {
   // First: without payload keys (and encryption not turned off) the worker stops here, before it connects.
   const dataConverter = dataConverterFromConfig(config);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
-  const { client, connection: clientConnection } = await connectTemporalClient(config);
+  const { client, connection: clientConnection } = await connectTemporalClient(config, overrides.tracing?.clientInterceptors);
   const llm =
     overrides.llm ??
     createLlmClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.LLM_TIMEOUT_MS });
@@ -111,6 +114,7 @@ export async function createWorkerRuntime(
     // A heartbeat's answer is how a running activity learns it was canceled (a canceled turn's model or
     // tool call): send one at least every second instead of every 0.8 × heartbeat timeout.
     maxHeartbeatThrottleInterval: '1 second',
+    ...overrides.tracing?.workerOptions,
     ...overrides.worker,
   });
   // Every worker runs the pruner; an advisory lock lets one of them prune (see turn-events-retention.ts).

@@ -6,6 +6,7 @@ import { freeLoopbackAddress } from './prometheus/sdk-metrics.js';
 import { serveWorkerMetrics } from './prometheus/worker-endpoint.js';
 import { installTemporalLogger } from './temporal/logger.js';
 import { startWebhookDispatcher, webhookDispatchSettings } from './webhooks/dispatcher.js';
+import { startTracingFromConfig } from './telemetry/tracing.js';
 import { createWorkerRuntime } from './worker-runtime.js';
 
 /** Worker entry: builds real dependencies, runs until SIGINT/SIGTERM, then drains and exits. */
@@ -18,7 +19,9 @@ async function main(): Promise<void> {
   const sdkMetricsAddress = metricsPort === undefined ? undefined : await freeLoopbackAddress();
   installTemporalLogger(logger, sdkMetricsAddress);
   const dbHandle = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, appName: 'smart-agents-worker' });
+  const tracing = await startTracingFromConfig(config, 'smart-agents-worker');
   const runtime = await createWorkerRuntime(config, dbHandle.db, {
+    tracing,
     onToolListError: (tool, err) =>
       logger.warn({ tool, error: err instanceof Error ? err.message : String(err) }, 'MCP server could not be listed; its tools are left out of this turn'),
   });
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
   await metrics?.close();
   await runtime.close();
   await dbHandle.close();
+  await tracing?.shutdown(); // exports the last batch of spans
   logger.info('worker stopped');
 }
 

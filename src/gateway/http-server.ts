@@ -1,4 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { activeTraceId } from '../telemetry/trace-id.js';
 
 /** How long a client may take over a request; one set of values for the entry and the tests. */
 export interface ServerLimits {
@@ -33,6 +34,18 @@ export function createGatewayServer(app: RequestListener, limits: ServerLimits =
       keepAliveTimeout: limits.keepAliveTimeoutMs,
       connectionsCheckingInterval: limits.checkIntervalMs,
     },
-    app,
+    withTraceIdHeader(app),
   );
+}
+
+/**
+ * Answers each request with `X-Trace-Id`, the trace of its server span (tracing on), so a caller or an operator
+ * can look the request, and the turn it started, up in the tracing backend. Without tracing nothing is set.
+ */
+function withTraceIdHeader(app: RequestListener): RequestListener {
+  return (req, res) => {
+    const traceId = activeTraceId();
+    if (traceId) res.setHeader('X-Trace-Id', traceId);
+    return app(req, res);
+  };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Client } from '@temporalio/client';
+import type { Client, ClientInterceptors } from '@temporalio/client';
 import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config';
@@ -20,6 +20,7 @@ import { connectTemporalClient } from '../../src/temporal/client';
 import { payloadCodecFromConfig } from '../../src/temporal/data-converter';
 import { TEST_PAYLOAD_KEYS } from './payload-keys';
 import { createNetGuard } from '../../src/net/net-guard';
+import type { Tracing } from '../../src/telemetry/tracing';
 
 /** Every worker log entry of this test file (warnings and up), for tests that check what never gets logged. */
 export const workerLogs: string[] = [];
@@ -66,12 +67,14 @@ export interface RunningWorker {
 export async function startWorker(
   config: Config,
   db: DbHandle,
-  overrides: { llm?: LlmClient; activities?: WrapActivities; worker?: Partial<WorkerOptions> } = {},
+  overrides: { llm?: LlmClient; activities?: WrapActivities; worker?: Partial<WorkerOptions>; tracing?: Tracing } = {},
 ): Promise<RunningWorker> {
   const runtime = await createWorkerRuntime(config, db.db, {
     llm: overrides.llm,
     wrapActivities: overrides.activities,
-    worker: { workflowBundle: { codePath: inject('workflowBundlePath') }, ...overrides.worker },
+    tracing: overrides.tracing,
+    // The prebuilt bundle has no tracing interceptors: with tracing the worker bundles the workflows itself.
+    worker: { ...(overrides.tracing ? {} : { workflowBundle: { codePath: inject('workflowBundlePath') } }), ...overrides.worker },
   });
   const running = runtime.worker.run();
   return {
@@ -84,8 +87,8 @@ export async function startWorker(
 }
 
 /** The product's own client (src/temporal/client.ts): with the payload codec, as the gateway's. */
-export async function temporalClient(config: Config): Promise<{ client: Client; close: () => Promise<void> }> {
-  const { client, connection } = await connectTemporalClient(config);
+export async function temporalClient(config: Config, interceptors?: ClientInterceptors): Promise<{ client: Client; close: () => Promise<void> }> {
+  const { client, connection } = await connectTemporalClient(config, interceptors);
   return { client, close: () => connection.close() };
 }
 
