@@ -45,9 +45,11 @@ export async function notifyLevel(eventId: string, state: EscalationState, round
       }),
     );
   }
+  // What the level's timeline entry says about its notifications, as of when the level was told: the entry
+  // is written once, so it carries no count that changes later (deliveries in flight: the event's
+  // `deliveries` and `notifications` in the API).
   return {
     total: prepared.length,
-    sending: pending.length,
     inApp: prepared.filter((n) => n.channel === 'in_app' && n.status === 'sent').length,
     undeliverable: prepared.filter((n) => n.status === 'failed').length,
   };

@@ -53,7 +53,7 @@ export function beginRun(input: EscalationInput): EscalationRun {
 
   const record: RecordChange = (kind, actor, extra = {}) =>
     store.recordEscalationChange({
-      eventId: input.eventId, seq: seq++, kind, status: state.status, level: state.level, actor, atMs: Date.now(),
+      eventId: input.eventId, seq: seq++, kind, status: state.status, level: state.level, pass: state.pass, actor, atMs: Date.now(),
       ...(kind === 'snoozed' || kind === 'snooze_ended' ? { snoozedUntil: state.snoozedUntil } : {}), ...extra,
     });
   return {
@@ -79,7 +79,7 @@ export function beginRun(input: EscalationInput): EscalationRun {
     async notifyCurrentLevel(kind: string) {
       const sent = await notifyLevel(input.eventId, state, round++, deliveries);
       clock.levelStartedMs = Date.now(); // the level's acknowledgement time starts once it has been told
-      await record(kind, 'system', { details: { level: state.level + 1, pass: state.pass, notifications: sent } });
+      await record(kind, 'system', { details: { notifications: sent } });
     },
   };
 }

@@ -58,6 +58,26 @@ describe('escalation policy on durable timers', () => {
     expect(wf.searchAttributes).toMatchObject({ EscalationStatus: ['acknowledged'], EscalationLevel: [2] });
   });
 
+  it('counts levels and passes from 1 everywhere: the 201, every timeline entry (acknowledged too), deliveries; live delivery counts', async () => {
+    const { api, people, agentId, conversationId } = await setup();
+    const ruleId = await createRule(api, { name: 'Pager', agentId, ruleType: 'manual', escalationAction: 'notify', policy: { levels: [inApp([people.oncall], 1), inApp([people.manager], 600)] } });
+    const created = await api('POST', `/v1/conversations/${conversationId}/escalations`, { ruleId, reason: 'disk full' });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    // The workflow writes its id on the row once it runs; the 201 names it already.
+    expect(created.body).toMatchObject({ workflowId: `escalation:${created.body.id}`, level: 1, currentLevel: 0 });
+    const eventId = created.body.id as string;
+    await waitForTimeline(api, eventId, 'escalated');
+    expect((await api('POST', `/v1/escalations/${eventId}/acknowledge`, {})).body).toMatchObject({ status: 'acknowledged', level: 2, currentLevel: 1 });
+    const view = await getEscalation(api, eventId);
+    expect(view.timeline.map((t) => [t.kind, t.level, t.pass])).toEqual([['created', 1, 1], ['notified', 1, 1], ['escalated', 2, 1], ['acknowledged', 2, 1]]);
+    expect(view.deliveries.map((d) => [d.level, d.pass])).toEqual([[1, 1], [2, 1]]);
+    // A timeline entry is written once: it holds no count of deliveries in flight; the event has the live one.
+    for (const t of view.timeline) expect(t.notifications ?? {}).not.toHaveProperty('sending');
+    expect((view as unknown as { notifications: unknown }).notifications).toEqual({ total: 2, pending: 0, sent: 2, failed: 0, read: 0 });
+    const wf = await stack.temporal.client.workflow.getHandle(`escalation:${eventId}`).describe();
+    expect(wf.searchAttributes).toMatchObject({ EscalationLevel: [2] });
+  });
+
   it('reaches its timer in one workflow task, and a fired timer notifies the next level in one more (no activity tasks for in-app)', async () => {
     const { api, people, escalate } = await setup();
     const { eventId } = await escalate({ levels: [inApp([people.oncall], 1), inApp([people.manager], 600)] });
@@ -97,7 +117,8 @@ describe('escalation policy on durable timers', () => {
     const { eventId } = await escalate({ levels: [inApp([people.oncall], 1)], repeat: 2 });
     const view = await waitForTimeline(api, eventId, 'exhausted');
     expect(kinds(view)).toEqual(['created', 'notified', 'escalated', 'escalated', 'exhausted']);
-    expect(view.deliveries.map((d) => d.pass)).toEqual([0, 1, 2]);
+    expect(view.deliveries.map((d) => d.pass)).toEqual([1, 2, 3]);
+    expect(view.timeline.filter((t) => t.kind === 'escalated').map((t) => [t.level, t.pass])).toEqual([[1, 2], [1, 3]]);
     expect(view.status).toBe('pending');
     expect((await api('POST', `/v1/escalations/${eventId}/ignore`, { note: 'test' })).body.status).toBe('ignored');
     await stack.temporal.client.workflow.getHandle(`escalation:${eventId}`).result();

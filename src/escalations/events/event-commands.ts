@@ -91,24 +91,25 @@ export async function startManualEscalation(
   client: Client,
   taskQueue: string,
   trigger: Omit<FiredTrigger, 'dedupeKey'> & { dedupeKey?: string },
-): Promise<{ input: EscalationInput; created: boolean }> {
+): Promise<{ input: EscalationInput; created: boolean; workflowId: string }> {
   const dedupeKey = trigger.dedupeKey ?? `manual:${randomUUID()}`;
   const existing = await findEventIdByDedupeKey(db, dedupeKey);
   const [input] = await openEscalations(db, [{ ...trigger, dedupeKey }]);
   if (!input) throw new Error('the rule disappeared while the escalation was being opened');
+  const workflowId = escalationWorkflowId(input.eventId);
   try {
     await client.workflow.start<Workflows['runEscalation']>('runEscalation', {
       taskQueue,
-      workflowId: escalationWorkflowId(input.eventId),
+      workflowId,
       args: [input],
       typedSearchAttributes: escalationSearchAttributes(input),
       staticSummary: escalationSummary(input),
       priority: escalationTaskPriority(input),
     });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { input, created: false };
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { input, created: false, workflowId };
     if (!existing) await deleteUnstartedEvent(db, input.eventId, dedupeKey);
     throw err;
   }
-  return { input, created: !existing };
+  return { input, created: !existing, workflowId };
 }

@@ -6,13 +6,18 @@ import { agentTaskWorkflowId, type EscalationSnapshot, type EscalationStatus } f
 import type { WebhookEventKind } from '../../webhooks/contracts.js';
 import { enqueueWebhookEvents } from '../../webhooks/outbox.js';
 
-/** One entry of an event's timeline; `seq` is the workflow's step number, which makes appends idempotent. */
+/**
+ * One entry of an event's timeline; `seq` is the workflow's step number, which makes appends idempotent.
+ * `level` and `pass` count from 1 like everything a person reads (level 2 = the second level of the
+ * policy, pass 2 = its first repeat), whatever the kind of entry.
+ */
 export interface TimelineEntry {
   seq: number;
   at: string;
   kind: string;
   status: EscalationStatus;
   level: number;
+  pass?: number;
   actor: string;
   note?: string;
   [extra: string]: unknown;
@@ -48,7 +53,10 @@ export interface EscalationChange {
   seq: number;
   kind: string;
   status: EscalationStatus;
+  /** The workflow's index into the policy's levels (0 = first level); stored as `current_level`. */
   level: number;
+  /** The workflow's pass index (0 = first run through the levels); absent from workflows before 1-based timelines. */
+  pass?: number;
   actor: string;
   note?: string;
   snoozedUntil?: string | null;
@@ -78,7 +86,15 @@ const webhookKinds: Record<string, WebhookEventKind> = {
  */
 export async function recordEscalationChange(db: DbOrTx, c: EscalationChange): Promise<boolean> {
   const at = new Date(c.atMs);
-  const entry: TimelineEntry = { seq: c.seq, at: at.toISOString(), kind: c.kind, status: c.status, level: c.level, actor: c.actor, ...(c.note ? { note: c.note } : {}), ...c.details };
+  // The workflow counts levels and passes from 0 (array indexes); the timeline counts them from 1. Details
+  // come first so a `level`/`pass` they carry (workflows before this change sent them there, level already
+  // 1-based and pass 0-based) never overrides the entry's own.
+  const { level: _level, pass: detailsPass, ...details } = c.details ?? {};
+  const pass = c.pass ?? (typeof detailsPass === 'number' ? detailsPass : undefined);
+  const entry: TimelineEntry = {
+    ...details, seq: c.seq, at: at.toISOString(), kind: c.kind, status: c.status, level: c.level + 1,
+    ...(pass !== undefined ? { pass: pass + 1 } : {}), actor: c.actor, ...(c.note ? { note: c.note } : {}),
+  };
   return db.transaction(async (tx) => {
     const [changed] = await writeEscalationChange(tx, c, at, entry);
     const type = webhookKinds[c.kind];

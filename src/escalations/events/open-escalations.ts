@@ -84,7 +84,7 @@ export async function openEscalations(db: DbOrTx, fired: FiredTrigger[]): Promis
         dedupeKey: f.dedupeKey,
         triggerData: f.triggerData,
         policySnapshot: snapshot as unknown as Record<string, unknown>,
-        timeline: [{ seq: 0, at: new Date().toISOString(), kind: 'created', status: 'pending', actor: 'system', note: f.reason }],
+        timeline: [{ seq: 0, at: new Date().toISOString(), kind: 'created', status: 'pending', level: 1, pass: 1, actor: 'system', note: f.reason }],
       })
       .onConflictDoNothing({ target: escalationEvent.dedupeKey });
     const [row] = await db.select().from(escalationEvent).where(eq(escalationEvent.dedupeKey, f.dedupeKey));

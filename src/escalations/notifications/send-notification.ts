@@ -32,7 +32,7 @@ export async function deliverStoredNotification(db: DbOrTx, deliverer: Deliverer
         idempotencyKey: row.idempotencyKey,
         data: {
           level: row.level + 1,
-          pass: row.pass,
+          pass: row.pass + 1,
           status: event?.status ?? null,
           priority: snapshot?.priority ?? null,
           rule: snapshot ? { id: snapshot.ruleId, name: snapshot.ruleName, type: snapshot.ruleType } : null,

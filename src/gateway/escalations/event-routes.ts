@@ -2,6 +2,7 @@ import { findConversation } from '../../conversations/store.js';
 import { commandBody, idempotencyHeader, listEventsFilter, manualEscalationBody, snoozeBody } from '../../escalations/contracts/event-api.js';
 import { EscalationCommandRefusedError, pickManualRule, sendEscalationCommand, startManualEscalation } from '../../escalations/events/event-commands.js';
 import { findEvent, listEvents, type EventRow } from '../../escalations/events/event-store.js';
+import { levelNumber, notificationCounts, timelineView } from '../../escalations/events/event-view.js';
 import { listEventDeliveries, type NotificationRow } from '../../escalations/notifications/notification-store.js';
 import type { EscalationUpdateName } from '../../../workflows/contracts/index.js';
 import { idParams, pageQuery } from '../common.js';
@@ -12,16 +13,20 @@ import { defineRoute } from '../route.js';
 import { toIso } from '../serialize.js';
 import { registerNotificationRoutes } from './notification-routes.js';
 
-/** The API view of an event: no dedupe key; the frozen policy as `policy`. */
+/**
+ * The API view of an event: no dedupe key; the frozen policy as `policy`. Levels and passes count from 1:
+ * `level` is the level being notified; `currentLevel` (the same, from 0) stays for older clients and is
+ * deprecated.
+ */
 export function eventView(e: EventRow) {
-  const { dedupeKey: _dedupe, policySnapshot, ...rest } = e;
-  return { ...toIso(rest), policy: policySnapshot };
+  const { dedupeKey: _dedupe, policySnapshot, timeline, ...rest } = e;
+  return { ...toIso(rest), level: levelNumber(e.currentLevel), timeline: timelineView(timeline), policy: policySnapshot };
 }
 
 /** Deliveries as the event shows them: bodies stay out (they carry the signed links of their recipient). */
 const deliveryView = (n: NotificationRow) => {
   const { body: _body, idempotencyKey: _key, ...rest } = n;
-  return { ...toIso(rest), level: n.level + 1 };
+  return { ...toIso(rest), level: n.level + 1, pass: n.pass + 1 };
 };
 
 const listQuery = pageQuery.merge(listEventsFilter);
@@ -47,7 +52,7 @@ export function registerEscalationRoutes({ router, registry, deps }: RouteContex
     handler: async ({ params, auth }) => {
       const event = await load(auth.projectId, params.id);
       const deliveries = await listEventDeliveries(db, event.id);
-      return { status: 200, body: { ...eventView(event), deliveries: deliveries.map(deliveryView) } };
+      return { status: 200, body: { ...eventView(event), notifications: notificationCounts(deliveries), deliveries: deliveries.map(deliveryView) } };
     },
   });
 
@@ -84,13 +89,14 @@ export function registerEscalationRoutes({ router, registry, deps }: RouteContex
       if (!conv) throw new NotFoundError('conversation');
       const rule = await pickManualRule(db, conv.agentId, body.ruleId);
       const key = req.get('idempotency-key');
-      const { input, created } = await startManualEscalation(db, deps.temporal, deps.settings.taskQueue, {
+      const { input, created, workflowId } = await startManualEscalation(db, deps.temporal, deps.settings.taskQueue, {
         ruleId: rule.id, conversationId: conv.id, eventType: 'manual', reason: body.reason,
         triggerData: { reason: body.reason, requestedBy: `api_key:${auth.keyId}` },
         ...(key ? { dedupeKey: `manual:${auth.projectId}:${key.slice(0, 200)}` } : {}),
       });
       const event = await load(auth.projectId, input.eventId);
-      return { status: created ? 201 : 200, body: eventView(event), headers: { Location: `/v1/escalations/${event.id}` } };
+      // The workflow writes its id on the row once it runs, usually after this answer: say which it is now.
+      return { status: created ? 201 : 200, body: { ...eventView(event), workflowId: event.workflowId ?? workflowId }, headers: { Location: `/v1/escalations/${event.id}` } };
     },
   });
 

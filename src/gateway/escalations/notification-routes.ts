@@ -9,7 +9,7 @@ import { toIso } from '../serialize.js';
 
 const view = (n: NotificationRow) => {
   const { idempotencyKey: _key, ...rest } = n;
-  return { ...toIso(rest), level: n.level + 1 };
+  return { ...toIso(rest), level: n.level + 1, pass: n.pass + 1 };
 };
 
 const listQuery = pageQuery.merge(listNotificationsFilter);
