@@ -252,3 +252,17 @@ describe('mergeVariables', () => {
     expect('x' in merged.agent).toBe(false);
   });
 });
+
+describe('level numbers in templates', () => {
+  it('count levels and passes from 1 like the API; `repeat` says how many times the policy started over', async () => {
+    expect(vars.level).toMatchObject({ number: 1, pass: 1, repeat: 0 });
+    const body = 'level {{ level.number }}/{{ level.count }} pass {{ level.pass }}/{{ level.passCount }} repeat {{ level.repeat }}';
+    const first = await renderTemplate({ body }, vars);
+    expect(first.body).toBe('level 1/2 pass 1/2 repeat 0');
+    const repeat = mergeVariables(vars, { level: { number: 2, pass: 2, repeat: 1 } });
+    expect((await renderTemplate({ body }, repeat)).body).toBe('level 2/2 pass 2/2 repeat 1');
+    // The built-in e-mail says which pass only on a repeat, with the same numbers as the timeline.
+    expect((await renderTemplate(defaultTemplate('email'), vars)).body).not.toContain('pass ');
+    expect((await renderTemplate(defaultTemplate('email'), repeat)).body).toContain('level 2 of 2 (pass 2 of 2)');
+  });
+});

@@ -55,7 +55,11 @@ export async function baseVariables(db: DbOrTx, event: EventRow, snapshot: Escal
     turn: turn ? { index: turn.messageIndex, userMessage: turn.userInput, response: turn.agentResponse ?? null } : null,
     rule: { id: snapshot.ruleId, name: snapshot.ruleName, type: snapshot.ruleType, priority: snapshot.priority },
     event: { id: event.id, status: event.status, reason: event.reason ?? '', createdAt: event.createdAt.toISOString(), triggerData: event.triggerData },
-    level: { number: level + 1, count: snapshot.policy.levels.length, pass, ackTimeoutSeconds: levelDef?.ackTimeoutSeconds ?? 0 },
+    // `level` and `pass` are the workflow's indexes (from 0); templates count from 1 like the API.
+    level: {
+      number: level + 1, count: snapshot.policy.levels.length, pass: pass + 1, passCount: snapshot.policy.repeat + 1, repeat: pass,
+      ackTimeoutSeconds: levelDef?.ackTimeoutSeconds ?? 0,
+    },
     trigger: event.triggerData,
   } satisfies Omit<NotificationVariables, 'recipient' | 'links'>;
 }

@@ -50,14 +50,25 @@ export interface NotificationVariables {
     /** What the trigger saw; keys depend on the rule type (see `trigger`). */
     triggerData: Record<string, unknown>;
   };
-  /** Where in the escalation policy this notification comes from. */
+  /**
+   * Where in the escalation policy this notification comes from. Levels and passes count from 1, as in
+   * the API, the timeline and the Temporal UI: level 1 is the policy's first level, pass 1 its first run
+   * through the levels (pass 2 = the first repeat).
+   */
   level: {
-    /** 1-based level being notified. */
+    /** The level being notified: 1 .. `count`. */
     number: number;
     /** How many levels the policy has. */
     count: number;
-    /** 0 on the first run through the levels, 1.. on repeats. */
+    /**
+     * The run through the levels: 1 .. `passCount`. Before levels and passes were counted the same way
+     * this was 0 on the first run: a template that tests `level.pass > 0` now tests `level.repeat > 0`.
+     */
     pass: number;
+    /** How many runs the policy makes at most (its `repeat` + 1). */
+    passCount: number;
+    /** How many times the policy has started over: 0 on the first pass (= `pass` - 1). A count, not a number. */
+    repeat: number;
     /** How long this level has to acknowledge before the next one is told. */
     ackTimeoutSeconds: number;
   };
@@ -111,7 +122,7 @@ export function sampleVariables(): NotificationVariables {
       createdAt: '2025-03-14T09:26:53.000Z',
       triggerData,
     },
-    level: { number: 1, count: 2, pass: 0, ackTimeoutSeconds: 900 },
+    level: { number: 1, count: 2, pass: 1, passCount: 2, repeat: 0, ackTimeoutSeconds: 900 },
     links: {
       acknowledge: 'https://agents.example.com/escalation-links/acknowledge?token=sample',
       resolve: 'https://agents.example.com/escalation-links/resolve?token=sample',
@@ -153,7 +164,7 @@ const emailBody = `Hello {{ recipient.name | default: "there" }},
 
 Escalation "{{ rule.name }}" ({{ rule.type }}, {{ rule.priority }} priority) opened for agent {{ agent.name }}.
 {% if event.reason %}Reason: {{ event.reason }}
-{% endif %}Status: {{ event.status }}, level {{ level.number }} of {{ level.count }}{% if level.pass > 0 %} (repeat {{ level.pass }}){% endif %}
+{% endif %}Status: {{ event.status }}, level {{ level.number }} of {{ level.count }}{% if level.repeat > 0 %} (pass {{ level.pass }} of {{ level.passCount }}){% endif %}
 Opened: {{ event.createdAt }}
 {% if conversation %}
 Conversation {{ conversation.id }} ({{ conversation.status }}, {{ conversation.messagesCount }} messages)
