@@ -103,3 +103,23 @@ export function escalationLinks(
   const url = (action: LinkAction) => `${base}/links/escalations/${signLinkToken(secret, { eventId, action, userId, expiresAt })}`;
   return { acknowledge: url('acknowledge'), resolve: url('resolve') };
 }
+
+/**
+ * What a link's holder may do: an acknowledge link also resolves (the person paged acknowledges, then
+ * resolves from the same message, and an SMS carries only the acknowledge link; the API's
+ * `escalations:ack` permission covers both the same way); a resolve link only resolves.
+ */
+export const allowedActions: Record<LinkAction, LinkAction[]> = { acknowledge: ['acknowledge', 'resolve'], resolve: ['resolve'] };
+
+/** The commands that change an event in this status: none once it is closed, no acknowledge once acknowledged. */
+function applicableActions(status: string): LinkAction[] {
+  if (status === 'pending' || status === 'snoozed') return ['acknowledge', 'resolve'];
+  if (status === 'acknowledged') return ['resolve'];
+  return [];
+}
+
+/** The buttons the page offers: what the link allows and the event's status still takes. */
+export function offeredActions(claims: LinkClaims, status: string): LinkAction[] {
+  const applicable = applicableActions(status);
+  return allowedActions[claims.action].filter((a) => applicable.includes(a));
+}

@@ -109,14 +109,24 @@ describe('deviation rules', () => {
     const local = link.replace(PUBLIC_BASE, stack.gateway.url);
     const view = await fetch(local);
     expect(view.status).toBe(200);
-    expect(await view.text()).toContain('<form method="post">');
+    const pendingPage = await view.text();
+    expect(pendingPage).toContain('<button type="submit">Acknowledge</button>');
     expect((await getEscalation(api, event!.id)).status).toBe('pending');
     const acted = await fetch(local, { method: 'POST', headers: { accept: 'application/json' } });
     expect(acted.status).toBe(200);
     expect(await acted.json()).toEqual({ eventId: event!.id, status: 'acknowledged' });
     const acked = await getEscalation(api, event!.id);
     expect(acked.timeline.find((t) => t.kind === 'acknowledged')).toMatchObject({ actor: `user:${people.oncall}` });
+    // Once acknowledged, the same link's page shows who did it and offers only what still applies: Resolve.
+    const ackedPage = await (await fetch(local)).text();
+    expect(ackedPage).toContain('Status: <b>acknowledged</b> (by user:');
+    expect(ackedPage).not.toContain('>Acknowledge</button>');
+    expect(ackedPage).toContain('<form method="post" action="?action=resolve"');
+    expect(await (await fetch(local, { headers: { accept: 'application/json' } })).json()).toMatchObject({ status: 'acknowledged', action: 'acknowledge', actions: ['resolve'] });
     expect((await fetch(local.slice(0, -3) + 'AAA', { method: 'POST', headers: { accept: 'application/json' } })).status).toBe(403);
+    const ignore = await fetch(`${local}?action=ignore`, { method: 'POST', headers: { accept: 'application/json' } });
+    expect(ignore.status).toBe(403);
+    expect((await ignore.json()).error.code).toBe('action_not_allowed');
 
     // Acknowledging twice is harmless; after resolve, ack is refused and resolve again is harmless.
     expect((await api('POST', `/v1/escalations/${event!.id}/acknowledge`, {})).body.status).toBe('acknowledged');

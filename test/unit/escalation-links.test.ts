@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { escalationLinks, LinkTokenError, signLinkToken, verifyLinkToken, type LinkClaims } from '../../src/escalations/links';
+import { allowedActions, escalationLinks, LinkTokenError, offeredActions, signLinkToken, verifyLinkToken, type LinkClaims } from '../../src/escalations/links';
 
 const secret = 'link-secret-3f9a';
 const now = Date.UTC(2025, 0, 1);
@@ -90,5 +90,22 @@ describe('escalationLinks', () => {
 
   it('returns no links when no secret is configured', () => {
     expect(escalationLinks({ secret: null, publicBaseUrl: 'http://localhost:3000', ttlSeconds: 60, nowMs: now }, 'ev-9', 'user-2')).toEqual({ acknowledge: null, resolve: null });
+  });
+});
+
+describe('what a link offers', () => {
+  const ack = claims;
+  const resolve: LinkClaims = { ...claims, action: 'resolve' };
+  it('offers acknowledge only while the escalation waits for one, and resolve until it is closed', () => {
+    expect(offeredActions(ack, 'pending')).toEqual(['acknowledge', 'resolve']);
+    expect(offeredActions(ack, 'snoozed')).toEqual(['acknowledge', 'resolve']);
+    expect(offeredActions(ack, 'acknowledged')).toEqual(['resolve']);
+    expect(offeredActions(ack, 'resolved')).toEqual([]);
+    expect(offeredActions(ack, 'ignored')).toEqual([]);
+  });
+  it('never lets a resolve link acknowledge', () => {
+    expect(offeredActions(resolve, 'pending')).toEqual(['resolve']);
+    expect(offeredActions(resolve, 'acknowledged')).toEqual(['resolve']);
+    expect(allowedActions.resolve).toEqual(['resolve']);
   });
 });

@@ -1,7 +1,7 @@
 import type { Express, Request, Response } from 'express';
 import { EscalationCommandRefusedError, sendEscalationCommand } from '../../escalations/events/event-commands.js';
 import { findEventById } from '../../escalations/events/event-store.js';
-import { LinkTokenError, verifyLinkToken, type LinkClaims } from '../../escalations/links.js';
+import { allowedActions, LinkTokenError, offeredActions, verifyLinkToken, type LinkAction, type LinkClaims } from '../../escalations/links.js';
 import type { EscalationSnapshot } from '../../../workflows/contracts/index.js';
 import type { GatewayDeps } from '../deps.js';
 
@@ -21,10 +21,20 @@ function reply(req: Request, res: Response, status: number, json: Record<string,
   else page(res, status, title, `<p>${escapeHtml(text)}</p>`);
 }
 
+const buttonLabel: Record<LinkAction, string> = { acknowledge: 'Acknowledge', resolve: 'Resolve' };
+
+/** Who acknowledged (or closed) the event and when, from its timeline, for the page. */
+function lastChange(timeline: unknown, kinds: string[]): { actor: string; at: string } | null {
+  const entries = Array.isArray(timeline) ? (timeline as { kind?: string; actor?: string; at?: string }[]) : [];
+  const e = entries.filter((t) => t.kind && kinds.includes(t.kind)).at(-1);
+  return e?.actor && e.at ? { actor: e.actor, at: e.at } : null;
+}
+
 /**
  * Acknowledge / resolve links from notifications, usable without an API key: the signed, expiring token
- * is the credential. GET only shows a confirmation page (mail scanners pre-fetch links; they must not
- * acknowledge anything); the button POSTs to the same URL, which sends the command as `user:<id>`.
+ * is the credential. GET only shows a confirmation page with the event's status and the buttons that
+ * still apply (mail scanners pre-fetch links; they must not acknowledge anything); a button POSTs to the
+ * same URL (`?action=` names which), which sends the command as `user:<id>`.
  */
 export function registerEscalationLinkRoutes(app: Express, deps: GatewayDeps): void {
   const settings = deps.settings.escalationLinks;
@@ -50,15 +60,17 @@ export function registerEscalationLinkRoutes(app: Express, deps: GatewayDeps): v
     const event = await findEventById(deps.db, claims.eventId);
     if (!event) return reply(req, res, 404, { error: { code: 'not_found', message: 'escalation not found' } }, 'Not found', 'This escalation no longer exists.');
     const snapshot = event.policySnapshot as unknown as EscalationSnapshot;
+    const actions = offeredActions(claims, event.status);
     if (req.accepts(['html', 'json']) === 'json') {
-      res.set('Cache-Control', 'no-store').json({ eventId: event.id, status: event.status, action: claims.action, rule: snapshot.ruleName, reason: event.reason });
+      res.set('Cache-Control', 'no-store').json({ eventId: event.id, status: event.status, action: claims.action, actions, rule: snapshot.ruleName, reason: event.reason });
       return;
     }
-    page(
-      res, 200, `${snapshot.priority} escalation: ${snapshot.ruleName}`,
-      `<p>${escapeHtml(event.reason ?? '')}</p><p>Status: <b>${escapeHtml(event.status)}</b></p>` +
-        `<form method="post"><button type="submit">${claims.action === 'acknowledge' ? 'Acknowledge' : 'Resolve'}</button></form>`,
-    );
+    const by = lastChange(event.timeline, event.status === 'acknowledged' ? ['acknowledged'] : ['resolved', 'auto_resolved', 'ignored']);
+    const state = `<p>Status: <b>${escapeHtml(event.status)}</b>${by && event.status !== 'pending' ? ` (by ${escapeHtml(by.actor)} at ${escapeHtml(by.at)})` : ''}</p>`;
+    const buttons = actions.length
+      ? actions.map((a) => `<form method="post" action="?action=${a}" style="display:inline;margin-right:1rem"><button type="submit">${buttonLabel[a]}</button></form>`).join('')
+      : '<p>Nothing left to do here.</p>';
+    page(res, 200, `${snapshot.priority} escalation: ${snapshot.ruleName}`, `<p>${escapeHtml(event.reason ?? '')}</p>${state}${buttons}`);
   });
 
   app.post('/links/escalations/:token', async (req, res) => {
@@ -66,8 +78,11 @@ export function registerEscalationLinkRoutes(app: Express, deps: GatewayDeps): v
     if (!claims) return;
     const event = await findEventById(deps.db, claims.eventId);
     if (!event) return reply(req, res, 404, { error: { code: 'not_found', message: 'escalation not found' } }, 'Not found', 'This escalation no longer exists.');
+    const asked = typeof req.query.action === 'string' ? req.query.action : claims.action;
+    const action = allowedActions[claims.action].find((a) => a === asked);
+    if (!action) return reply(req, res, 403, { error: { code: 'action_not_allowed', message: `this link cannot ${asked}` } }, 'Not allowed', `This link cannot ${asked} the escalation.`);
     try {
-      const after = await sendEscalationCommand(deps.db, deps.temporal, event, claims.action, { actor: claims.userId ? `user:${claims.userId}` : 'link', note: 'via notification link' });
+      const after = await sendEscalationCommand(deps.db, deps.temporal, event, action, { actor: claims.userId ? `user:${claims.userId}` : 'link', note: 'via notification link' });
       reply(req, res, 200, { eventId: after.id, status: after.status }, 'Done', `The escalation is ${after.status}.`);
     } catch (err) {
       if (!(err instanceof EscalationCommandRefusedError)) throw err;
