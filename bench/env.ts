@@ -210,8 +210,11 @@ export async function startBenchStack(cleanup: Cleanup, controller: AbortControl
 
   // An external server may need its namespace and TLS settings; the dev server takes the defaults.
   const temporalEnv = external ? Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('TEMPORAL_'))) : {};
+  // OTEL_EXPORTER_OTLP_ENDPOINT & co. reach the worker and gateway processes, so tracing's cost is measured by setting it.
+  const otelEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_')));
   const configEnv: Record<string, string | undefined> = {
     ...temporalEnv,
+    ...otelEnv,
     DATABASE_URL: dbUrl.toString(),
     TEMPORAL_ADDRESS: address,
     TEMPORAL_TASK_QUEUE: `bench-${randomUUID()}`,
