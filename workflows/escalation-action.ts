@@ -6,6 +6,7 @@ import { agentTaskWorkflowId, searchAttributes, type EscalationInput, type Escal
 import { store } from './proxies.js';
 
 const followUp = proxyActivities<Activities>({
+  summary: 'create the follow-up task row',
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
@@ -27,7 +28,7 @@ export async function runEscalationAction(input: EscalationInput, snapshot: Esca
       return;
     }
     case 'pause_agent': {
-      const result = await store.pauseAgent({ agentId: input.agentId });
+      const result = await store.pauseAgent.executeWithOptions({ summary: `pause agent ${input.agentId}` }, [{ agentId: input.agentId }]);
       await record('agent_paused', 'system', { note: result.paused ? 'agent paused' : `agent left ${result.status ?? 'missing'}`, details: { agentId: input.agentId } });
       return;
     }
@@ -44,6 +45,7 @@ export async function runEscalationAction(input: EscalationInput, snapshot: Esca
             { key: searchAttributes.agentId, value: task.agentId },
           ],
           staticSummary: `Follow-up task of escalation ${input.eventId}`,
+          staticDetails: `task ${task.taskId} · agent ${task.agentId} · project ${task.projectId}`,
         });
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

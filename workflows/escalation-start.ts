@@ -1,6 +1,6 @@
 import { ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { escalationSearchAttributes, escalationSummary, escalationTaskPriority, escalationWorkflowId, type EscalationInput } from './contracts/index.js';
+import { escalationDetails, escalationSearchAttributes, escalationSummary, escalationTaskPriority, escalationWorkflowId, type EscalationInput } from './contracts/index.js';
 import { runEscalation } from './escalation.js';
 
 /**
@@ -17,6 +17,7 @@ export async function startEscalations(opened: EscalationInput[]): Promise<void>
         parentClosePolicy: ParentClosePolicy.ABANDON,
         typedSearchAttributes: escalationSearchAttributes(e),
         staticSummary: escalationSummary(e),
+        staticDetails: escalationDetails(e),
         priority: escalationTaskPriority(e),
       });
     } catch (err) {

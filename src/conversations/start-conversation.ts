@@ -62,6 +62,7 @@ export async function startSession(
         { key: searchAttributes.conversationId, value: conversationId },
       ],
       staticSummary: `Idle timer of conversation ${conversationId} (${input.idleTimeoutMs / 1000} s)`,
+      staticDetails: `conversation ${conversationId} · agent ${agentId} · project ${ids.projectId}`,
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -44,6 +44,7 @@ export async function startAgentTaskWorkflow(deps: TaskWorkflowDeps, projectId: 
       { key: searchAttributes.agentId, value: agent.id },
     ],
     staticSummary: `Task for agent "${agent.name}" (${body.priority} priority)`,
+    staticDetails: `task ${task.id} · agent ${agent.id} · project ${projectId}`,
   });
   return (await setTaskWorkflowId(deps.db, projectId, task.id, workflowId))!;
 }

@@ -58,6 +58,7 @@ export function startWebhookDispatcher(o: WebhookDispatcherOptions): WebhookDisp
         args: [{ deliveryId: d.id, projectId: d.projectId, eventType: d.eventType, timeoutMs: o.timeoutMs, retry: o.retry }],
         typedSearchAttributes: [{ key: searchAttributes.projectId, value: d.projectId }],
         staticSummary: `Webhook ${d.eventType}`,
+        staticDetails: `delivery ${d.id} · project ${d.projectId}`,
       });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;

@@ -155,6 +155,14 @@ export function escalationSummary(e: EscalationInput): string {
 }
 
 /**
+ * The static details of an escalation workflow (Markdown, shown under the summary on the run's page):
+ * the ids an operator looks up next, and nothing a person wrote.
+ */
+export function escalationDetails(e: EscalationInput): string {
+  return [`event ${e.eventId}`, `rule ${e.ruleId}`, `agent ${e.agentId}`, `project ${e.projectId}`, ...(e.conversationId ? [`conversation ${e.conversationId}`] : [])].join(' · ');
+}
+
+/**
  * The Temporal task priority of an escalation workflow, from its rule's priority (1 runs first, 3 is the
  * default of everything else on the queue): when the task queue is backlogged, a critical page is picked
  * up before a burst of low ones. Activities and children inherit it. Servers before 1.30 honour it only

@@ -5,6 +5,7 @@ import type { Db, DbOrTx } from '../../db/client.js';
 import { AppError, ConflictError } from '../../errors.js';
 import {
   acknowledgeUpdate,
+  escalationDetails,
   escalationSearchAttributes,
   escalationSummary,
   escalationTaskPriority,
@@ -104,6 +105,7 @@ export async function startManualEscalation(
       args: [input],
       typedSearchAttributes: escalationSearchAttributes(input),
       staticSummary: escalationSummary(input),
+      staticDetails: escalationDetails(input),
       priority: escalationTaskPriority(input),
     });
   } catch (err) {

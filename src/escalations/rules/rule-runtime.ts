@@ -37,6 +37,9 @@ const MONITOR_START_DELAY = '2 seconds';
 const wantsMonitor = (r: RuleRow | null) => r?.ruleType === 'threshold' && r.status === 'active';
 const wantsSchedule = (r: RuleRow | null) => r?.ruleType === 'scheduled';
 const runInput = (r: RuleRow): RuleRunInput => ({ ruleId: r.id, projectId: r.projectId, agentId: r.agentId });
+/** The static details of a rule's workflows in the Temporal UI: ids only. */
+const ruleDetails = (r: RuleRow) => `rule ${r.id} · agent ${r.agentId} · project ${r.projectId}`;
+
 const ruleAttributes = (r: RuleRow) => [
   { key: searchAttributes.projectId, value: r.projectId },
   { key: searchAttributes.agentId, value: r.agentId },
@@ -57,6 +60,7 @@ async function startMonitor(client: Client, taskQueue: string, rule: RuleRow, fr
     startDelay: MONITOR_START_DELAY,
     typedSearchAttributes: ruleAttributes(rule),
     staticSummary: `Threshold monitor for rule "${rule.name}"`,
+    staticDetails: ruleDetails(rule),
   });
 }
 
@@ -85,6 +89,7 @@ function scheduleOptions(rule: RuleRow, taskQueue: string): ScheduleUpdateOption
       args: [runInput(rule)],
       typedSearchAttributes: ruleAttributes(rule),
       staticSummary: `Scheduled run of rule "${rule.name}"`,
+      staticDetails: ruleDetails(rule),
     },
     // A run still going when the next is due makes the next one pointless; after an outage, one late
     // run is enough (the checks look at the present, not at the missed instant).
