@@ -35,13 +35,16 @@ export const LOCAL_PREPARE_PATCH = 'escalation-prepare-notifications-locally';
  */
 export async function notifyLevel(eventId: string, state: EscalationState, round: number, deliveries: Promise<unknown>[]) {
   const local = patched(LOCAL_PREPARE_PATCH) ? store : prepare;
-  const prepared = await local.prepareNotifications({ eventId, level: state.level, pass: state.pass, round, nowMs: Date.now() });
+  const prepared = await local.prepareNotifications.executeWithOptions(
+    { summary: `render and store the notifications of level ${state.level + 1}, pass ${state.pass + 1}` },
+    [{ eventId, level: state.level, pass: state.pass, round, nowMs: Date.now() }],
+  );
   const pending = prepared.filter((n) => n.status === 'pending');
   for (const n of pending) {
     deliveries.push(
-      delivery.deliverNotification({ notificationId: n.notificationId }).catch(async (err: unknown) => {
+      delivery.deliverNotification.executeWithOptions({ summary: `deliver ${n.channel} notification ${n.notificationId}` }, [{ notificationId: n.notificationId }]).catch(async (err: unknown) => {
         if (!(err instanceof ActivityFailure)) throw err;
-        await local.markNotificationFailed({ notificationId: n.notificationId, error: failureMessage(err) });
+        await local.markNotificationFailed.executeWithOptions({ summary: `mark notification ${n.notificationId} failed` }, [{ notificationId: n.notificationId, error: failureMessage(err) }]);
       }),
     );
   }

@@ -40,7 +40,7 @@ export interface EscalationRun {
 export function beginRun(input: EscalationInput): EscalationRun {
   let snapshot!: EscalationSnapshot;
   let createdAtMs = 0;
-  const begun = store.beginEscalation({ eventId: input.eventId }).then((r) => {
+  const begun = store.beginEscalation.executeWithOptions({ summary: 'read the event and its frozen rule' }, [{ eventId: input.eventId }]).then((r) => {
     snapshot = r.snapshot;
     createdAtMs = r.createdAtMs;
   });
@@ -52,10 +52,10 @@ export function beginRun(input: EscalationInput): EscalationRun {
   const deliveries: Promise<unknown>[] = [];
 
   const record: RecordChange = (kind, actor, extra = {}) =>
-    store.recordEscalationChange({
+    store.recordEscalationChange.executeWithOptions({ summary: `timeline: ${kind} (${state.status}, level ${state.level + 1}, pass ${state.pass + 1})` }, [{
       eventId: input.eventId, seq: seq++, kind, status: state.status, level: state.level, pass: state.pass, actor, atMs: Date.now(),
       ...(kind === 'snoozed' || kind === 'snooze_ended' ? { snoozedUntil: state.snoozedUntil } : {}), ...extra,
-    });
+    }]);
   return {
     input, state, clock, begun, deliveries, record,
     get snapshot() {

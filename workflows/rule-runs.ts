@@ -5,6 +5,7 @@ import type { RuleRunInput } from './contracts/index.js';
 
 /** Rule checks read metrics and events: short DB work, retried quietly. */
 const checks = proxyActivities<Activities>({
+  summary: 'evaluate the rule (metrics and events in Postgres)',
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
 });

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPeople, createRule, getEscalation, kinds, sleep, waitForEscalations, waitForTimeline, type EscalationView } from '../support/escalations';
 import { thresholdMonitorWorkflowId } from '../../workflows/contracts';
+import { historyText } from '../support/history';
 import { recordHistory } from '../support/histories';
 import { apiClient } from '../support/http';
 import { startHttpReceiver, type HttpReceiver } from '../support/receivers';
@@ -76,6 +77,25 @@ describe('escalation policy on durable timers', () => {
     expect((view as unknown as { notifications: unknown }).notifications).toEqual({ total: 2, pending: 0, sent: 2, failed: 0, read: 0 });
     const wf = await stack.temporal.client.workflow.getHandle(`escalation:${eventId}`).describe();
     expect(wf.searchAttributes).toMatchObject({ EscalationLevel: [2] });
+  });
+
+  it('reads in the Temporal UI without its input: ids in the static details, a summary on every step', async () => {
+    const { api, people, escalate } = await setup();
+    const { eventId, ruleId } = await escalate({ levels: [{ targets: [people.oncall], channels: ['webhook'], ackTimeoutSeconds: 600 }] });
+    await expect.poll(async () => (await getEscalation(api, eventId)).deliveries.map((d) => d.status), { timeout: 15_000 }).toEqual(['sent']);
+    expect((await api('POST', `/v1/escalations/${eventId}/resolve`, {})).body.status).toBe('resolved');
+    const handle = stack.temporal.client.workflow.getHandle(`escalation:${eventId}`);
+    await handle.result();
+    const wf = await handle.describe();
+    expect(await wf.staticSummary()).toBe('Escalation (medium) of rule "Pager" for conversation ' + (await getEscalation(api, eventId) as unknown as { conversationId: string }).conversationId);
+    expect(await wf.staticDetails()).toContain(`event ${eventId} · rule ${ruleId}`);
+    const [delivery] = (await getEscalation(api, eventId)).deliveries as unknown as { id: string }[];
+    const text = await historyText(stack.temporal.client, `escalation:${eventId}`);
+    for (const summary of [
+      'read the event and its frozen rule', 'render and store the notifications of level 1, pass 1', `deliver webhook notification ${delivery!.id}`,
+      'timeline: notified (pending, level 1, pass 1)', 'timeline: resolved (resolved, level 1, pass 1)', 'level 1 ack due',
+    ]) expect(text).toContain(summary);
+    expect(text).not.toContain('Postgres read/write'); // every escalation step says what it does, not only where
   });
 
   it('reaches its timer in one workflow task, and a fired timer notifies the next level in one more (no activity tasks for in-app)', async () => {

@@ -126,7 +126,7 @@ describe('deviation rules', () => {
     expect((await fetch(local.slice(0, -3) + 'AAA', { method: 'POST', headers: { accept: 'application/json' } })).status).toBe(403);
     const ignore = await fetch(`${local}?action=ignore`, { method: 'POST', headers: { accept: 'application/json' } });
     expect(ignore.status).toBe(403);
-    expect((await ignore.json()).error.code).toBe('action_not_allowed');
+    expect(((await ignore.json()) as { error: { code: string } }).error.code).toBe('action_not_allowed');
 
     // Acknowledging twice is harmless; after resolve, ack is refused and resolve again is harmless.
     expect((await api('POST', `/v1/escalations/${event!.id}/acknowledge`, {})).body.status).toBe('acknowledged');
