@@ -96,6 +96,7 @@ describe('escalation policy on durable timers', () => {
       'timeline: notified (pending, level 1, pass 1)', 'timeline: resolved (resolved, level 1, pass 1)', 'level 1 ack due',
     ]) expect(text).toContain(summary);
     expect(text).not.toContain('Postgres read/write'); // every escalation step says what it does, not only where
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'escalation-summaries-webhook-resolved', `escalation:${eventId}`);
   });
 
   it('reaches its timer in one workflow task, and a fired timer notifies the next level in one more (no activity tasks for in-app)', async () => {
