@@ -30,7 +30,7 @@ export async function startConversation(
     const first = agent.firstMessage?.trim() ? await renderPrompt(agent.firstMessage, { agent, conversation: conv }) : null;
     const withFirst = first ? await addFirstMessage(tx, conv.id, first) : conv;
     // Started before the commit: if the commit fails, the session finds no conversation and ends.
-    await startSession(db, temporal, taskQueue, { projectId, conversationId: conv.id, agentId: agent.id });
+    await startSession(tx, temporal, taskQueue, { projectId, conversationId: conv.id, agentId: agent.id });
     return withFirst;
   });
 }

@@ -21,7 +21,13 @@ export function createDb(url: string, options: { max?: number; appName?: string 
     onnotice: () => {},
     // An unreachable database fails a request within seconds (answered 503), not after the driver's 30 s default.
     connect_timeout: 10,
-    connection: { application_name: options.appName ?? 'smart-agents' },
+    connection: {
+      application_name: options.appName ?? 'smart-agents',
+      // A transaction left waiting on its client (a code path that needs a second connection while the pool is
+      // exhausted, a hung RPC inside it) is ended by the server, so its connection comes back instead of the pool
+      // stalling for good. Longer than any transaction of ours takes (they hold at most a Temporal start).
+      idle_in_transaction_session_timeout: 30_000,
+    },
   });
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };

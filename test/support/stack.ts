@@ -55,8 +55,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   });
 }
 
-export function testDb(config: Config): DbHandle {
-  return createDb(config.DATABASE_URL, { max: 5, appName: 'smart-agents-test' });
+export function testDb(config: Config, options: { max?: number } = {}): DbHandle {
+  return createDb(config.DATABASE_URL, { max: options.max ?? 5, appName: 'smart-agents-test' });
 }
 
 export interface RunningWorker {
