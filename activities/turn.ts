@@ -13,6 +13,7 @@ import { failureTypes, type TurnInput, type TurnResult } from '../workflows/cont
 import { withKnowledge } from '../workflows/contracts/knowledge-prompt.js';
 import { loopEnd, stepLimits, turnCompletion } from '../workflows/contracts/turn-outcome.js';
 import { toLlmFailure } from './llm-failure.js';
+import { activeTraceId } from '../src/telemetry/trace-id.js';
 
 export interface TurnActivityDeps {
   db: Db;
@@ -72,7 +73,8 @@ export function createTurnActivities(deps: TurnActivityDeps) {
   async function recordTurnStart(input: TurnInput, activity: string): Promise<void> {
     const execution = activityInfo().workflowExecution;
     if (!execution) throw new Error(`${activity} runs only inside a turn workflow`);
-    await store.beginTurn(deps.db, { ...input, workflowId: execution.workflowId, runId: execution.runId });
+    // The activity's span (tracing on) is in the trace of the request that started the turn.
+    await store.beginTurn(deps.db, { ...input, workflowId: execution.workflowId, runId: execution.runId, traceId: activeTraceId() });
   }
 
   /** The delta writer of this model attempt; a retried attempt first tells clients to drop what came before. */

@@ -89,6 +89,8 @@ export const turnSchema = z
     index: z.number().int(),
     status: z.enum(['pending', 'running', 'completed', 'failed', 'canceled']),
     workflowId: z.string(),
+    /** The turn's OpenTelemetry trace id (32 hex digits) when tracing was on; look it up in Jaeger/Tempo. */
+    traceId: z.string().nullable(),
     userInput: z.string().nullable(),
     agentResponse: z.string().nullable(),
     error: z.string().nullable(),

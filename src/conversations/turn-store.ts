@@ -15,6 +15,8 @@ export interface BeginTurnParams {
   content: string;
   workflowId: string;
   runId: string;
+  /** The trace the turn runs in (tracing on), else null. */
+  traceId?: string | null;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function beginTurn(db: DbOrTx, p: BeginTurnParams): Promise<void> {
         messageIndex: p.turnIndex,
         workflowId: p.workflowId,
         runId: p.runId,
+        traceId: p.traceId ?? null,
         userInput: p.content,
         status: 'running',
       })

@@ -1,5 +1,6 @@
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { findTurn } from '../../src/conversations/message-store';
 import { startTracing } from '../../src/telemetry/tracing-sdk';
 import type { Tracing } from '../../src/telemetry/tracing';
 import { apiClient } from '../support/http';
@@ -39,7 +40,7 @@ afterAll(async () => {
 
 const spanNames = (spans: ReadableSpan[]) => spans.map((s) => s.name);
 
-it('one trace holds the request, the workflow, its activities, the model call and the tool call; its id is on the response', async () => {
+it('one trace holds the request, the workflow, its activities, the model call and the tool call; its id is on the response and the turn', async () => {
   const project = await testProject(stack.db);
   const api = apiClient(stack.gateway.url, project.adminKey);
   const tool = await api('POST', '/v1/tools', {
@@ -57,6 +58,10 @@ it('one trace holds the request, the workflow, its activities, the model call an
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   const traceId = res.headers.get('x-trace-id');
   expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+
+  // The turn row, written by the worker's activity, carries the request's trace; so does the turn view.
+  expect((await findTurn(stack.db.db, conv.body.id, 1))?.traceId).toBe(traceId);
+  expect((await api('GET', `/v1/conversations/${conv.body.id}/turns/1`)).body.traceId).toBe(traceId);
 
   // The workflow's span ends with the workflow and reaches the exporter through the worker's sink.
   await stack.temporal.client.workflow.getHandle(res.body.turn.workflowId).result();

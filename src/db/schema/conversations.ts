@@ -130,6 +130,11 @@ export const agentExecutionHistory = pgTable(
     /** A canceled turn's text so far; never stored as an assistant message. */
     partialAnswer: text('partial_answer'),
     responseTimeMs: integer('response_time_ms'),
+    /**
+     * The OpenTelemetry trace of the turn (32 hex digits) when tracing was on at its start, so an operator goes
+     * from a turn to its trace; null otherwise. The first attempt's value stays (the row is written once).
+     */
+    traceId: text('trace_id'),
     llmTimeMs: integer('llm_time_ms'),
     userSatisfaction: integer('user_satisfaction'),
     feedbackText: text('feedback_text'),

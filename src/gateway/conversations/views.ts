@@ -15,6 +15,7 @@ export function turnView(conversationId: string, index: number, row: TurnRow | u
     index,
     status: row?.status ?? 'pending',
     workflowId: row?.workflowId ?? turnWorkflowId(conversationId, index),
+    traceId: row?.traceId ?? null,
     userInput: row?.userInput ?? null,
     agentResponse: row?.agentResponse ?? null,
     error: row?.error ?? null,

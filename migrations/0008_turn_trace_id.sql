@@ -1,0 +1,1 @@
+ALTER TABLE "agent_execution_history" ADD COLUMN "trace_id" text;
