@@ -108,9 +108,15 @@ export function createKnowledgeActivities(deps: KnowledgeActivityDeps) {
      * (full-text + vectors) when embeddings are configured, full-text alone when the query cannot be embedded.
      * A turn's retrieval is told in its event log (`knowledge.retrieved`: the bases searched and the hit count).
      */
-    async retrieveKnowledge(p: { agentId: string; query: string; limit?: number }): Promise<{ bases: string[]; hits: ChunkHit[] }> {
+    async retrieveKnowledge(p: {
+      agentId: string;
+      query: string;
+      limit?: number;
+      /** The agent's bases in priority order, when the caller has just read them (a turn's first step). */
+      bases?: string[];
+    }): Promise<{ bases: string[]; hits: ChunkHit[] }> {
       const ctx = Context.current();
-      const bases = await loadAgentKnowledgeBases(deps.db, p.agentId);
+      const bases = p.bases ?? (await loadAgentKnowledgeBases(deps.db, p.agentId));
       const semantic = deps.embeddings
         ? querySemantics(deps.embeddings, {
           timeoutMs: QUERY_EMBED_TIMEOUT_MS,

@@ -24,7 +24,7 @@ export interface TurnActivityDeps {
   /** Expands registered tools into the ones the model sees (MCP servers into their tools). */
   expandTools?: (tools: TurnTool[]) => Promise<TurnTool[]>;
   /** Knowledge retrieval of a turn's first step (the `retrieveKnowledge` activity's code); absent: none. */
-  retrieveKnowledge?: (p: { agentId: string; query: string }) => Promise<Retrieved>;
+  retrieveKnowledge?: (p: { agentId: string; query: string; bases?: string[] }) => Promise<Retrieved>;
   /** Turn ends and model calls for Prometheus; absent: not measured (tests with fake deps). */
   metrics?: TurnMetrics;
 }
@@ -178,7 +178,7 @@ export function createTurnActivities(deps: TurnActivityDeps) {
         if (recorded) return { plan: base, result: recorded };
       }
       const retrieved = base.knowledgeBases.length && deps.retrieveKnowledge
-        ? await deps.retrieveKnowledge({ agentId: input.agentId, query: input.content })
+        ? await deps.retrieveKnowledge({ agentId: input.agentId, query: input.content, bases: base.knowledgeBases })
         : { bases: [], hits: [] };
       const plan = withKnowledge(base, retrieved);
       const limits = stepLimits(plan, 1, Date.now() - input.startedAtMs);
