@@ -1,6 +1,6 @@
 // The per-turn event log (table `turn_event`): what a client streams while a turn runs and resumes from later.
 // Activities append; gateways read and are woken by NOTIFY on TURN_EVENTS_CHANNEL.
-import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import type { DbOrTx, Tx } from '../db/client.js';
 import { conversation, turnEvent } from '../db/schema/index.js';
@@ -61,8 +61,12 @@ export interface TurnEvent {
  * key was already written). Seqs count from 1 without gaps: they are handed out under a transaction-scoped
  * advisory lock on the turn, after the already-written keys are filtered out, so nothing is numbered twice
  * or skipped. Waiting gateways are woken by a NOTIFY sent at commit. Inside a caller's transaction (the turn
- * row's writes) the events join it, without a savepoint of their own: every event append sits on a turn's
- * critical path, so it takes three statements (lock, read, insert with its NOTIFY).
+ * row's writes) the events join it, without a savepoint of their own.
+ *
+ * Every event append sits on a turn's critical path, so it is one round trip: the lock and one statement that
+ * numbers, inserts and notifies (and, for a turn's end, the webhook outbox's statement) are sent together and
+ * pipelined by the driver. The numbering statement starts after the lock is granted, so under read committed its
+ * snapshot sees every event committed by the lock's previous holder.
  */
 export async function appendTurnEvents(db: DbOrTx, turn: TurnRef, events: NewTurnEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
@@ -79,49 +83,56 @@ export async function appendTurnEvents(db: DbOrTx, turn: TurnRef, events: NewTur
  */
 async function appendInTransaction(tx: Tx, turn: TurnRef, events: NewTurnEvent[], progress: boolean): Promise<number[]> {
   const lockKey = `turn_event:${turn.conversationId}:${turn.turnIndex}`;
-  await tx.execute(
-    progress
-      ? sql`select set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`
-      : sql`select pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`,
-  );
-  const keys = events.map((e) => e.key);
-  // The last seq and the seqs of keys already written, in one read.
-  const [known] = await tx
-    .select({
-      last: sql<number>`coalesce(max(${turnEvent.seq}), 0)::int`,
-      existing: sql<Record<string, number> | null>`jsonb_object_agg(${turnEvent.dedupeKey}, ${turnEvent.seq}) filter (where ${inArray(turnEvent.dedupeKey, keys)})`,
-    })
-    .from(turnEvent)
-    .where(and(eq(turnEvent.conversationId, turn.conversationId), eq(turnEvent.turnIndex, turn.turnIndex)));
-  const seqByKey = new Map(Object.entries(known?.existing ?? {}));
-  let next = known?.last ?? 0;
-  const rows = [];
-  for (const e of events) {
-    if (seqByKey.has(e.key)) continue;
-    next += 1;
-    seqByKey.set(e.key, next);
-    rows.push({ ...turn, seq: next, type: e.type, data: e.data ?? {}, dedupeKey: e.key });
-  }
-  if (rows.length > 0) {
-    const insert = tx.insert(turnEvent).values(rows);
-    const end = rows.some((r) => terminalTurnEventTypes.includes(r.type)) ? ':end' : '';
-    await tx.execute(sql`with inserted as ${insert} select pg_notify(${TURN_EVENTS_CHANNEL}, ${`${turn.conversationId}:${turn.turnIndex}:${next}${end}`})`);
-    await enqueueTerminalWebhooks(tx, turn, rows);
-  }
-  return keys.map((k) => seqByKey.get(k)!);
+  // The first event of each key, in order: a key given twice is one event.
+  const seen = new Set<string>();
+  const ordered = events.filter((e) => !seen.has(e.key) && Boolean(seen.add(e.key)));
+  const batch = JSON.stringify(ordered.map((e, i) => ({ k: e.key, t: e.type, d: e.data ?? {}, o: i })));
+  const terminal = sql.join(terminalTurnEventTypes.map((t) => sql`${t}`), sql`, `);
+  const payloadPrefix = `${turn.conversationId}:${turn.turnIndex}:`;
+  // `.then` sends a query at once (drizzle's are lazy): the lock goes first, the numbering right behind it.
+  const lock = tx
+    .execute(
+      progress
+        ? sql`select set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`
+        : sql`select pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`,
+    )
+    .then(() => undefined);
+  const append = tx.execute<{ seqs: Record<string, number> }>(sql`
+    with batch as (select * from jsonb_to_recordset(${batch}::jsonb) as e(k text, t text, d jsonb, o int)),
+    known as (
+      select ${turnEvent.dedupeKey} as k, ${turnEvent.seq} as seq from ${turnEvent}
+      where ${turnEvent.conversationId} = ${turn.conversationId}::uuid and ${turnEvent.turnIndex} = ${turn.turnIndex}::int),
+    fresh as (
+      select b.k, b.t, b.d, ((select coalesce(max(seq), 0) from known) + row_number() over (order by b.o))::int as seq
+      from batch b where not exists (select 1 from known where known.k = b.k)),
+    inserted as (
+      insert into ${turnEvent} (conversation_id, turn_index, seq, project_id, type, data, dedupe_key)
+      select ${turn.conversationId}::uuid, ${turn.turnIndex}::int, f.seq, ${turn.projectId}::uuid, f.t, f.d, f.k from fresh f
+      returning seq, type)
+    select
+      (select jsonb_object_agg(a.k, a.seq) from (
+        select k, seq from fresh union all select k, seq from known where k in (select k from batch)) a) as seqs,
+      (select pg_notify(${TURN_EVENTS_CHANNEL},
+          ${payloadPrefix} || max(seq) || case when bool_or(type in (${terminal})) then ':end' else '' end)
+        from inserted having count(*) > 0) as notified`)
+    .then((rows) => rows[0]?.seqs ?? {});
+  // The turn's end becomes webhook deliveries in the same transaction; the outbox is keyed on the event, so an
+  // end written before (a retry) adds nothing.
+  const ends = ordered.filter((e) => terminalTurnEventTypes.includes(e.type));
+  const webhooks = ends.length ? enqueueTerminalWebhooks(tx, turn, ends) : Promise.resolve();
+  const [, seqs] = await Promise.all([lock, append, webhooks]);
+  return events.map((e) => seqs[e.key]!);
 }
 
 /** The turn's end (completed, failed, canceled) becomes webhook deliveries in the transaction that logs it. */
-async function enqueueTerminalWebhooks(tx: DbOrTx, turn: TurnRef, rows: { type: TurnEventType; data: Record<string, unknown> }[]): Promise<void> {
-  const ends = rows.filter((r) => terminalTurnEventTypes.includes(r.type));
-  if (ends.length === 0) return;
+async function enqueueTerminalWebhooks(tx: DbOrTx, turn: TurnRef, ends: NewTurnEvent[]): Promise<void> {
   await enqueueWebhookEvents(
     tx,
     turn.projectId,
     ends.map((r) => ({
       type: r.type as 'turn.completed' | 'turn.failed' | 'turn.canceled',
       key: `${r.type}:${turn.conversationId}:${turn.turnIndex}`,
-      data: { conversationId: turn.conversationId, turnIndex: turn.turnIndex, ...r.data },
+      data: { conversationId: turn.conversationId, turnIndex: turn.turnIndex, ...(r.data ?? {}) },
     })),
   );
 }
