@@ -170,8 +170,12 @@ export function createTurnActivities(deps: TurnActivityDeps) {
      * already recorded the answer returns it without calling the model again.
      */
     async answerTurn(input: TurnInput & { startedAtMs: number }): Promise<AnsweredTurn> {
-      await recordTurnStart(input, 'answerTurn');
-      const base = await buildModelRequest(deps.db, input, deps.defaultModel, deps.expandTools);
+      // The start's writes and the request's reads at once, on two connections: the request reads the history
+      // before this turn and conversation fields the start does not write, so neither waits for the other.
+      const [, base] = await Promise.all([
+        recordTurnStart(input, 'answerTurn'),
+        buildModelRequest(deps.db, input, deps.defaultModel, deps.expandTools),
+      ]);
       if (!base) throw ApplicationFailure.create({ type: failureTypes.turnNotFound, message: 'agent not found', nonRetryable: true });
       if (activityInfo().attempt > 1) {
         const recorded = await recordedResult(input);

@@ -3,7 +3,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { recordMetrics } from '../metrics/store.js';
-import { agentExecutionHistory, artifact, conversation, message, type KnowledgeSource, type ToolUse } from '../db/schema/index.js';
+import { agentExecutionHistory, artifact, conversation, message, metric, type KnowledgeSource, type ToolUse } from '../db/schema/index.js';
 import { ASSISTANT_POSITION, findAssistantMessage, USER_POSITION } from './message-store.js';
 import { appendTurnEvents, type NewTurnEvent } from './turn-events.js';
 
@@ -23,49 +23,48 @@ export interface BeginTurnParams {
  * Records the start of a turn: the turn row (`running`) and the user message. Both inserts are keyed on
  * (conversation, turn index), so a retry after a partial or full success writes nothing twice, and the
  * message counter only moves when the message row was really inserted.
+ *
+ * The statements do not depend on each other's results, so they are sent together and pipelined (one round trip
+ * for the lot instead of one each): the turn's start sits on every turn's critical path.
  */
 export async function beginTurn(db: DbOrTx, p: BeginTurnParams): Promise<void> {
   await db.transaction(async (tx) => {
-    // Not waiting for the WAL flush (see `appendTurnEvents`): the turn's end commits synchronously and so makes
-    // this durable first; a crash before that fails the running activity, whose retry writes it again.
-    await tx.execute(sql`select set_config('synchronous_commit', 'off', true)`);
-    await tx
-      .insert(agentExecutionHistory)
-      .values({
-        projectId: p.projectId,
-        agentId: p.agentId,
-        conversationId: p.conversationId,
-        messageIndex: p.turnIndex,
-        workflowId: p.workflowId,
-        runId: p.runId,
-        traceId: p.traceId ?? null,
-        userInput: p.content,
-        status: 'running',
-      })
-      .onConflictDoNothing();
-    const inserted = await tx
+    const userMessage = tx
       .insert(message)
-      .values({
-        conversationId: p.conversationId,
-        turnIndex: p.turnIndex,
-        position: USER_POSITION,
-        role: 'user',
-        content: p.content,
-      })
+      .values({ conversationId: p.conversationId, turnIndex: p.turnIndex, position: USER_POSITION, role: 'user', content: p.content })
       .onConflictDoNothing()
       .returning({ id: message.id });
-    if (inserted.length > 0) {
-      await tx
-        .update(conversation)
-        .set({
-          messagesCount: sql`${conversation.messagesCount} + 1`,
-          lastActivityAt: new Date(),
-          lastTurnIndex: sql`greatest(${conversation.lastTurnIndex}, ${p.turnIndex})`,
+    const counted = tx
+      .update(conversation)
+      .set({
+        messagesCount: sql`${conversation.messagesCount} + 1`,
+        lastActivityAt: new Date(),
+        lastTurnIndex: sql`greatest(${conversation.lastTurnIndex}, ${p.turnIndex})`,
+      })
+      .where(and(eq(conversation.id, p.conversationId), sql`exists (select 1 from inserted)`));
+    await Promise.all([
+      // Not waiting for the WAL flush (see `appendTurnEvents`): the turn's end commits synchronously and so makes
+      // this durable first; a crash before that fails the running activity, whose retry writes it again.
+      tx.execute(sql`select set_config('synchronous_commit', 'off', true)`),
+      tx
+        .insert(agentExecutionHistory)
+        .values({
+          projectId: p.projectId,
+          agentId: p.agentId,
+          conversationId: p.conversationId,
+          messageIndex: p.turnIndex,
+          workflowId: p.workflowId,
+          runId: p.runId,
+          traceId: p.traceId ?? null,
+          userInput: p.content,
+          status: 'running',
         })
-        .where(eq(conversation.id, p.conversationId));
-    }
-    // The turn's first event (seq 1): nothing of a turn is written before its start.
-    await appendTurnEvents(tx, { projectId: p.projectId, conversationId: p.conversationId, turnIndex: p.turnIndex }, [{ key: 'turn:started', type: 'turn.started' }]);
+        .onConflictDoNothing(),
+      // The counter moves with the message row, in one statement.
+      tx.execute(sql`with inserted as ${userMessage} ${counted.getSQL()}`),
+      // The turn's first event (seq 1): nothing of a turn is written before its start.
+      appendTurnEvents(tx, { projectId: p.projectId, conversationId: p.conversationId, turnIndex: p.turnIndex }, [{ key: 'turn:started', type: 'turn.started' }]),
+    ]);
   });
 }
 
@@ -88,6 +87,10 @@ export interface CompleteTurnParams {
  * Finishes a turn in one transaction: the turn row, then (only if this call completed it) the assistant
  * message, artifacts, metrics and conversation counters. The `status = 'running'` guard makes it idempotent:
  * a second call finds nothing to update and only reads back what the first call wrote.
+ *
+ * Three round trips on the answer's path: one statement completes the row and records the answer (each later
+ * part keyed on the row this statement updated), then the events (lock, numbering and webhook outbox pipelined),
+ * then the commit.
  */
 export async function completeTurn(
   db: DbOrTx,
@@ -96,27 +99,28 @@ export async function completeTurn(
   leadingEvents: NewTurnEvent[] = [],
 ): Promise<{ assistantMessageId: string }> {
   return db.transaction(async (tx) => {
-    const turn = await markTurnCompleted(tx, p);
-    if (turn) {
-      await recordAnswer(tx, turn, p);
+    const [recorded] = await tx.execute<{ project_id: string; agent_id: string; message_id: string | null }>(recordCompletion(tx, p));
+    if (recorded) {
       // In the same transaction as the row: the terminal event exists exactly when the turn is completed.
       const usage = p.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
-      await appendTurnEvents(tx, { projectId: turn.projectId, conversationId: p.conversationId, turnIndex: p.turnIndex }, [
+      await appendTurnEvents(tx, { projectId: recorded.project_id, conversationId: p.conversationId, turnIndex: p.turnIndex }, [
         ...leadingEvents,
         { key: 'turn:completed', type: 'turn.completed', data: { answer: p.response, usage, stopReason: p.stopReason ?? 'stop' } },
       ]);
     }
-    const assistant = await findAssistantMessage(tx, p.conversationId, p.turnIndex);
-    if (!assistant) throw new Error(`turn ${p.turnIndex} of ${p.conversationId} has no running row to complete`);
-    return { assistantMessageId: assistant.id };
+    const assistantMessageId = recorded?.message_id ?? (await findAssistantMessage(tx, p.conversationId, p.turnIndex))?.id;
+    if (!assistantMessageId) throw new Error(`turn ${p.turnIndex} of ${p.conversationId} has no running row to complete`);
+    return { assistantMessageId };
   });
 }
 
-type TurnOwner = { projectId: string; agentId: string };
-
-/** Sets the running turn row completed with its answer; undefined when it was not running (a retry). */
-async function markTurnCompleted(tx: DbOrTx, p: CompleteTurnParams): Promise<TurnOwner | undefined> {
-  const updated = await tx
+/**
+ * One statement: sets the running turn row completed with its answer and, keyed on that update (nothing when the
+ * row was not running: a retry), inserts the metrics, the assistant message with its artifacts and moves the
+ * conversation's counters. Returns the turn's owner and the new message's id; no row when it was not running.
+ */
+function recordCompletion(tx: DbOrTx, p: CompleteTurnParams) {
+  const completed = tx
     .update(agentExecutionHistory)
     .set({
       status: 'completed',
@@ -134,34 +138,32 @@ async function markTurnCompleted(tx: DbOrTx, p: CompleteTurnParams): Promise<Tur
     })
     .where(runningTurn(p))
     .returning({ projectId: agentExecutionHistory.projectId, agentId: agentExecutionHistory.agentId });
-  return updated[0];
-}
-
-/** What a completed turn adds: metrics, the assistant message with its artifacts, the conversation counters. */
-async function recordAnswer(tx: DbOrTx, turn: TurnOwner, p: CompleteTurnParams): Promise<void> {
-  await recordMetrics(tx, [
-    { ...turn, name: 'turn_completed', value: 1 },
-    { ...turn, name: 'turn_response_time_ms', value: p.responseTimeMs },
-    { ...turn, name: 'turn_tokens', value: p.usage?.totalTokens ?? 0 },
-  ]);
-  const [assistant] = await tx
-    .insert(message)
-    .values({ conversationId: p.conversationId, turnIndex: p.turnIndex, position: ASSISTANT_POSITION, role: 'assistant', content: p.response })
-    .onConflictDoNothing()
-    .returning({ id: message.id });
-  if (p.artifacts?.length && assistant) {
-    await tx.insert(artifact).values(
-      p.artifacts.map((a) => ({ ...a, projectId: turn.projectId, conversationId: p.conversationId, messageId: assistant.id })),
-    );
-  }
-  await tx
-    .update(conversation)
-    .set({
-      turnCount: sql`${conversation.turnCount} + 1`,
-      messagesCount: sql`${conversation.messagesCount} + 1`,
-      lastActivityAt: new Date(),
-    })
-    .where(eq(conversation.id, p.conversationId));
+  const metrics = [
+    ['turn_completed', 1],
+    ['turn_response_time_ms', p.responseTimeMs],
+    ['turn_tokens', p.usage?.totalTokens ?? 0],
+  ] as const;
+  const points = sql.join(metrics.map(([name, value]) => sql`(${name}::text, ${value}::double precision)`), sql`, `);
+  const artifacts = JSON.stringify(p.artifacts ?? []);
+  return sql`
+    with turn as ${completed},
+    points as (
+      insert into ${metric} (project_id, agent_id, metric_name, metric_value)
+      select turn.project_id, turn.agent_id, v.name, v.value from turn cross join (values ${points}) as v(name, value)),
+    answer as (
+      insert into ${message} (conversation_id, turn_index, position, role, content)
+      select ${p.conversationId}::uuid, ${p.turnIndex}::int, ${ASSISTANT_POSITION}::int, 'assistant', ${p.response}::text from turn
+      on conflict do nothing
+      returning id),
+    artifacts as (
+      insert into ${artifact} (project_id, conversation_id, message_id, type, title, content, metadata)
+      select turn.project_id, ${p.conversationId}::uuid, answer.id, a.type, a.title, a.content, coalesce(a.metadata, '{}'::jsonb)
+      from turn cross join answer cross join jsonb_to_recordset(${artifacts}::jsonb) as a(type text, title text, content text, metadata jsonb)),
+    counted as (
+      update ${conversation}
+      set turn_count = turn_count + 1, messages_count = messages_count + 1, last_activity_at = ${new Date().toISOString()}::timestamptz
+      where id = ${p.conversationId}::uuid and exists (select 1 from turn))
+    select turn.project_id, turn.agent_id, (select id from answer) as message_id from turn`;
 }
 
 /** The turn row of (conversation, turn index) while it is still `running`: the guard of every terminal write. */
