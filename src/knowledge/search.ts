@@ -1,6 +1,9 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
+import { idList, searchQueries, type Match } from './fts-query.js';
 import { basesHaveEmbeddings, nearestChunks } from './vector-store.js';
+
+export { ANY_RANK_BUDGET, COMMON_WORD_CHUNKS, COMMON_WORD_RATIO } from './fts-query.js';
 
 export type Ranker = 'fts' | 'vector';
 
@@ -57,60 +60,6 @@ export function fuseRankings(baseOrder: string[], rankings: Partial<Record<Ranke
     .slice(0, limit);
 }
 
-type Match = 'all' | 'any';
-const idList = (ids: string[]) => sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `);
-/**
- * `match: 'any'` ignores a word the planner's statistics expect in at least this many chunks of the searched
- * bases when the question holds a word at least {@link COMMON_WORD_RATIO} times rarer: ranking every chunk that
- * holds a common word costs a few ms per thousand chunks (a third of a 100,000-chunk base: ~400 ms), and
- * `ts_rank_cd` weighs words by density, not rarity, so such chunks crowd out the ones holding the question's
- * distinctive words anyway. Smaller bases (and tables never analyzed) are searched as before.
- */
-export const COMMON_WORD_CHUNKS = 1000;
-export const COMMON_WORD_RATIO = 10;
-
-/** 'any' is a subquery: computed once, not once per reference. 'all' stays inlined, a constant the planner can weigh. */
-const materialized = (match: Match) => (match === 'any' ? sql`materialized ` : sql``);
-const tsQuery = (query: string, match: Match, knowledgeBaseIds: string[]) =>
-  match === 'any' ? anyWordQuery(query, knowledgeBaseIds) : sql`websearch_to_tsquery('english', ${query})`;
-
-/**
- * The question's words ORed, without the common ones (see {@link COMMON_WORD_CHUNKS}; words of similar
- * frequency are all kept, so a question of common words only is searched as before: slow in a large base, but
- * never fewer answers). How many chunks hold a word is estimated, with no scan, from pg_stats: the word's share
- * of all chunks (the tsvector's most common elements; a word not listed counts as 0) times the searched bases'
- * rows (knowledge_base_id's most common values; a base not listed is small). That assumes a word is spread
- * evenly over the bases: a word common in one base only is underestimated by its base's share of the table,
- * and that base then ranks it as before. A word no chunk holds (a typo) is not a rarer word. Quotes, -minus and
- * OR (anything but plain words) keep the plain OR of websearch's query.
- */
-const anyWordQuery = (query: string, knowledgeBaseIds: string[]) => sql`(
-  with w as (select websearch_to_tsquery('english', ${query}) as tsq),
-  words as (
-    select distinct l.lexeme from w, unnest(tsvector_to_array(to_tsvector('english', ${query}))) as l(lexeme)
-    where w.tsq::text !~ '[!<|]'),
-  stats as (select s.* from pg_stats s where s.schemaname = current_schema() and s.tablename = 'knowledge_chunk'),
-  base_rows as (
-    select coalesce(sum(v.freq), 0) * max(t.reltuples) as n
-    from pg_class t, stats s, unnest(s.most_common_vals::text::uuid[], s.most_common_freqs) as v(id, freq)
-    where t.oid = 'knowledge_chunk'::regclass and s.attname = 'knowledge_base_id' and v.id in (${idList(knowledgeBaseIds)})),
-  listed as (
-    select e.lexeme, e.freq * b.n as n from stats s, base_rows b, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) as e(lexeme, freq)
-    where s.attname = 'search_vector' and e.lexeme is not null),
-  present as (
-    select words.lexeme, coalesce(listed.n, 0) as n from words left join listed using (lexeme)
-    where coalesce(listed.n, 0) >= ${COMMON_WORD_CHUNKS} or exists (
-      select 1 from knowledge_chunk c
-      where c.knowledge_base_id in (${idList(knowledgeBaseIds)}) and c.search_vector @@ quote_literal(words.lexeme)::tsquery)),
-  kept as (
-    select lexeme from present
-    where not (n >= ${COMMON_WORD_CHUNKS} and n > ${COMMON_WORD_RATIO} * (select min(n) from present)))
-  select case
-    when exists (select 1 from kept) and (select count(*) from kept) < (select count(*) from present)
-      then (select string_agg(quote_literal(lexeme), ' | ') from kept)::tsquery
-    else nullif(replace(w.tsq::text, ' & ', ' | '), '')::tsquery
-  end
-  from w)`;
 const toCandidate = (r: { chunk_id: string; knowledge_base_id: string; document_id: string; title: string; heading: string | null; content: string; pos: number }): Candidate => ({
   chunkId: r.chunk_id, knowledgeBaseId: r.knowledge_base_id, documentId: r.document_id, documentTitle: r.title,
   heading: r.heading, content: r.content, pos: Number(r.pos),
@@ -122,7 +71,8 @@ const toCandidate = (r: { chunk_id: string; knowledge_base_id: string; document_
  * GIN index on `search_vector`. With `semantic`, and when these bases have embeddings of its model, the
  * query's embedding ranks chunks by cosine distance too and the two rankings are fused ({@link fuseRankings}).
  * `match: 'any'` ORs the words, for retrieval from a user's question, where requiring every word
- * ("how long do refunds take") would find nothing.
+ * ("how long do refunds take") would find nothing; in a large base it ranks only candidates, the chunks holding
+ * the question's rarest words (see ANY_RANK_BUDGET in fts-query.ts).
  */
 export async function searchChunks(
   db: DbOrTx,
@@ -155,16 +105,13 @@ async function ftsSearch(db: DbOrTx, knowledgeBaseIds: string[], query: string, 
   const rows = await db.execute<{
     chunk_id: string; knowledge_base_id: string; document_id: string; title: string; heading: string | null; content: string; rank: number;
   }>(sql`
-    with q as ${materialized(match)}(select ${tsQuery(query, match, knowledgeBaseIds)} as tsq),
+    with ${queriesCte(query, match, knowledgeBaseIds)},
     bases as (select b.id, b.priority from unnest(array[${idList(knowledgeBaseIds)}]) with ordinality as b(id, priority))
-    select c.id as chunk_id, c.knowledge_base_id, c.document_id, d.title, c.heading, c.content,
-           ts_rank_cd(c.search_vector, q.tsq) as rank
-    from knowledge_chunk c
-    join knowledge_document d on d.id = c.document_id
-    join bases b on b.id = c.knowledge_base_id
-    cross join q
-    where c.search_vector @@ q.tsq
-    order by b.priority, rank desc, c.chunk_index
+    select t.id as chunk_id, t.knowledge_base_id, t.document_id, d.title, t.heading, t.content, t.rank
+    from (${bestPerBase(knowledgeBaseIds, match, limit)}) t
+    join knowledge_document d on d.id = t.document_id
+    join bases b on b.id = t.knowledge_base_id
+    order by b.priority, t.rank desc, t.chunk_index
     limit ${limit}`);
   return rows.map((r) => ({
     chunkId: r.chunk_id, knowledgeBaseId: r.knowledge_base_id, documentId: r.document_id, documentTitle: r.title,
@@ -172,26 +119,43 @@ async function ftsSearch(db: DbOrTx, knowledgeBaseIds: string[], query: string, 
   }));
 }
 
-/**
- * Per base, the best {@link CANDIDATES_PER_RANKER} full-text matches with their position. Each base is its own
- * `ORDER BY rank LIMIT n` (a top-N heap of n rows, with the columns the caller needs), instead of numbering every
- * match of every base and joining the best back to the table: a broad `match: 'any'` query can match a third of
- * a large base, and that join then read the whole table again.
- */
+/** Per base, the best {@link CANDIDATES_PER_RANKER} full-text matches with their position. */
 async function ftsCandidates(db: DbOrTx, knowledgeBaseIds: string[], query: string, match: Match): Promise<Candidate[]> {
-  const perBase = knowledgeBaseIds.map((id) => sql`(
-      select c.id, c.knowledge_base_id, c.document_id, c.heading, c.content, c.chunk_index, ts_rank_cd(c.search_vector, q.tsq) as rank
-      from knowledge_chunk c cross join q
-      where c.knowledge_base_id = ${id}::uuid and c.search_vector @@ q.tsq
-      order by rank desc, c.chunk_index
-      limit ${CANDIDATES_PER_RANKER})`);
   const rows = await db.execute<{
     chunk_id: string; knowledge_base_id: string; document_id: string; title: string; heading: string | null; content: string; pos: number;
   }>(sql`
-    with q as ${materialized(match)}(select ${tsQuery(query, match, knowledgeBaseIds)} as tsq)
+    with ${queriesCte(query, match, knowledgeBaseIds)}
     select t.id as chunk_id, t.knowledge_base_id, t.document_id, d.title, t.heading, t.content,
            row_number() over (partition by t.knowledge_base_id order by t.rank desc, t.chunk_index)::int as pos
-    from (${sql.join(perBase, sql` union all `)}) t
+    from (${bestPerBase(knowledgeBaseIds, match, CANDIDATES_PER_RANKER)}) t
     join knowledge_document d on d.id = t.document_id`);
   return rows.map(toCandidate);
+}
+
+/** 'any' is computed once, not once per reference; 'all' stays inlined, a constant the planner can weigh. */
+const queriesCte = (query: string, match: Match, knowledgeBaseIds: string[]) =>
+  sql`q as ${match === 'any' ? sql`materialized` : sql`not materialized`} (${searchQueries(query, match, knowledgeBaseIds)})`;
+
+const ranked = (kbId: string, filter: SQL, perBase: number, onlyIf: SQL = sql`true`) => sql`
+      select c.id, c.knowledge_base_id, c.document_id, c.heading, c.content, c.chunk_index, ts_rank_cd(c.search_vector, q.tsq) as rank
+      from knowledge_chunk c cross join q
+      where c.knowledge_base_id = ${kbId}::uuid and c.search_vector @@ ${filter} and ${onlyIf}
+      order by rank desc, c.chunk_index
+      limit ${perBase}`;
+
+/**
+ * Per base, its best `perBase` matches of `q.tsq` by `ts_rank_cd`, each base its own `ORDER BY rank LIMIT n` (a
+ * top-N heap of n rows, with the columns the caller needs): a broad `match: 'any'` query can match a third of a
+ * large base, and numbering every match then joining the best back to the table read the whole table again.
+ * When `q.narrowed`, only the matches of `q.fq` are ranked, unless fewer than `perBase` chunks of the base match
+ * it: then all of `q.tsq`'s (the fallback's conditions do not depend on the row, so it is skipped, not run).
+ */
+function bestPerBase(knowledgeBaseIds: string[], match: Match, perBase: number): SQL {
+  const perBaseSql = knowledgeBaseIds.map((id) => match === 'all' ? sql`(${ranked(id, sql`q.tsq`, perBase)})` : sql`(
+      with hits as materialized (${ranked(id, sql`q.fq`, perBase)}),
+      enough as (select not q.narrowed or (select count(*) from hits) >= ${perBase} as ok from q)
+      select hits.* from hits where (select ok from enough)
+      union all
+      (${ranked(id, sql`q.tsq`, perBase, sql`not (select ok from enough)`)}))`);
+  return sql.join(perBaseSql, sql` union all `);
 }
