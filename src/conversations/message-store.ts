@@ -1,6 +1,6 @@
 // Reads of turns, messages and artifacts, feedback, and the Idempotency-Key records of turn submissions.
 // Tenant isolation: these take a conversation id the caller resolved through the project-scoped
-// `findConversation`/`lockConversation` (gateway) or from a workflow input (worker).
+// `findConversation` or the submit path's locked read (gateway) or from a workflow input (worker).
 import { and, asc, eq, gt, or } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import type { PageRequest } from '../db/pagination.js';
@@ -23,6 +23,23 @@ export async function findTurn(db: DbOrTx, conversationId: string, turnIndex: nu
     .from(agentExecutionHistory)
     .where(and(eq(agentExecutionHistory.conversationId, conversationId), eq(agentExecutionHistory.messageIndex, turnIndex)));
   return row;
+}
+
+/** A turn's row with its answer (the assistant message, once there is one): what a waiting request replies with, in one read. */
+export async function findTurnWithAnswer(
+  db: DbOrTx,
+  conversationId: string,
+  turnIndex: number,
+): Promise<{ row: TurnRow; answer: MessageRow | null } | undefined> {
+  const [found] = await db
+    .select({ row: agentExecutionHistory, answer: message })
+    .from(agentExecutionHistory)
+    .leftJoin(
+      message,
+      and(eq(message.conversationId, agentExecutionHistory.conversationId), eq(message.turnIndex, agentExecutionHistory.messageIndex), eq(message.position, ASSISTANT_POSITION)),
+    )
+    .where(and(eq(agentExecutionHistory.conversationId, conversationId), eq(agentExecutionHistory.messageIndex, turnIndex)));
+  return found;
 }
 
 export async function findAssistantMessage(db: DbOrTx, conversationId: string, turnIndex: number): Promise<MessageRow | undefined> {

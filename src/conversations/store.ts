@@ -16,19 +16,6 @@ export async function findConversation(db: DbOrTx, projectId: string, id: string
   return row;
 }
 
-/**
- * The conversation, locked `FOR UPDATE` until the transaction ends: turn submissions for one conversation
- * are serialised by Postgres, not by gateway memory.
- */
-export async function lockConversation(tx: DbOrTx, projectId: string, id: string): Promise<ConversationRow | undefined> {
-  const [row] = await tx
-    .select()
-    .from(conversation)
-    .where(and(eq(conversation.id, id), eq(conversation.projectId, projectId)))
-    .for('update');
-  return row;
-}
-
 /** Worker side: the conversation of a running turn or session, by id. */
 export async function findConversationById(db: DbOrTx, id: string): Promise<ConversationRow | undefined> {
   const [row] = await db.select().from(conversation).where(eq(conversation.id, id));

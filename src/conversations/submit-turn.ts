@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Db, DbOrTx } from '../db/client.js';
-import { activeConfigValue, findAgent, type AgentRow } from '../agents/store.js';
+import { and, eq } from 'drizzle-orm';
+import { activeConfigValue, type AgentRow } from '../agents/store.js';
+import { agentExecutionHistory, conversation, smartAgent, subscription } from '../db/schema/index.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { enforcePlanLimit } from '../tenancy/plan-limits.js';
 import { searchAttributes, turnWorkflowId, type TurnCancelReason, type TurnInput, type TurnOverrides, type Workflows } from '../../workflows/contracts/index.js';
-import { findTurn, findTurnRequest, recordTurnRequest } from './message-store.js';
-import { lockConversation, setLastTurnIndex, type ConversationRow } from './store.js';
+import { findTurnRequest, recordTurnRequest } from './message-store.js';
+import { setLastTurnIndex, type ConversationRow } from './store.js';
 import { requestTurnCancel } from './turn-control.js';
 
 export interface SubmittedTurn {
@@ -35,14 +37,20 @@ export async function submitTurn(db: Db, temporal: Client, taskQueue: string, p:
   const hashed = p.overrides ? JSON.stringify([p.content, p.overrides]) : p.content;
   const requestHash = createHash('sha256').update(hashed).digest('hex');
   return db.transaction(async (tx) => {
-    const conv = await lockConversation(tx, p.projectId, p.conversationId);
-    if (!conv) throw new NotFoundError('conversation');
-    const earlier = p.idempotencyKey ? await earlierSubmission(tx, conv.id, p.idempotencyKey, requestHash) : undefined;
+    // The locked conversation with what the checks below need, and the Idempotency-Key's earlier request, in one
+    // round trip (pipelined; the lookup runs after the lock is granted). Ignored when the conversation is not found.
+    const [context, seen] = await Promise.all([
+      lockTurnContext(tx, p.projectId, p.conversationId),
+      p.idempotencyKey ? findTurnRequest(tx, p.conversationId, p.idempotencyKey) : undefined,
+    ]);
+    if (!context) throw new NotFoundError('conversation');
+    const { conv } = context;
+    const earlier = seen ? earlierSubmission(seen, requestHash) : undefined;
     if (earlier) return earlier;
     // After the idempotency lookup: a retry of a turn that was accepted is answered even at the limit.
-    await enforcePlanLimit(tx, p.projectId, 'monthly_turns');
-    const agent = await agentTakingTurns(tx, conv);
-    const previousTurnWorkflowId = await turnToWaitFor(tx, temporal, conv, agent.id);
+    if (context.monthlyTurnLimit !== null) await enforcePlanLimit(tx, p.projectId, 'monthly_turns');
+    const agent = agentTakingTurns(conv, context.agent);
+    const previousTurnWorkflowId = await turnToWaitFor(tx, temporal, conv, agent.id, context.lastTurnStatus);
 
     const turnIndex = conv.lastTurnIndex + 1;
     const input: TurnInput = {
@@ -63,10 +71,28 @@ export async function submitTurn(db: Db, temporal: Client, taskQueue: string, p:
   });
 }
 
+/**
+ * The conversation, locked `FOR UPDATE` until the transaction ends (turn submissions for one conversation are
+ * serialised by Postgres, not by gateway memory), with its agent, the status of its last turn and the project's
+ * monthly turn limit: one statement on the submit path, which runs before the workflow starts.
+ */
+async function lockTurnContext(tx: DbOrTx, projectId: string, conversationId: string) {
+  const [row] = await tx
+    .select({ conv: conversation, agent: smartAgent, lastTurnStatus: agentExecutionHistory.status, monthlyTurnLimit: subscription.monthlyTurnLimit })
+    .from(conversation)
+    .leftJoin(smartAgent, and(eq(smartAgent.id, conversation.agentId), eq(smartAgent.projectId, conversation.projectId)))
+    .leftJoin(
+      agentExecutionHistory,
+      and(eq(agentExecutionHistory.conversationId, conversation.id), eq(agentExecutionHistory.messageIndex, conversation.lastTurnIndex)),
+    )
+    .leftJoin(subscription, eq(subscription.projectId, conversation.projectId))
+    .where(and(eq(conversation.id, conversationId), eq(conversation.projectId, projectId)))
+    .for('update', { of: conversation });
+  return row;
+}
+
 /** The turn an earlier request with this Idempotency-Key started; a 422 when that request sent other text. */
-async function earlierSubmission(tx: DbOrTx, conversationId: string, key: string, requestHash: string): Promise<SubmittedTurn | undefined> {
-  const seen = await findTurnRequest(tx, conversationId, key);
-  if (!seen) return undefined;
+function earlierSubmission(seen: { requestHash: string; turnIndex: number; workflowId: string }, requestHash: string): SubmittedTurn {
   if (seen.requestHash !== requestHash) {
     throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was already used for a different message');
   }
@@ -74,14 +100,13 @@ async function earlierSubmission(tx: DbOrTx, conversationId: string, key: string
 }
 
 /** The conversation's agent, when both take turns: 409 for a paused or ended conversation or an inactive agent. */
-async function agentTakingTurns(tx: DbOrTx, conv: ConversationRow): Promise<AgentRow> {
+function agentTakingTurns(conv: ConversationRow, agent: AgentRow | null): AgentRow {
   if (conv.status === 'paused') {
     throw new ConflictError('conversation_paused', 'the conversation is paused; PATCH its status to active to continue');
   }
   if (conv.status !== 'active') {
     throw new ConflictError('conversation_ended', `the conversation is ${conv.status}; start a new one`);
   }
-  const agent = await findAgent(tx, conv.projectId, conv.agentId);
   if (!agent || agent.status !== 'active') {
     const code = agent?.status === 'paused' ? 'agent_paused' : 'agent_not_active';
     throw new ConflictError(code, `the agent is ${agent?.status ?? 'gone'} and takes no new turns`);
@@ -98,8 +123,15 @@ const cancelingPolicies = new Map<unknown, TurnCancelReason>([['interrupt', 'int
  * the new turn to await. `interrupt` and `rollback` cancel that turn first (with the reason it records): the
  * new turn still waits for it, so the history it reads already has the canceled turn settled.
  */
-async function turnToWaitFor(tx: DbOrTx, temporal: Client, conv: ConversationRow, agentId: string): Promise<string | undefined> {
-  if (conv.lastTurnIndex <= 0 || !(await turnIsRunning(tx, temporal, conv.id, conv.lastTurnIndex))) return undefined;
+async function turnToWaitFor(
+  tx: DbOrTx,
+  temporal: Client,
+  conv: ConversationRow,
+  agentId: string,
+  /** The status of the conversation's last turn row; null when it has none yet (its workflow has not written it). */
+  lastTurnStatus: string | null,
+): Promise<string | undefined> {
+  if (conv.lastTurnIndex <= 0 || !(await turnIsRunning(temporal, conv.id, conv.lastTurnIndex, lastTurnStatus))) return undefined;
   const policy = await activeConfigValue(tx, agentId, 'double_texting');
   const previousTurnWorkflowId = turnWorkflowId(conv.id, conv.lastTurnIndex);
   const cancelReason = cancelingPolicies.get(policy);
@@ -148,9 +180,8 @@ async function startTurnWorkflow(tx: DbOrTx, temporal: Client, taskQueue: string
  * A completed or failed turn row answers without asking Temporal; otherwise the workflow's own status decides
  * (a canceled turn may still be finishing: a queued one waits for the turn before it).
  */
-async function turnIsRunning(db: DbOrTx, temporal: Client, conversationId: string, index: number): Promise<boolean> {
-  const row = await findTurn(db, conversationId, index);
-  if (row && row.status !== 'running' && row.status !== 'canceled') return false;
+async function turnIsRunning(temporal: Client, conversationId: string, index: number, status: string | null): Promise<boolean> {
+  if (status !== null && status !== 'running' && status !== 'canceled') return false;
   try {
     const description = await temporal.workflow.getHandle(turnWorkflowId(conversationId, index)).describe();
     return description.status.name === 'RUNNING';

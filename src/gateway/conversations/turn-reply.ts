@@ -1,4 +1,4 @@
-import { findAssistantMessage, findTurn, type TurnRow } from '../../conversations/message-store.js';
+import { findAssistantMessage, findTurn, findTurnWithAnswer, type MessageRow, type TurnRow } from '../../conversations/message-store.js';
 import type { GatewayDeps } from '../deps.js';
 import { AppError } from '../../errors.js';
 import { turnEnded } from './event-routes.js';
@@ -15,7 +15,12 @@ const outcomes: Record<string, Outcome> = { completed: 'completed', failed: 'fai
  * The hub's slow safety re-read is the backstop; a workflow that ended without writing an outcome (terminated
  * by an operator) is a failed turn. A closing hub (gateway shutdown) leaves the turn pending: the client polls.
  */
-async function awaitTurnOutcome(deps: GatewayDeps, conversationId: string, index: number, waitMs: number): Promise<{ outcome: Outcome; row?: TurnRow }> {
+async function awaitTurnOutcome(
+  deps: GatewayDeps,
+  conversationId: string,
+  index: number,
+  waitMs: number,
+): Promise<{ outcome: Outcome; row?: TurnRow; answer?: MessageRow | null }> {
   let dirty = true;
   let done = false;
   let wakeUp: (() => void) | undefined;
@@ -37,9 +42,11 @@ async function awaitTurnOutcome(deps: GatewayDeps, conversationId: string, index
     while (!done) {
       if (dirty) {
         dirty = false;
-        row = await findTurn(deps.db, conversationId, index);
+        // The row with its answer: a completed turn is replied to from this one read.
+        const found = await findTurnWithAnswer(deps.db, conversationId, index);
+        row = found?.row;
         const outcome = row && outcomes[row.status];
-        if (outcome) return { outcome, row };
+        if (outcome) return { outcome, row, answer: found?.answer };
         continue;
       }
       const safety = await new Promise<boolean>((resolve) => {
@@ -67,12 +74,12 @@ async function awaitTurnOutcome(deps: GatewayDeps, conversationId: string, index
  * status `canceled` and its partial answer, and no message.
  */
 export async function awaitTurnReply(deps: GatewayDeps, conversationId: string, index: number) {
-  const { outcome, row } = await awaitTurnOutcome(deps, conversationId, index, deps.settings.turnWaitMs);
+  const { outcome, row, answer } = await awaitTurnOutcome(deps, conversationId, index, deps.settings.turnWaitMs);
   const turn = turnView(conversationId, index, row ?? (await findTurn(deps.db, conversationId, index)));
   const pollUrl = `/v1/conversations/${conversationId}/turns/${index}`;
   if (outcome === 'pending') return { status: 202, body: { turn, pollUrl }, headers: { Location: pollUrl } };
   if (outcome === 'canceled') return { status: 200, body: { turn, message: null } };
   if (outcome === 'failed') throw new AppError(502, 'turn_failed', `the turn failed: ${turn.error ?? 'the workflow ended without an outcome'}`, { turn });
-  const message = await findAssistantMessage(deps.db, conversationId, index);
+  const message = answer !== undefined ? answer : await findAssistantMessage(deps.db, conversationId, index);
   return { status: 200, body: { turn, message: message ? messageView(message) : null } };
 }
