@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerOptions } from '@temporalio/worker';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { escalationEvent, notification } from '../src/db/schema/index';
-import { intEnv, percentiles, progress, startBenchStack, type ApiCall, type BenchStack, type Cleanup } from './env';
+import { intEnv, percentiles, progress, startBenchStack, type AnyBenchStack, type ApiCall, type BenchStack, type Cleanup } from './env';
 import { round } from './load';
 
 export const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 50, 1);
@@ -71,7 +71,7 @@ export async function createEscalations(api: ApiCall, conversations: string[], r
   };
 }
 
-export async function countEvents(stack: BenchStack, ruleId: string): Promise<Counts> {
+export async function countEvents(stack: AnyBenchStack, ruleId: string): Promise<Counts> {
   const has = (kind: string) => sql`${escalationEvent.timeline} @> ${JSON.stringify([{ kind }])}::jsonb`;
   const [row] = await stack.gatewayDb.db
     .select({
@@ -85,7 +85,7 @@ export async function countEvents(stack: BenchStack, ruleId: string): Promise<Co
 }
 
 /** Polls until `done` holds or `deadlineMs` (epoch) passes; returns the last counts and whether it got there. */
-export async function waitFor(stack: BenchStack, ruleId: string, label: string, done: (c: Counts) => boolean, deadlineMs: number, stop: Stop) {
+export async function waitFor(stack: AnyBenchStack, ruleId: string, label: string, done: (c: Counts) => boolean, deadlineMs: number, stop: Stop) {
   let [counts, lastLog] = [await countEvents(stack, ruleId), Date.now()];
   while (!done(counts) && Date.now() < deadlineMs) {
     await pause(POLL_MS, stop);
@@ -213,7 +213,7 @@ export async function warmUp(stack: BenchStack, conversations: string[], ruleId:
   };
 }
 
-export async function setUp(stack: BenchStack) {
+export async function setUp(stack: AnyBenchStack) {
   const post = async (path: string, body: unknown) => {
     const res = await stack.api('POST', path, body);
     if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}: ${JSON.stringify(res.body)}`);
