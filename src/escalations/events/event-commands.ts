@@ -20,8 +20,8 @@ import {
   type Workflows,
 } from '../../../workflows/contracts/index.js';
 import { manualRuleCandidates, type RuleRow } from '../rules/rule-store.js';
-import { deleteUnstartedEvent, findEventById, findEventIdByDedupeKey, type EventRow } from './event-store.js';
-import { openEscalations } from './open-escalations.js';
+import { deleteUnstartedEvent, findEventById, type EventRow } from './event-store.js';
+import { escalationInput, openEscalation } from './open-escalations.js';
 
 /** The status each command leads to, to tell a harmless repeat from a conflict on a closed event. */
 const targetStatus: Record<EscalationUpdateName, string> = { acknowledge: 'acknowledged', resolve: 'resolved', ignore: 'ignored', snooze: 'snoozed' };
@@ -83,20 +83,22 @@ export async function pickManualRule(db: DbOrTx, agentId: string, ruleId: string
 }
 
 /**
- * Opens an event for a trigger that comes from the API (manual escalation) and starts its workflow.
- * If Temporal refuses the start, the event row is removed again, so nothing is left half-made. A repeated
- * request with the same dedupe key (Idempotency-Key) returns the first event.
+ * Opens an event for a trigger that comes from the API (manual escalation) on the rule the caller picked,
+ * and starts its workflow: one insert (returning the row the answer shows) and one Temporal RPC, no row
+ * held locked across it. If Temporal refuses the start, the event row is removed again, so nothing is left
+ * half-made. A repeated request with the same dedupe key (Idempotency-Key) returns the first event.
  */
 export async function startManualEscalation(
   db: Db,
   client: Client,
   taskQueue: string,
-  trigger: Omit<FiredTrigger, 'dedupeKey'> & { dedupeKey?: string },
-): Promise<{ input: EscalationInput; created: boolean; workflowId: string }> {
+  rule: RuleRow,
+  trigger: Omit<FiredTrigger, 'dedupeKey' | 'ruleId'> & { dedupeKey?: string },
+): Promise<{ event: EventRow; input: EscalationInput; created: boolean; workflowId: string }> {
   const dedupeKey = trigger.dedupeKey ?? `manual:${randomUUID()}`;
-  const existing = await findEventIdByDedupeKey(db, dedupeKey);
-  const [input] = await openEscalations(db, [{ ...trigger, dedupeKey }]);
-  if (!input) throw new Error('the rule disappeared while the escalation was being opened');
+  const { row: event, created } = await openEscalation(db, rule, { ...trigger, ruleId: rule.id, dedupeKey });
+  if (!event) throw new Error('the escalation was removed while it was being opened');
+  const input = escalationInput(event, rule);
   const workflowId = escalationWorkflowId(input.eventId);
   try {
     await client.workflow.start<Workflows['runEscalation']>('runEscalation', {
@@ -109,9 +111,9 @@ export async function startManualEscalation(
       priority: escalationTaskPriority(input),
     });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { input, created: false, workflowId };
-    if (!existing) await deleteUnstartedEvent(db, input.eventId, dedupeKey);
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { event, input, created: false, workflowId };
+    if (created) await deleteUnstartedEvent(db, input.eventId, dedupeKey);
     throw err;
   }
-  return { input, created: !existing, workflowId };
+  return { event, input, created, workflowId };
 }

@@ -39,12 +39,6 @@ export function listEvents(db: DbOrTx, projectId: string, filter: EventFilter, p
   ], page);
 }
 
-/** The id of the event opened for a trigger's dedupe key, if any. */
-export async function findEventIdByDedupeKey(db: DbOrTx, dedupeKey: string): Promise<string | undefined> {
-  const [row] = await db.select({ id: escalationEvent.id }).from(escalationEvent).where(eq(escalationEvent.dedupeKey, dedupeKey));
-  return row?.id;
-}
-
 /** Removes an event whose workflow never started; the dedupe key guards against removing another request's event. */
 export async function deleteUnstartedEvent(db: DbOrTx, eventId: string, dedupeKey: string): Promise<void> {
   await db.delete(escalationEvent).where(and(eq(escalationEvent.id, eventId), eq(escalationEvent.dedupeKey, dedupeKey)));

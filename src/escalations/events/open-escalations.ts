@@ -15,6 +15,7 @@ import type {
 import { defaultPolicy, policySchema } from '../contracts/rule-fields.js';
 
 type RuleRow = typeof escalationRule.$inferSelect;
+type EventRow = typeof escalationEvent.$inferSelect;
 
 /** How long a level waits for an acknowledgement when the rule names only a target: 30 minutes. */
 export const DEFAULT_ACK_TIMEOUT_SECONDS = 1800;
@@ -71,29 +72,45 @@ export async function openEscalations(db: DbOrTx, fired: FiredTrigger[]): Promis
   for (const f of fired) {
     const rule = byId.get(f.ruleId);
     if (!rule) continue; // deleted meanwhile
-    const snapshot = await snapshotRule(db, rule);
-    await db
-      .insert(escalationEvent)
-      .values({
-        projectId: rule.projectId,
-        escalationRuleId: rule.id,
-        agentId: rule.agentId,
-        conversationId: f.conversationId,
-        eventType: f.eventType,
-        reason: f.reason,
-        dedupeKey: f.dedupeKey,
-        triggerData: f.triggerData,
-        policySnapshot: snapshot as unknown as Record<string, unknown>,
-        timeline: [{ seq: 0, at: new Date().toISOString(), kind: 'created', status: 'pending', level: 1, pass: 1, actor: 'system', note: f.reason }],
-      })
-      .onConflictDoNothing({ target: escalationEvent.dedupeKey });
-    const [row] = await db.select().from(escalationEvent).where(eq(escalationEvent.dedupeKey, f.dedupeKey));
-    if (row) opened.push({
-        eventId: row.id, projectId: row.projectId, agentId: row.agentId, ruleId: rule.id, conversationId: row.conversationId,
-        ruleName: rule.name, priority: rule.priority as Priority,
-      });
+    const { row } = await openEscalation(db, rule, f);
+    if (row) opened.push(escalationInput(row, rule));
   }
   return opened;
+}
+
+/**
+ * One event for one trigger of a rule the caller has read: inserted and returned in one statement; when
+ * the dedupe key already has an event, that event (`created` false), or none if it was removed meanwhile.
+ */
+export async function openEscalation(db: DbOrTx, rule: RuleRow, f: FiredTrigger): Promise<{ row: EventRow | undefined; created: boolean }> {
+  const snapshot = await snapshotRule(db, rule);
+  const [inserted] = await db
+    .insert(escalationEvent)
+    .values({
+      projectId: rule.projectId,
+      escalationRuleId: rule.id,
+      agentId: rule.agentId,
+      conversationId: f.conversationId,
+      eventType: f.eventType,
+      reason: f.reason,
+      dedupeKey: f.dedupeKey,
+      triggerData: f.triggerData,
+      policySnapshot: snapshot as unknown as Record<string, unknown>,
+      timeline: [{ seq: 0, at: new Date().toISOString(), kind: 'created', status: 'pending', level: 1, pass: 1, actor: 'system', note: f.reason }],
+    })
+    .onConflictDoNothing({ target: escalationEvent.dedupeKey })
+    .returning();
+  if (inserted) return { row: inserted, created: true };
+  const [row] = await db.select().from(escalationEvent).where(eq(escalationEvent.dedupeKey, f.dedupeKey));
+  return { row, created: false };
+}
+
+/** What the escalation workflow of an event starts with. */
+export function escalationInput(row: EventRow, rule: RuleRow): EscalationInput {
+  return {
+    eventId: row.id, projectId: row.projectId, agentId: row.agentId, ruleId: rule.id, conversationId: row.conversationId,
+    ruleName: rule.name, priority: rule.priority as Priority,
+  };
 }
 
 /** Active rules of an agent of one type, for the triggers to evaluate. */

@@ -89,12 +89,11 @@ export function registerEscalationRoutes({ router, registry, deps }: RouteContex
       if (!conv) throw new NotFoundError('conversation');
       const rule = await pickManualRule(db, conv.agentId, body.ruleId);
       const key = req.get('idempotency-key');
-      const { input, created, workflowId } = await startManualEscalation(db, deps.temporal, deps.settings.taskQueue, {
-        ruleId: rule.id, conversationId: conv.id, eventType: 'manual', reason: body.reason,
+      const { event, created, workflowId } = await startManualEscalation(db, deps.temporal, deps.settings.taskQueue, rule, {
+        conversationId: conv.id, eventType: 'manual', reason: body.reason,
         triggerData: { reason: body.reason, requestedBy: `api_key:${auth.keyId}` },
         ...(key ? { dedupeKey: `manual:${auth.projectId}:${key.slice(0, 200)}` } : {}),
       });
-      const event = await load(auth.projectId, input.eventId);
       // The workflow writes its id on the row once it runs, usually after this answer: say which it is now.
       return { status: created ? 201 : 200, body: { ...eventView(event), workflowId: event.workflowId ?? workflowId }, headers: { Location: `/v1/escalations/${event.id}` } };
     },
