@@ -1,10 +1,12 @@
 import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
+import type postgres from 'postgres';
 import type { Db } from '../src/db/client.js';
 import { DeliveryError, type Deliverer } from '../src/escalations/notifications/deliverer.js';
 import { deliverStoredNotification, markNotificationFailed } from '../src/escalations/notifications/send-notification.js';
 import { escalateTurn, type TurnFacts } from '../src/escalations/rules/deviation-checks.js';
 import * as lifecycle from '../src/escalations/events/event-lifecycle.js';
 import { findEventById } from '../src/escalations/events/event-store.js';
+import { beginEscalationAndNotify } from '../src/escalations/events/first-step.js';
 import { baseVariables, prepareNotifications, type LinkSettings } from '../src/escalations/notifications/prepare-notifications.js';
 import { checkThreshold, runScheduledCheck } from '../src/escalations/rules/rule-run-checks.js';
 import { renderTemplate } from '../src/escalations/notifications/template-render.js';
@@ -19,9 +21,26 @@ export interface EscalationActivityDeps {
   metrics?: EscalationMetrics;
 }
 
+const workflowIdOfActivity = () => activityInfo().workflowExecution?.workflowId ?? '';
+
+/** The postgres-js pool under the Drizzle database (Drizzle keeps it as `$client`), for hand-written SQL. */
+const rawSql = (db: Db) => (db as Db & { $client: postgres.Sql }).$client;
 
 export function createEscalationActivities(deps: EscalationActivityDeps) {
   const { db } = deps;
+  /** Counts the escalation opened once its first step is in (a completed local activity is not run again on replay). */
+  const opening = async <T>(begin: () => Promise<T>): Promise<T> => {
+    try {
+      const begun = await begin();
+      deps.metrics?.escalation('opened');
+      return begun;
+    } catch (err) {
+      if (err instanceof lifecycle.EscalationNotFoundError) {
+        throw ApplicationFailure.create({ type: escalationFailureTypes.eventMissing, message: err.message, nonRetryable: true });
+      }
+      throw err;
+    }
+  };
   return {
     /** Deviation rules after a turn: marks the turn escalated and opens one event per firing rule. */
     async escalateTurn(facts: TurnFacts) {
@@ -29,18 +48,12 @@ export function createEscalationActivities(deps: EscalationActivityDeps) {
     },
 
     async beginEscalation(p: { eventId: string }) {
-      const workflowId = activityInfo().workflowExecution?.workflowId ?? '';
-      try {
-        const begun = await lifecycle.beginEscalation(db, { eventId: p.eventId, workflowId });
-        // Once per escalation: its workflow begins here, and a completed local activity is not run again on replay.
-        deps.metrics?.escalation('opened');
-        return begun;
-      } catch (err) {
-        if (err instanceof lifecycle.EscalationNotFoundError) {
-          throw ApplicationFailure.create({ type: escalationFailureTypes.eventMissing, message: err.message, nonRetryable: true });
-        }
-        throw err;
-      }
+      return opening(() => lifecycle.beginEscalation(db, { eventId: p.eventId, workflowId: workflowIdOfActivity() }));
+    },
+
+    /** The first step in one local activity and transaction: begin, and notify level 1 when the action is notify. */
+    async beginEscalationAndNotify(p: { eventId: string }) {
+      return opening(() => beginEscalationAndNotify(db, deps.links, { eventId: p.eventId, workflowId: workflowIdOfActivity(), nowMs: Date.now() }));
     },
 
     async recordEscalationChange(change: lifecycle.EscalationChange) {
@@ -58,7 +71,7 @@ export function createEscalationActivities(deps: EscalationActivityDeps) {
       if (!event) throw ApplicationFailure.create({ type: escalationFailureTypes.eventMissing, message: `event ${p.eventId} is gone`, nonRetryable: true });
       const snapshot = event.policySnapshot as unknown as EscalationSnapshot;
       const config = snapshot.actionConfig!;
-      const vars = await baseVariables(db, event, snapshot, 0, 0);
+      const vars = await baseVariables(rawSql(db), event, snapshot, 0, 0);
       const { body } = await renderTemplate({ body: config.input }, { ...vars, recipient: { id: '', name: null, email: null }, links: { acknowledge: null, resolve: null } });
       const agentId = config.agentId ?? event.agentId;
       const task = await lifecycle.createFollowUpTask(db, { eventId: event.id, projectId: event.projectId, agentId, input: body, priority: config.priority });
@@ -66,7 +79,7 @@ export function createEscalationActivities(deps: EscalationActivityDeps) {
     },
 
     async prepareNotifications(p: { eventId: string; level: number; pass: number; round: number; nowMs: number }) {
-      return prepareNotifications(db, deps.links, p);
+      return prepareNotifications(rawSql(db), deps.links, p);
     },
 
     /** Sends one stored notification; permanent failures are not retried, 429/503 wait for Retry-After. */

@@ -39,15 +39,7 @@ export async function notifyLevel(eventId: string, state: EscalationState, round
     { summary: `render and store the notifications of level ${state.level + 1}, pass ${state.pass + 1}` },
     [{ eventId, level: state.level, pass: state.pass, round, nowMs: Date.now() }],
   );
-  const pending = prepared.filter((n) => n.status === 'pending');
-  for (const n of pending) {
-    deliveries.push(
-      delivery.deliverNotification.executeWithOptions({ summary: `deliver ${n.channel} notification ${n.notificationId}` }, [{ notificationId: n.notificationId }]).catch(async (err: unknown) => {
-        if (!(err instanceof ActivityFailure)) throw err;
-        await local.markNotificationFailed.executeWithOptions({ summary: `mark notification ${n.notificationId} failed` }, [{ notificationId: n.notificationId, error: failureMessage(err) }]);
-      }),
-    );
-  }
+  startDeliveries(prepared, deliveries, local);
   // What the level's timeline entry says about its notifications, as of when the level was told: the entry
   // is written once, so it carries no count that changes later (deliveries in flight: the event's
   // `deliveries` and `notifications` in the API).
@@ -56,4 +48,21 @@ export async function notifyLevel(eventId: string, state: EscalationState, round
     inApp: prepared.filter((n) => n.channel === 'in_app' && n.status === 'sent').length,
     undeliverable: prepared.filter((n) => n.status === 'failed').length,
   };
+}
+
+type Prepared = Awaited<ReturnType<Activities['prepareNotifications']>>;
+
+/**
+ * Starts the delivery activity of each notification still pending (in-app ones are stored as sent) and
+ * collects it in `deliveries`; a delivery that fails for good is marked failed on its row through `local`.
+ */
+export function startDeliveries(prepared: Prepared, deliveries: Promise<unknown>[], local: Pick<typeof store, 'markNotificationFailed'> = store): void {
+  for (const n of prepared.filter((p) => p.status === 'pending')) {
+    deliveries.push(
+      delivery.deliverNotification.executeWithOptions({ summary: `deliver ${n.channel} notification ${n.notificationId}` }, [{ notificationId: n.notificationId }]).catch(async (err: unknown) => {
+        if (!(err instanceof ActivityFailure)) throw err;
+        await local.markNotificationFailed.executeWithOptions({ summary: `mark notification ${n.notificationId} failed` }, [{ notificationId: n.notificationId, error: failureMessage(err) }]);
+      }),
+    );
+  }
 }

@@ -1,6 +1,6 @@
-import { setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { patched, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { RecordChange } from './escalation-action.js';
-import { notifyLevel } from './escalation-notify.js';
+import { notifyLevel, startDeliveries } from './escalation-notify.js';
 import { describeState } from './escalation-timers.js';
 import { acknowledgeUpdate, escalationStateQuery, ignoreUpdate, resolveUpdate, searchAttributes, snoozeUpdate } from './contracts/index.js';
 import type { EscalationCommand, EscalationInput, EscalationSnapshot, EscalationState, EscalationStatus } from './contracts/index.js';
@@ -23,6 +23,8 @@ export interface EscalationRun {
   readonly snapshot: EscalationSnapshot;
   readonly createdAtMs: number;
   readonly begun: Promise<void>;
+  /** Level 1 was told (and `notified` recorded) in the first step, with `begun` (FIRST_STEP_PATCH). */
+  readonly notifiedAtBegin: boolean;
   /** Notification deliveries still running; the run waits for them before it returns. */
   readonly deliveries: Promise<unknown>[];
   serial<T>(fn: () => Promise<T>): Promise<T>;
@@ -34,22 +36,47 @@ export interface EscalationRun {
 }
 
 /**
- * Starts a run: schedules the read of the event (`begun`) and sets up the state, the timeline record and
- * the queue. No await here, so the caller can register handlers before its first await.
+ * From this patch on, the first step is one local activity and one transaction (`beginEscalationAndNotify`):
+ * begin, store level 1's notifications and record `notified`, where it was three local activities
+ * (begin, prepare, record), each with its own transaction. The level-1 timer counts from the `notified`
+ * time the activity recorded, and the first `publish` no longer repeats the search attributes the start
+ * set (nor does any later one that changes none): one history event and one visibility write fewer. A
+ * command sent with the start now applies after level 1 was told, not before.
+ */
+export const FIRST_STEP_PATCH = 'escalation-first-step-in-one-transaction';
+
+/**
+ * Starts a run: schedules the first step (`begun`) and sets up the state, the timeline record and the
+ * queue. No await here, so the caller can register handlers before its first await.
  */
 export function beginRun(input: EscalationInput): EscalationRun {
   let snapshot!: EscalationSnapshot;
   let createdAtMs = 0;
-  const begun = store.beginEscalation.executeWithOptions({ summary: 'read the event and its frozen rule' }, [{ eventId: input.eventId }]).then((r) => {
-    snapshot = r.snapshot;
-    createdAtMs = r.createdAtMs;
-  });
   const state: EscalationState = { eventId: input.eventId, status: 'pending', level: 0, pass: 0, snoozedUntil: null, exhausted: false };
   const clock = { levelStartedMs: Date.now(), acknowledgedMs: 0, version: 0 };
   let seq = 1; // 0 is the `created` entry written with the event
   let round = 0; // notification rounds, which key the notification rows
-  let chain: Promise<unknown> = begun;
   const deliveries: Promise<unknown>[] = [];
+  const oneStep = patched(FIRST_STEP_PATCH);
+  let notifiedAtBegin = false;
+  // The search attributes last shown (under the patch: those the start set), so an unchanged state is not upserted.
+  let shown = oneStep ? `pending:1` : null;
+  const begun = oneStep
+    ? store.beginEscalationAndNotify.executeWithOptions({
+      summary: 'read the event and its frozen rule; if its action is notify, render and store the notifications of level 1, pass 1 and record timeline: notified (pending, level 1, pass 1)',
+    }, [{ eventId: input.eventId }]).then((r) => {
+      snapshot = r.snapshot;
+      createdAtMs = r.createdAtMs;
+      if (!r.notified) return;
+      [notifiedAtBegin, seq, round] = [true, 2, 1];
+      clock.levelStartedMs = r.notified.atMs;
+      startDeliveries(r.notified.prepared, deliveries);
+    })
+    : store.beginEscalation.executeWithOptions({ summary: 'read the event and its frozen rule' }, [{ eventId: input.eventId }]).then((r) => {
+      snapshot = r.snapshot;
+      createdAtMs = r.createdAtMs;
+    });
+  let chain: Promise<unknown> = begun;
 
   const record: RecordChange = (kind, actor, extra = {}) =>
     store.recordEscalationChange.executeWithOptions({ summary: `timeline: ${kind} (${state.status}, level ${state.level + 1}, pass ${state.pass + 1})` }, [{
@@ -64,16 +91,21 @@ export function beginRun(input: EscalationInput): EscalationRun {
     get createdAtMs() {
       return createdAtMs;
     },
+    get notifiedAtBegin() {
+      return notifiedAtBegin;
+    },
     serial<T>(fn: () => Promise<T>): Promise<T> {
       const next = chain.then(fn);
       chain = next.catch(() => undefined);
       return next;
     },
     publish() {
-      upsertSearchAttributes([
+      const now = `${state.status}:${state.level + 1}`;
+      if (!oneStep || now !== shown) upsertSearchAttributes([
         { key: searchAttributes.escalationStatus, value: state.status },
         { key: searchAttributes.escalationLevel, value: state.level + 1 },
       ]);
+      shown = now;
       setCurrentDetails(describeState(state, snapshot));
     },
     async notifyCurrentLevel(kind: string) {

@@ -19,8 +19,10 @@ export async function runEscalation(input: EscalationInput): Promise<EscalationS
 
   await run.begun;
   run.publish();
-  await run.serial(() => runEscalationAction(input, run.snapshot, run.record));
-  if (!closed(run.state.status) && run.snapshot.policy.levels.length) await run.serial(() => run.notifyCurrentLevel('notified'));
+  if (!run.notifiedAtBegin) {
+    await run.serial(() => runEscalationAction(input, run.snapshot, run.record));
+    if (!closed(run.state.status) && run.snapshot.policy.levels.length) await run.serial(() => run.notifyCurrentLevel('notified'));
+  }
   await followDeadlines(run);
   return finish(run);
 }

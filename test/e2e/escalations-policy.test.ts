@@ -99,7 +99,7 @@ describe('escalation policy on durable timers', () => {
     recordHistory(stack.config.TEMPORAL_ADDRESS, 'escalation-summaries-webhook-resolved', `escalation:${eventId}`);
   });
 
-  it('reaches its timer in one workflow task, and a fired timer notifies the next level in one more (no activity tasks for in-app)', async () => {
+  it('reaches its timer in one workflow task and one local activity, and a fired timer notifies the next level in one more task (no activity tasks for in-app)', async () => {
     const { api, people, escalate } = await setup();
     const { eventId } = await escalate({ levels: [inApp([people.oncall], 1), inApp([people.manager], 600)] });
     await waitForTimeline(api, eventId, 'escalated');
@@ -115,8 +115,14 @@ describe('escalation policy on durable timers', () => {
     expect(tasksBetween(0, firstTimer)).toBe(1);
     expect(tasksBetween(fired, secondTimer)).toBe(1);
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+    // The first step (begin, level 1's notifications, `notified`) is one local activity, and nothing before the
+    // timer repeats the escalation's search attributes the start set (the patch's own TemporalChangeVersion aside).
+    const beforeTimer = events.slice(0, firstTimer);
+    expect(beforeTimer.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toHaveLength(1);
+    const upserted = beforeTimer.flatMap((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}));
+    expect(upserted.filter((key) => key !== 'TemporalChangeVersion')).toEqual([]);
     expect(kinds(await getEscalation(api, eventId))).toEqual(['created', 'notified', 'escalated', 'resolved']);
-    recordHistory(stack.config.TEMPORAL_ADDRESS, 'escalation-notified-locally-resolved', `escalation:${eventId}`);
+    recordHistory(stack.config.TEMPORAL_ADDRESS, 'escalation-first-step-resolved', `escalation:${eventId}`);
   });
 
   it('acknowledged but not resolved: re-triggered after retriggerAfterSeconds and notified again', async () => {

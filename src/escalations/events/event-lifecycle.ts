@@ -31,21 +31,24 @@ export class EscalationNotFoundError extends Error {}
  * deliveries' key makes a retried first step enqueue nothing more.
  */
 export async function beginEscalation(db: DbOrTx, p: { eventId: string; workflowId: string }) {
-  const row = await db.transaction(async (tx) => {
-    const [begun] = await tx.update(escalationEvent).set({ workflowId: p.workflowId }).where(eq(escalationEvent.id, p.eventId)).returning();
-    if (!begun) throw new EscalationNotFoundError(`escalation event ${p.eventId} does not exist`);
-    const data = {
-      escalationId: begun.id, ruleId: begun.escalationRuleId, agentId: begun.agentId, conversationId: begun.conversationId,
-      status: begun.status, level: begun.currentLevel + 1, reason: begun.reason,
-    };
-    await enqueueWebhookEvents(tx, begun.projectId, [{ type: 'escalation.opened', key: `escalation.opened:${begun.id}`, at: begun.createdAt, data }]);
-    return begun;
-  });
+  const row = await db.transaction((tx) => markEscalationBegun(tx, p));
   return {
     snapshot: row.policySnapshot as unknown as EscalationSnapshot,
     createdAtMs: row.createdAt.getTime(),
     status: row.status as EscalationStatus,
   };
+}
+
+/** The writes of {@link beginEscalation}, in the caller's transaction; returns the event row. */
+export async function markEscalationBegun(tx: DbOrTx, p: { eventId: string; workflowId: string }) {
+  const [begun] = await tx.update(escalationEvent).set({ workflowId: p.workflowId }).where(eq(escalationEvent.id, p.eventId)).returning();
+  if (!begun) throw new EscalationNotFoundError(`escalation event ${p.eventId} does not exist`);
+  const data = {
+    escalationId: begun.id, ruleId: begun.escalationRuleId, agentId: begun.agentId, conversationId: begun.conversationId,
+    status: begun.status, level: begun.currentLevel + 1, reason: begun.reason,
+  };
+  await enqueueWebhookEvents(tx, begun.projectId, [{ type: 'escalation.opened', key: `escalation.opened:${begun.id}`, at: begun.createdAt, data }]);
+  return begun;
 }
 
 export interface EscalationChange {
@@ -86,15 +89,7 @@ const webhookKinds: Record<string, WebhookEventKind> = {
  */
 export async function recordEscalationChange(db: DbOrTx, c: EscalationChange): Promise<boolean> {
   const at = new Date(c.atMs);
-  // The workflow counts levels and passes from 0 (array indexes); the timeline counts them from 1. Details
-  // come first so a `level`/`pass` they carry (workflows before this change sent them there, level already
-  // 1-based and pass 0-based) never overrides the entry's own.
-  const { level: _level, pass: detailsPass, ...details } = c.details ?? {};
-  const pass = c.pass ?? (typeof detailsPass === 'number' ? detailsPass : undefined);
-  const entry: TimelineEntry = {
-    ...details, seq: c.seq, at: at.toISOString(), kind: c.kind, status: c.status, level: c.level + 1,
-    ...(pass !== undefined ? { pass: pass + 1 } : {}), actor: c.actor, ...(c.note ? { note: c.note } : {}),
-  };
+  const entry = timelineEntry(c);
   return db.transaction(async (tx) => {
     const [changed] = await writeEscalationChange(tx, c, at, entry);
     const type = webhookKinds[c.kind];
@@ -108,7 +103,22 @@ export async function recordEscalationChange(db: DbOrTx, c: EscalationChange): P
   });
 }
 
-function writeEscalationChange(db: DbOrTx, c: EscalationChange, at: Date, entry: TimelineEntry) {
+/**
+ * The timeline entry of a change. The workflow counts levels and passes from 0 (array indexes); the
+ * timeline counts them from 1. Details come first so a `level`/`pass` they carry (workflows before this
+ * change sent them there, level already 1-based and pass 0-based) never overrides the entry's own.
+ */
+export function timelineEntry(c: EscalationChange): TimelineEntry {
+  const { level: _level, pass: detailsPass, ...details } = c.details ?? {};
+  const pass = c.pass ?? (typeof detailsPass === 'number' ? detailsPass : undefined);
+  return {
+    ...details, seq: c.seq, at: new Date(c.atMs).toISOString(), kind: c.kind, status: c.status, level: c.level + 1,
+    ...(pass !== undefined ? { pass: pass + 1 } : {}), actor: c.actor, ...(c.note ? { note: c.note } : {}),
+  };
+}
+
+/** The row update of a change (no webhook): nothing when the step `seq` is already in the timeline. */
+export function writeEscalationChange(db: DbOrTx, c: EscalationChange, at: Date, entry: TimelineEntry) {
   return db
     .update(escalationEvent)
     .set({

@@ -1,17 +1,13 @@
-import { and, eq, inArray } from 'drizzle-orm';
-import type { DbOrTx } from '../../db/client.js';
-import {
-  agentExecutionHistory,
-  appUser,
-  conversation,
-  escalationEvent,
-  escalationTemplate,
-  notification,
-  smartAgent,
-} from '../../db/schema/index.js';
+import type postgres from 'postgres';
 import type { Channel, EscalationSnapshot } from '../../../workflows/contracts/index.js';
 import { escalationLinks } from '../links.js';
 import { defaultTemplate, renderTemplate, type NotificationVariables, type TemplateSource } from './template-render.js';
+
+// Hand-written SQL on the driver (no query builder): these statements are on every escalation's first step
+// and every level after it, where Drizzle's query building was a quarter of the worker's CPU (SCALING.md).
+
+/** The pool or a transaction of it: the statements below run in either. */
+export type SqlClient = postgres.Sql | postgres.TransactionSql;
 
 export interface LinkSettings {
   secret: string | null;
@@ -26,8 +22,28 @@ export interface PreparedNotification {
   status: string;
 }
 
-type EventRow = typeof escalationEvent.$inferSelect;
-type UserRow = typeof appUser.$inferSelect;
+/** What notifications read of their event (an `escalation_event` row, or the columns of one). */
+export interface NotifiedEvent {
+  id: string;
+  projectId: string;
+  agentId: string;
+  conversationId: string | null;
+  status: string;
+  reason: string | null;
+  createdAt: Date;
+  triggerData: Record<string, unknown>;
+  policySnapshot: Record<string, unknown>;
+}
+
+/** The `escalation_event` columns of a {@link NotifiedEvent}, for a select or a `returning`. */
+export const notifiedEventColumns = (sql: SqlClient) => sql`
+  id, project_id as "projectId", agent_id as "agentId", conversation_id as "conversationId", status, reason,
+  to_json(created_at) as "createdAt", trigger_data as "triggerData", policy_snapshot as "policySnapshot"`;
+
+/** A row with {@link notifiedEventColumns}: the driver hands timestamps over as text (Drizzle parses them), JSON as ISO. */
+export const notifiedEvent = <T extends { createdAt: unknown }>(row: T): T & { createdAt: Date } => ({ ...row, createdAt: new Date(row.createdAt as string) });
+
+interface UserRow { id: string; email: string; name: string | null; phone: string | null; webhookUrl: string | null }
 
 function addressOf(user: UserRow, channel: Channel): string | null {
   if (channel === 'email') return user.email;
@@ -37,17 +53,21 @@ function addressOf(user: UserRow, channel: Channel): string | null {
 }
 
 /** Everything a template may use except the recipient and links (see `NotificationVariables`). */
-export async function baseVariables(db: DbOrTx, event: EventRow, snapshot: EscalationSnapshot, level: number, pass: number) {
-  const [agent] = await db.select({ id: smartAgent.id, name: smartAgent.name }).from(smartAgent).where(eq(smartAgent.id, event.agentId));
-  const [conv] = event.conversationId ? await db.select().from(conversation).where(eq(conversation.id, event.conversationId)) : [];
+export async function baseVariables(sql: SqlClient, event: NotifiedEvent, snapshot: EscalationSnapshot, level: number, pass: number) {
   const turnIndex = typeof event.triggerData.turnIndex === 'number' ? event.triggerData.turnIndex : null;
-  const [turn] =
-    conv && turnIndex !== null
-      ? await db
-          .select()
-          .from(agentExecutionHistory)
-          .where(and(eq(agentExecutionHistory.conversationId, conv.id), eq(agentExecutionHistory.messageIndex, turnIndex)))
-      : [];
+  // Issued together: the driver pipelines them on one connection (a transaction's, or the pool's).
+  const [[agent], [conv], [turn]] = await Promise.all([
+    sql<{ name: string }[]>`select name from smart_agent where id = ${event.agentId}`,
+    event.conversationId
+      ? sql<{ id: string; status: string; variables: Record<string, unknown> | null; messagesCount: number }[]>`
+        select id, status, variables, messages_count as "messagesCount" from conversation where id = ${event.conversationId}`
+      : [],
+    event.conversationId && turnIndex !== null
+      ? sql<{ messageIndex: number; userInput: string; agentResponse: string | null }[]>`
+        select message_index as "messageIndex", user_input as "userInput", agent_response as "agentResponse"
+        from agent_execution_history where conversation_id = ${event.conversationId} and message_index = ${turnIndex}`
+      : [],
+  ]);
   const levelDef = snapshot.policy.levels[level];
   return {
     agent: { id: event.agentId, name: agent?.name ?? '(deleted agent)' },
@@ -64,13 +84,10 @@ export async function baseVariables(db: DbOrTx, event: EventRow, snapshot: Escal
   } satisfies Omit<NotificationVariables, 'recipient' | 'links'>;
 }
 
-async function templateFor(db: DbOrTx, snapshot: EscalationSnapshot, projectId: string, channel: Channel): Promise<TemplateSource> {
+async function templateFor(sql: SqlClient, snapshot: EscalationSnapshot, projectId: string, channel: Channel): Promise<TemplateSource> {
   const id = snapshot.policy.templateIds[channel] ?? snapshot.templateId;
   if (id) {
-    const [t] = await db
-      .select({ subject: escalationTemplate.subject, body: escalationTemplate.body })
-      .from(escalationTemplate)
-      .where(and(eq(escalationTemplate.id, id), eq(escalationTemplate.projectId, projectId)));
+    const [t] = await sql<TemplateSource[]>`select subject, body from escalation_template where id = ${id} and project_id = ${projectId}`;
     if (t) return t;
   }
   return defaultTemplate(channel);
@@ -93,17 +110,28 @@ async function render(source: TemplateSource, channel: Channel, vars: Notificati
  * a channel gets a `failed` row saying so, which shows in the event's deliveries.
  */
 export async function prepareNotifications(
-  db: DbOrTx,
+  sql: SqlClient,
   links: LinkSettings,
   p: { eventId: string; level: number; pass: number; round: number; nowMs: number },
 ): Promise<PreparedNotification[]> {
-  const [event] = await db.select().from(escalationEvent).where(eq(escalationEvent.id, p.eventId));
-  if (!event) return [];
+  const [event] = await sql<NotifiedEvent[]>`select ${notifiedEventColumns(sql)} from escalation_event where id = ${p.eventId}`;
+  return event ? prepareEventNotifications(sql, links, notifiedEvent(event), p) : [];
+}
+
+/** {@link prepareNotifications} of an event the caller has just read (or written). */
+export async function prepareEventNotifications(
+  sql: SqlClient,
+  links: LinkSettings,
+  event: NotifiedEvent,
+  p: { level: number; pass: number; round: number; nowMs: number },
+): Promise<PreparedNotification[]> {
   const snapshot = event.policySnapshot as unknown as EscalationSnapshot;
   const level = snapshot.policy.levels[p.level];
   if (!level) return [];
-  const users = await db.select().from(appUser).where(and(eq(appUser.projectId, event.projectId), inArray(appUser.id, level.targets)));
-  const base = await baseVariables(db, event, snapshot, p.level, p.pass);
+  const [users, base] = await Promise.all([
+    sql<UserRow[]>`select id, email, name, phone, webhook_url as "webhookUrl" from app_user where project_id = ${event.projectId} and id = any(${level.targets}::uuid[])`,
+    baseVariables(sql, event, snapshot, p.level, p.pass),
+  ]);
   const out: PreparedNotification[] = [];
   for (const user of users) {
     const vars: NotificationVariables = {
@@ -114,20 +142,28 @@ export async function prepareNotifications(
     for (const channel of level.channels) {
       const idempotencyKey = `${event.id}:${p.round}:${p.level}:${user.id}:${channel}`;
       const address = addressOf(user, channel);
-      const rendered = await render(await templateFor(db, snapshot, event.projectId, channel), channel, vars);
+      const rendered = await render(await templateFor(sql, snapshot, event.projectId, channel), channel, vars);
       const status = !address ? 'failed' : channel === 'in_app' ? 'sent' : 'pending';
-      await db
-        .insert(notification)
-        .values({
-          projectId: event.projectId, escalationEventId: event.id, channel, level: p.level, pass: p.pass,
-          targetUserId: user.id, targetAddress: address, subject: rendered.subject, body: rendered.body, status,
-          error: !address ? `${user.email} has no ${channel === 'sms' ? 'phone number' : 'webhook URL'}` : rendered.error,
-          idempotencyKey, sentAt: status === 'sent' ? new Date(p.nowMs) : null,
-        })
-        .onConflictDoNothing({ target: notification.idempotencyKey });
-      const [row] = await db.select({ id: notification.id, status: notification.status }).from(notification).where(eq(notification.idempotencyKey, idempotencyKey));
+      const error = !address ? `${user.email} has no ${channel === 'sms' ? 'phone number' : 'webhook URL'}` : rendered.error;
+      const [inserted] = await sql<{ id: string; status: string }[]>`
+        insert into notification (project_id, escalation_event_id, channel, level, pass, target_user_id, target_address, subject, body, status, error, idempotency_key, sent_at)
+        values (${event.projectId}, ${event.id}, ${channel}, ${p.level}, ${p.pass}, ${user.id}, ${address}, ${rendered.subject ?? null}, ${rendered.body},
+          ${status}, ${error}, ${idempotencyKey}, ${status === 'sent' ? new Date(p.nowMs).toISOString() : null}::timestamptz)
+        on conflict (idempotency_key) do nothing
+        returning id, status`;
+      // A retry finds the row its first attempt stored (and its status since).
+      const [row] = inserted ? [inserted] : await sql<{ id: string; status: string }[]>`select id, status from notification where idempotency_key = ${idempotencyKey}`;
       out.push({ notificationId: row!.id, channel, status: row!.status });
     }
   }
   return out;
+}
+
+/** What a level's timeline entry says about its notifications, as of when the level was told. */
+export function notificationSummary(prepared: PreparedNotification[]) {
+  return {
+    total: prepared.length,
+    inApp: prepared.filter((n) => n.channel === 'in_app' && n.status === 'sent').length,
+    undeliverable: prepared.filter((n) => n.status === 'failed').length,
+  };
 }
