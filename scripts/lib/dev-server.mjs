@@ -4,6 +4,10 @@ export const devServerDynamicConfig = [
   // Hand the model-call activity straight to the worker that completed the workflow task, instead of a
   // round trip through the task queue: about a third of a turn's latency on the dev server.
   'system.enableActivityEagerExecution=true',
+  // Task priority (escalations carry their rule's: critical 1 ... low 4) is honoured by matching only with the
+  // new matcher in Server 1.29 (later servers and Temporal Cloud have it on): a critical page is dispatched
+  // before a backlog of low ones (src/escalations/SCALING.md). Not yet in deploy/temporal/dynamicconfig.yaml.
+  'matching.useNewMatcher=true',
 ];
 
 /** `--dynamic-config-value k=v` pairs for `temporal server start-dev`. */
