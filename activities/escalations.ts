@@ -1,11 +1,11 @@
 import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
-import type postgres from 'postgres';
 import type { Db } from '../src/db/client.js';
 import { DeliveryError, type Deliverer } from '../src/escalations/notifications/deliverer.js';
 import { deliverStoredNotification, markNotificationFailed } from '../src/escalations/notifications/send-notification.js';
 import { escalateTurn, type TurnFacts } from '../src/escalations/rules/deviation-checks.js';
 import * as lifecycle from '../src/escalations/events/event-lifecycle.js';
 import { findEventById } from '../src/escalations/events/event-store.js';
+import { poolOf } from '../src/escalations/driver.js';
 import { beginEscalationAndNotify } from '../src/escalations/events/first-step.js';
 import { baseVariables, prepareNotifications, type LinkSettings } from '../src/escalations/notifications/prepare-notifications.js';
 import { checkThreshold, runScheduledCheck } from '../src/escalations/rules/rule-run-checks.js';
@@ -23,8 +23,6 @@ export interface EscalationActivityDeps {
 
 const workflowIdOfActivity = () => activityInfo().workflowExecution?.workflowId ?? '';
 
-/** The postgres-js pool under the Drizzle database (Drizzle keeps it as `$client`), for hand-written SQL. */
-const rawSql = (db: Db) => (db as Db & { $client: postgres.Sql }).$client;
 
 export function createEscalationActivities(deps: EscalationActivityDeps) {
   const { db } = deps;
@@ -71,7 +69,7 @@ export function createEscalationActivities(deps: EscalationActivityDeps) {
       if (!event) throw ApplicationFailure.create({ type: escalationFailureTypes.eventMissing, message: `event ${p.eventId} is gone`, nonRetryable: true });
       const snapshot = event.policySnapshot as unknown as EscalationSnapshot;
       const config = snapshot.actionConfig!;
-      const vars = await baseVariables(rawSql(db), event, snapshot, 0, 0);
+      const vars = await baseVariables(poolOf(db), event, snapshot, 0, 0);
       const { body } = await renderTemplate({ body: config.input }, { ...vars, recipient: { id: '', name: null, email: null }, links: { acknowledge: null, resolve: null } });
       const agentId = config.agentId ?? event.agentId;
       const task = await lifecycle.createFollowUpTask(db, { eventId: event.id, projectId: event.projectId, agentId, input: body, priority: config.priority });
@@ -79,7 +77,7 @@ export function createEscalationActivities(deps: EscalationActivityDeps) {
     },
 
     async prepareNotifications(p: { eventId: string; level: number; pass: number; round: number; nowMs: number }) {
-      return prepareNotifications(rawSql(db), deps.links, p);
+      return prepareNotifications(poolOf(db), deps.links, p);
     },
 
     /** Sends one stored notification; permanent failures are not retried, 429/503 wait for Retry-After. */

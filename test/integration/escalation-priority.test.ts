@@ -68,7 +68,7 @@ describe('escalation task priority (the dev server runs matching.useNewMatcher=t
       activities: (a) => ({
         ...a,
         beginEscalationAndNotify: async (input: Parameters<typeof a.beginEscalationAndNotify>[0]) => {
-          dispatched.push(activityInfo().workflowExecution.workflowId.replace(/^escalation:/, ''));
+          dispatched.push((activityInfo().workflowExecution?.workflowId ?? '').replace(/^escalation:/, ''));
           return a.beginEscalationAndNotify(input);
         },
       }),

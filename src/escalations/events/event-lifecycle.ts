@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../../db/client.js';
+import type postgres from 'postgres';
+import type { Db, DbOrTx } from '../../db/client.js';
+import { driverOf, poolOf } from '../driver.js';
 import { agentTask, escalationEvent, smartAgent } from '../../db/schema/index.js';
 import { agentTaskWorkflowId, type EscalationSnapshot, type EscalationStatus } from '../../../workflows/contracts/index.js';
 import type { WebhookEventKind } from '../../webhooks/contracts.js';
@@ -87,13 +89,14 @@ const webhookKinds: Record<string, WebhookEventKind> = {
  * never shows a change twice and no subscriber hears of it twice. True when this call wrote it (false: the
  * step was already recorded, or the event is gone), so a counter counts each change once.
  */
-export async function recordEscalationChange(db: DbOrTx, c: EscalationChange): Promise<boolean> {
+export async function recordEscalationChange(db: Db, c: EscalationChange): Promise<boolean> {
   const at = new Date(c.atMs);
-  const entry = timelineEntry(c);
+  const type = webhookKinds[c.kind];
+  // A change no subscriber hears of is one statement, atomic by itself; one they hear of adds its outbox rows.
+  if (!type) return (await writeEscalationChange(poolOf(db), c, at)).length > 0;
   return db.transaction(async (tx) => {
-    const [changed] = await writeEscalationChange(tx, c, at, entry);
-    const type = webhookKinds[c.kind];
-    if (!changed || !type) return changed !== undefined;
+    const [changed] = await writeEscalationChange(driverOf(tx), c, at);
+    if (!changed) return false;
     const data = {
       escalationId: c.eventId, ruleId: changed.ruleId, agentId: changed.agentId, conversationId: changed.conversationId,
       status: c.status, level: c.level + 1, actor: c.actor, ...(c.note ? { note: c.note } : {}),
@@ -118,21 +121,19 @@ export function timelineEntry(c: EscalationChange): TimelineEntry {
 }
 
 /** The row update of a change (no webhook): nothing when the step `seq` is already in the timeline. */
-export function writeEscalationChange(db: DbOrTx, c: EscalationChange, at: Date, entry: TimelineEntry) {
-  return db
-    .update(escalationEvent)
-    .set({
-      status: c.status,
-      currentLevel: c.level,
-      timeline: sql`${escalationEvent.timeline} || ${JSON.stringify([entry])}::jsonb`,
-      ...(c.kind === 'acknowledged' ? { acknowledgedAt: at } : {}),
-      ...(c.status === 'resolved' || c.status === 'ignored' ? { resolvedAt: at } : {}),
-      ...(c.snoozedUntil !== undefined ? { snoozedUntil: c.snoozedUntil ? new Date(c.snoozedUntil) : null } : {}),
-      ...(c.assignedTo !== undefined ? { assignedTo: c.assignedTo } : {}),
-      ...(c.note && (c.status === 'resolved' || c.status === 'ignored') ? { notes: c.note } : {}),
-    })
-    .where(and(eq(escalationEvent.id, c.eventId), sql`not (${escalationEvent.timeline} @> ${JSON.stringify([{ seq: c.seq }])}::jsonb)`))
-    .returning({ projectId: escalationEvent.projectId, ruleId: escalationEvent.escalationRuleId, agentId: escalationEvent.agentId, conversationId: escalationEvent.conversationId });
+function writeEscalationChange(sql: postgres.Sql | postgres.TransactionSql, c: EscalationChange, at: Date) {
+  const closes = c.status === 'resolved' || c.status === 'ignored';
+  const when = at.toISOString();
+  return sql<{ projectId: string; ruleId: string; agentId: string; conversationId: string | null }[]>`
+    update escalation_event set status = ${c.status}, current_level = ${c.level},
+      timeline = timeline || ${JSON.stringify([timelineEntry(c)])}::jsonb
+      ${c.kind === 'acknowledged' ? sql`, acknowledged_at = ${when}::timestamptz` : sql``}
+      ${closes ? sql`, resolved_at = ${when}::timestamptz` : sql``}
+      ${c.snoozedUntil !== undefined ? sql`, snoozed_until = ${c.snoozedUntil}::timestamptz` : sql``}
+      ${c.assignedTo !== undefined ? sql`, assigned_to = ${c.assignedTo}::uuid` : sql``}
+      ${c.note && closes ? sql`, notes = ${c.note}` : sql``}
+    where id = ${c.eventId} and not (timeline @> ${JSON.stringify([{ seq: c.seq }])}::jsonb)
+    returning project_id as "projectId", escalation_rule_id as "ruleId", agent_id as "agentId", conversation_id as "conversationId"`;
 }
 
 /** pause_agent: an active agent stops taking turns (409 agent_paused) until `POST /v1/agents/:id/resume`. */

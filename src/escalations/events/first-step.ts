@@ -1,7 +1,7 @@
-import type postgres from 'postgres';
-import type { Db, Tx } from '../../db/client.js';
+import type { Db } from '../../db/client.js';
 import type { EscalationSnapshot, EscalationStatus } from '../../../workflows/contracts/index.js';
 import { enqueueWebhookEvents } from '../../webhooks/outbox.js';
+import { driverOf } from '../driver.js';
 import {
   notificationSummary, notifiedEvent, notifiedEventColumns, prepareEventNotifications, type LinkSettings, type NotifiedEvent, type PreparedNotification,
 } from '../notifications/prepare-notifications.js';
@@ -55,14 +55,4 @@ export async function beginEscalationAndNotify(db: Db, links: LinkSettings, p: {
     await tx`update escalation_event set status = 'pending', current_level = 0, timeline = timeline || ${JSON.stringify([timelineEntry(change)])}::jsonb where id = ${event.id}`;
     return { ...begun, notified: { atMs: p.nowMs, prepared } };
   });
-}
-
-/**
- * The driver's transaction under a Drizzle one (Drizzle's postgres-js session keeps it as `client`), so the
- * outbox (a Drizzle query) and the hand-written statements share one transaction.
- */
-function driverOf(tx: Tx): postgres.TransactionSql {
-  const client = (tx as unknown as { session?: { client?: postgres.TransactionSql } }).session?.client;
-  if (typeof client !== 'function') throw new Error('the Drizzle transaction has no postgres-js client');
-  return client;
 }
