@@ -13,6 +13,10 @@ import { createProject } from '../src/tenancy/projects-store';
 import { prng, VOCAB, zipf, zipfWord } from './knowledge-corpus';
 
 export const CHUNKS_PER_DOC = 50;
+/** A document's title names its topic, so a hit can be judged relevant to a topic's question: {@link topicOfTitle}. */
+const TOPIC_TITLE = 'Synthetic topic ';
+export const topicOfTitle = (title: string): number | undefined =>
+  title.startsWith(TOPIC_TITLE) ? Number(title.slice(TOPIC_TITLE.length).split(' ')[0]) : undefined;
 const WORDS_PER_CHUNK = 120;
 const TOPIC_WORDS = 40;
 /** Dimensions of each topic's own subspace: chunks of a topic vary along a few directions, not all 384. */
@@ -126,6 +130,7 @@ async function writeDocuments(
   pg: DbHandle['sql'], corpus: Corpus, kbId: string, opts: { chunks: number; seed: number; model: string }, from: number, to: number,
 ): Promise<void> {
   const docIds: string[] = [];
+  const docTopics: number[] = [];
   const c = { id: [] as string[], doc: [] as string[], index: [] as number[], heading: [] as string[], content: [] as string[], vector: [] as string[] };
   for (let d = from; d < to; d++) {
     // Each document has its own stream, so the data do not depend on how batches were interleaved.
@@ -133,6 +138,7 @@ async function writeDocuments(
     const topic = Math.floor(rand() * corpus.topics);
     const docId = randomUUID();
     docIds.push(docId);
+    docTopics.push(topic);
     for (let i = 0; i < CHUNKS_PER_DOC && d * CHUNKS_PER_DOC + i < opts.chunks; i++) {
       const { heading, content } = chunkText(corpus, rand, topic);
       c.id.push(randomUUID()); c.doc.push(docId); c.index.push(i); c.heading.push(heading); c.content.push(content);
@@ -141,8 +147,8 @@ async function writeDocuments(
   }
   await pg.begin(async (tx) => {
     await tx`insert into knowledge_document (id, knowledge_base_id, title, content_type, content_hash, processing_status, total_chunks)
-      select id, ${kbId}::uuid, 'Synthetic ' || id, 'text/markdown', md5(id::text), 'completed', ${CHUNKS_PER_DOC}
-      from unnest(${docIds}::uuid[]) as t(id)`;
+      select id, ${kbId}::uuid, ${TOPIC_TITLE} || topic || ' ' || id, 'text/markdown', md5(id::text), 'completed', ${CHUNKS_PER_DOC}
+      from unnest(${docIds}::uuid[], ${docTopics}::int[]) as t(id, topic)`;
     await tx`insert into knowledge_chunk (id, document_id, knowledge_base_id, chunk_index, heading, content, token_count)
       select id, doc, ${kbId}::uuid, idx, heading, content, ${Math.round(WORDS_PER_CHUNK * 1.3)}
       from unnest(${c.id}::uuid[], ${c.doc}::uuid[], ${c.index}::int[], ${c.heading}::text[], ${c.content}::text[]) as t(id, doc, idx, heading, content)`;

@@ -4,7 +4,9 @@
  * where pgvector is installed, search at scale: BENCH_CHUNKS synthetic chunks with embeddings (bulk SQL,
  * bench/knowledge-scale.ts) searched by full text, vector and hybrid, first by exact scan (no HNSW index, as
  * before the index existed), then with the HNSW index that ensureVectorIndex builds, with recall@10 of the
- * approximate vector search against the exact one and an ef_search sweep (bench/knowledge-recall.ts).
+ * approximate vector search against the exact one and an ef_search sweep (bench/knowledge-recall.ts), and
+ * what match 'any' full text returns against ranking every chunk that matches (overlap of the top 10, share of
+ * chunks of the question's topic, and that full ranking's latency: bench/knowledge-quality.ts).
  * Creates a throwaway database, prints tables to stdout and, last, one JSON line with every number. Progress
  * goes to stderr.
  *
@@ -33,6 +35,7 @@ import { ensureVectorIndex, HNSW_EF_SEARCH } from '../src/knowledge/vector-index
 import { hasVectorStore } from '../src/knowledge/vector-store';
 import { createProject } from '../src/tenancy/projects-store';
 import { MARKERS, PHRASE, prng, VOCAB, zipfWord } from './knowledge-corpus';
+import { ftsAnyQuality } from './knowledge-quality';
 import { explainNearest, measureRankers, RANKERS, recallAt10, sweepEfSearch } from './knowledge-recall';
 import { fillBase, makeCorpus, settle, topicQuery, topicVector } from './knowledge-scale';
 import { formatTable, round } from './load';
@@ -258,7 +261,7 @@ async function searchAtScale(handle: DbHandle, stop: AbortSignal) {
   const rand = prng(SEED ^ 0x9e3779b9);
   const queries = Array.from({ length: QUERY_COUNT }, () => {
     const topic = Math.floor(rand() * topics);
-    return { text: topicQuery(corpus, rand, topic), embedding: topicVector(corpus, rand, topic) };
+    return { topic, text: topicQuery(corpus, rand, topic), embedding: topicVector(corpus, rand, topic) };
   });
 
   progress(`scale: exact search (no HNSW index), ${QUERY_COUNT} queries x ${RANKERS.length} rankers x ${SCALE_ROUNDS} rounds`);
@@ -276,6 +279,8 @@ async function searchAtScale(handle: DbHandle, stop: AbortSignal) {
   const hnswPlan = await explainNearest(db, bases.main, model, queries[0]!.embedding);
   progress(`scale: ef_search sweep ${EF_SEARCH.join(', ')}`);
   const sweep = await sweepEfSearch(db, bases, model, queries, EF_SEARCH, exact.top, stop);
+  progress("scale: match 'any' top 10 against ranking every match");
+  const ftsAny = await ftsAnyQuality(db, bases.main, queries, stop);
   return {
     settings: { chunks: CHUNKS, otherTenantChunks: otherChunks, dims: DIMS, topics, queries: QUERY_COUNT, rounds: SCALE_ROUNDS, efSearch: HNSW_EF_SEARCH, model },
     load: { ms: loadMs, chunksPerSec: round((CHUNKS + otherChunks) / (loadMs / 1000)) },
@@ -285,6 +290,7 @@ async function searchAtScale(handle: DbHandle, stop: AbortSignal) {
     recallAt10: { main: recallAt10(hnsw.top.main, exact.top.main), otherTenant: recallAt10(hnsw.top.other, exact.top.other) },
     foreignHits: exact.foreignHits + hnsw.foreignHits,
     sweep,
+    ftsAnyQuality: ftsAny,
     explain: { exact: { kind: exactPlan.kind, usesHnsw: exactPlan.usesHnsw }, hnsw: { kind: hnswPlan.kind, usesHnsw: hnswPlan.usesHnsw, plan: hnswPlan.plan } },
   };
 }
@@ -300,6 +306,12 @@ function printScale(scale: Awaited<ReturnType<typeof searchAtScale>>, out: (s?: 
     RANKERS.map((r) => [r, scale.exact[r].p50, scale.exact[r].p95, scale.hnsw[r].p50, scale.hnsw[r].p95, `x${round(scale.exact[r].p95 / scale.hnsw[r].p95, 1)}`]),
   ));
   out(`recall@10 of HNSW (ef_search ${st.efSearch}) against exact: ${scale.recallAt10.main} (other tenant's base: ${scale.recallAt10.otherTenant}); hits from a base not searched: ${scale.foreignHits}`);
+  const [any, all] = [scale.hnsw['hybrid any'], scale.hnsw['hybrid all']];
+  out(`goal (issue 14), hybrid p95 < 50 ms with recall@10 >= 0.95: hybrid any (a turn's retrieval) p50 ${any.p50} ms, p95 ${any.p95} ms;`
+    + ` hybrid all p95 ${all.p95} ms; recall@10 ${scale.recallAt10.main}`);
+  const fq = scale.ftsAnyQuality;
+  out(`fts any, top ${fq.k} of ${fq.queries} questions: ${fq.overlapWithFullRanking} overlap with ranking every chunk that matches (as before candidates),`);
+  out(`  relevant (chunk of the question's topic) ${fq.precision} against ${fq.fullRankingPrecision}; ranking every match: p50 ${fq.fullRankingMs.p50} ms, p95 ${fq.fullRankingMs.p95} ms`);
   out(`EXPLAIN of the vector query: exact run ${scale.explain.exact.usesHnsw ? 'USED' : 'did not use'} HNSW, indexed run ${scale.explain.hnsw.usesHnsw ? 'USED' : 'did NOT use'} ${scale.index.name}`);
   out();
   out(formatTable(['ef_search', 'vector p50 ms', 'vector p95 ms', 'recall@10', 'recall@10 other tenant'],
