@@ -6,7 +6,7 @@ export const devServerDynamicConfig = [
   'system.enableActivityEagerExecution=true',
   // Task priority (escalations carry their rule's: critical 1 ... low 4) is honoured by matching only with the
   // new matcher in Server 1.29 (later servers and Temporal Cloud have it on): a critical page is dispatched
-  // before a backlog of low ones (src/escalations/SCALING.md). Not yet in deploy/temporal/dynamicconfig.yaml.
+  // before a backlog of low ones (src/escalations/SCALING.md).
   'matching.useNewMatcher=true',
 ];
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config.js';
+import { devServerDynamicConfig } from '../../scripts/lib/dev-server.mjs';
 import { searchAttributeDefinitions as fromScripts } from '../../scripts/lib/search-attributes.mjs';
 import { searchAttributeDefinitions } from '../../workflows/contracts/index.js';
 
@@ -157,6 +158,14 @@ describe('docker-compose.yml', () => {
     const hostDir = mount?.split(':')[0] ?? '';
     const file = path.basename(String(temporal.environment?.DYNAMIC_CONFIG_FILE_PATH ?? ''));
     expect(existsSync(path.join(root, hostDir, file))).toBe(true);
+  });
+
+  it('runs Temporal with the dynamic config of the dev server that npm start, the tests and the benches use', () => {
+    const file = parse(readFileSync(path.join(root, 'deploy', 'temporal', 'dynamicconfig.yaml'), 'utf8')) as Record<string, Array<{ value: unknown }>>;
+    for (const setting of devServerDynamicConfig) {
+      const [key, value] = setting.split('=') as [string, string];
+      expect(String(file[key]?.[0]?.value), key).toBe(value);
+    }
   });
 });
 
