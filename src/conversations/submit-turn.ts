@@ -37,10 +37,12 @@ export async function submitTurn(db: Db, temporal: Client, taskQueue: string, p:
   const hashed = p.overrides ? JSON.stringify([p.content, p.overrides]) : p.content;
   const requestHash = createHash('sha256').update(hashed).digest('hex');
   return db.transaction(async (tx) => {
-    // The locked conversation with what the checks below need, and the Idempotency-Key's earlier request, in one
-    // round trip (pipelined; the lookup runs after the lock is granted). Ignored when the conversation is not found.
-    const [context, seen] = await Promise.all([
+    // The locked conversation with what the checks below need, its last turn's status and the Idempotency-Key's
+    // earlier request, in one round trip (pipelined: the reads behind the lock start once it is granted, so they see
+    // what its previous holder committed). Ignored when the conversation is not found.
+    const [context, lastTurnStatus, seen] = await Promise.all([
       lockTurnContext(tx, p.projectId, p.conversationId),
+      lastTurnStatusOf(tx, p.conversationId),
       p.idempotencyKey ? findTurnRequest(tx, p.conversationId, p.idempotencyKey) : undefined,
     ]);
     if (!context) throw new NotFoundError('conversation');
@@ -50,7 +52,7 @@ export async function submitTurn(db: Db, temporal: Client, taskQueue: string, p:
     // After the idempotency lookup: a retry of a turn that was accepted is answered even at the limit.
     if (context.monthlyTurnLimit !== null) await enforcePlanLimit(tx, p.projectId, 'monthly_turns');
     const agent = agentTakingTurns(conv, context.agent);
-    const previousTurnWorkflowId = await turnToWaitFor(tx, temporal, conv, agent.id, context.lastTurnStatus);
+    const previousTurnWorkflowId = await turnToWaitFor(tx, temporal, conv, agent.id, lastTurnStatus);
 
     const turnIndex = conv.lastTurnIndex + 1;
     const input: TurnInput = {
@@ -73,22 +75,36 @@ export async function submitTurn(db: Db, temporal: Client, taskQueue: string, p:
 
 /**
  * The conversation, locked `FOR UPDATE` until the transaction ends (turn submissions for one conversation are
- * serialised by Postgres, not by gateway memory), with its agent, the status of its last turn and the project's
- * monthly turn limit: one statement on the submit path, which runs before the workflow starts.
+ * serialised by Postgres, not by gateway memory), with its agent and the project's monthly turn limit: one statement
+ * on the submit path, which runs before the workflow starts.
  */
 async function lockTurnContext(tx: DbOrTx, projectId: string, conversationId: string) {
   const [row] = await tx
-    .select({ conv: conversation, agent: smartAgent, lastTurnStatus: agentExecutionHistory.status, monthlyTurnLimit: subscription.monthlyTurnLimit })
+    .select({ conv: conversation, agent: smartAgent, monthlyTurnLimit: subscription.monthlyTurnLimit })
     .from(conversation)
     .leftJoin(smartAgent, and(eq(smartAgent.id, conversation.agentId), eq(smartAgent.projectId, conversation.projectId)))
-    .leftJoin(
-      agentExecutionHistory,
-      and(eq(agentExecutionHistory.conversationId, conversation.id), eq(agentExecutionHistory.messageIndex, conversation.lastTurnIndex)),
-    )
     .leftJoin(subscription, eq(subscription.projectId, conversation.projectId))
     .where(and(eq(conversation.id, conversationId), eq(conversation.projectId, projectId)))
     .for('update', { of: conversation });
   return row;
+}
+
+/**
+ * The status of the conversation's last turn row; null when it has none yet (its workflow has not written it). A
+ * statement of its own, sent behind the lock: joined into the locking statement it would be read as that statement's
+ * snapshot saw it before waiting for the lock (Postgres rechecks only the locked row), so a submit that waited for
+ * the previous turn's completion to commit would find that turn `running` and refuse or queue behind it.
+ */
+async function lastTurnStatusOf(tx: DbOrTx, conversationId: string): Promise<string | null> {
+  const [row] = await tx
+    .select({ status: agentExecutionHistory.status })
+    .from(conversation)
+    .innerJoin(
+      agentExecutionHistory,
+      and(eq(agentExecutionHistory.conversationId, conversation.id), eq(agentExecutionHistory.messageIndex, conversation.lastTurnIndex)),
+    )
+    .where(eq(conversation.id, conversationId));
+  return row?.status ?? null;
 }
 
 /** The turn an earlier request with this Idempotency-Key started; a 422 when that request sent other text. */

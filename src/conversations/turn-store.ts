@@ -42,10 +42,13 @@ export async function beginTurn(db: DbOrTx, p: BeginTurnParams): Promise<void> {
         lastTurnIndex: sql`greatest(${conversation.lastTurnIndex}, ${p.turnIndex})`,
       })
       .where(and(eq(conversation.id, p.conversationId), sql`exists (select 1 from inserted)`));
-    await Promise.all([
+    // Sent in this order (`.then` sends a drizzle query at once; appendTurnEvents sends its lock when called): the
+    // rows before the turn's event lock, as every other writer of the turn takes them. The other way round, a retry
+    // waiting for the row an earlier attempt still alive is completing would hold the lock that attempt asks for next.
+    const rows = [
       // Not waiting for the WAL flush (see `appendTurnEvents`): the turn's end commits synchronously and so makes
       // this durable first; a crash before that fails the running activity, whose retry writes it again.
-      tx.execute(sql`select set_config('synchronous_commit', 'off', true)`),
+      tx.execute(sql`select set_config('synchronous_commit', 'off', true)`).then(() => undefined),
       tx
         .insert(agentExecutionHistory)
         .values({
@@ -59,9 +62,13 @@ export async function beginTurn(db: DbOrTx, p: BeginTurnParams): Promise<void> {
           userInput: p.content,
           status: 'running',
         })
-        .onConflictDoNothing(),
+        .onConflictDoNothing()
+        .then(() => undefined),
       // The counter moves with the message row, in one statement.
-      tx.execute(sql`with inserted as ${userMessage} ${counted.getSQL()}`),
+      tx.execute(sql`with inserted as ${userMessage} ${counted.getSQL()}`).then(() => undefined),
+    ];
+    await Promise.all([
+      ...rows,
       // The turn's first event (seq 1): nothing of a turn is written before its start.
       appendTurnEvents(tx, { projectId: p.projectId, conversationId: p.conversationId, turnIndex: p.turnIndex }, [{ key: 'turn:started', type: 'turn.started' }]),
     ]);
