@@ -33,9 +33,15 @@ function parse(template: string) {
 
 export async function renderPrompt(template: string, ctx: PromptContext): Promise<string> {
   if (!template.includes('{{') && !template.includes('{%')) return template;
+  // Exactly the conversation fields the context declares (callers pass the whole row): the counters and times a
+  // turn's start writes while its request is built would make the prompt depend on which finished first.
+  const c = ctx.conversation;
+  const conversation = c
+    ? { id: c.id, title: c.title, externalUserId: c.externalUserId, variables: c.variables, context: c.context, metadata: c.metadata }
+    : {};
   const scope = {
     agent: ctx.agent,
-    conversation: ctx.conversation ?? {},
+    conversation,
     variables: ctx.conversation?.variables ?? {},
     user: { id: ctx.conversation?.externalUserId ?? null, ...(ctx.conversation?.context ?? {}) },
   };

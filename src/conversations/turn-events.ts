@@ -97,7 +97,7 @@ async function appendInTransaction(tx: Tx, turn: TurnRef, events: NewTurnEvent[]
         : sql`select pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`,
     )
     .then(() => undefined);
-  const append = tx.execute<{ seqs: Record<string, number> }>(sql`
+  const append = tx.execute<{ seqs: Record<string, number>; fresh: string[] | null }>(sql`
     with batch as (select * from jsonb_to_recordset(${batch}::jsonb) as e(k text, t text, d jsonb, o int)),
     known as (
       select ${turnEvent.dedupeKey} as k, ${turnEvent.seq} as seq from ${turnEvent}
@@ -112,15 +112,16 @@ async function appendInTransaction(tx: Tx, turn: TurnRef, events: NewTurnEvent[]
     select
       (select jsonb_object_agg(a.k, a.seq) from (
         select k, seq from fresh union all select k, seq from known where k in (select k from batch)) a) as seqs,
+      (select jsonb_agg(k) from fresh) as fresh,
       (select pg_notify(${TURN_EVENTS_CHANNEL},
           ${payloadPrefix} || max(seq) || case when bool_or(type in (${terminal})) then ':end' else '' end)
         from inserted having count(*) > 0) as notified`)
-    .then((rows) => rows[0]?.seqs ?? {});
-  // The turn's end becomes webhook deliveries in the same transaction; the outbox is keyed on the event, so an
-  // end written before (a retry) adds nothing.
-  const ends = ordered.filter((e) => terminalTurnEventTypes.includes(e.type));
-  const webhooks = ends.length ? enqueueTerminalWebhooks(tx, turn, ends) : Promise.resolve();
-  const [, seqs] = await Promise.all([lock, append, webhooks]);
+    .then((rows) => ({ seqs: rows[0]?.seqs ?? {}, fresh: new Set(rows[0]?.fresh ?? []) }));
+  const [, { seqs, fresh }] = await Promise.all([lock, append]);
+  // The turn's end becomes webhook deliveries in the same transaction, only when this call logged it: an end already
+  // in the log (a retry, a second cancel) was enqueued with it, and must not reach a subscription created since.
+  const ends = ordered.filter((e) => terminalTurnEventTypes.includes(e.type) && fresh.has(e.key));
+  if (ends.length) await enqueueTerminalWebhooks(tx, turn, ends);
   return events.map((e) => seqs[e.key]!);
 }
 

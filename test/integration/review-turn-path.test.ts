@@ -125,11 +125,10 @@ describe('turn event append (e54447b)', () => {
     expect(await appendTurnEvents(db.db, s.turn(1), [{ key: 'a', type: 'turn.started' }])).toEqual([1]);
   });
 
-  // Before e54447b a terminal event already in the log (cancelTurn run again, a retried activity) enqueued no webhook:
-  // only rows the call inserted did. Now every terminal event of the call goes to the outbox, whose ON CONFLICT only
-  // covers subscriptions that already had the delivery: a subscription created since gets the old event, stamped now.
-  // Fails until the outbox statement is limited to ends this call inserted (see /work/notes/reports.md).
-  it.fails('enqueues no webhook for a terminal event that was already in the log', async () => {
+  // A terminal event already in the log (cancelTurn run again, a retried activity) enqueues no webhook: only ends the
+  // call inserted do. e54447b sent every terminal event of the call to the outbox, whose ON CONFLICT only covers
+  // subscriptions that already had the delivery, so a subscription created since got the old event, stamped now.
+  it('enqueues no webhook for a terminal event that was already in the log', async () => {
     const s = await setUp();
     await appendTurnEvents(db.db, s.turn(1), [{ key: 'turn:canceled', type: 'turn.canceled', data: { partialAnswer: '' } }]);
     const hook = await createWebhook(db.db, s.projectId, { url: 'https://example.com/h', eventTypes: ['turn.canceled'], secretSealed: 'x' });
@@ -254,11 +253,10 @@ describe('turn start and end (a4378da)', () => {
 });
 
 describe('answerTurn builds the request while the start is written (a4378da)', () => {
-  // answerTurn now runs buildModelRequest alongside beginTurn, on the claim that the request reads no field the start
-  // writes. The template's `conversation` is the whole row, so `{{ conversation.messagesCount }}` (or lastActivityAt)
-  // renders either count depending on which commits first. Fails until the template gets only the documented fields
-  // (title, context, metadata, variables, externalUserId) or the two run in order again.
-  it.fails('renders the same prompt whether it is built before or after beginTurn', async () => {
+  // answerTurn runs buildModelRequest alongside beginTurn: the request must read no field the start writes. The
+  // template's `conversation` was the whole row, so `{{ conversation.messagesCount }}` (or lastActivityAt) rendered
+  // either count depending on which committed first; it now holds only the fields the prompt context declares.
+  it('renders the same prompt whether it is built before or after beginTurn', async () => {
     const s = await setUp({ systemPrompt: 'Messages so far: {{ conversation.messagesCount }}' });
     const request = () => buildModelRequest(db.db, { agentId: s.agentId, conversationId: s.conversationId, turnIndex: 1, content: 'hi' }, 'm');
     const before = await request();
