@@ -15,7 +15,7 @@ export interface DeltaBatcherOptions {
 
 /**
  * Turns a model's stream of text pieces into a few `message.delta` events a second: the first piece is written
- * at once (time to first token is what a user notices), later pieces are gathered for up to `flushMs` or
+ * at once, on the next turn of the event loop (time to first token is what a user notices), later pieces are gathered for up to `flushMs` or
  * `maxChars`. Writes run one after another, so the events' order is the text's order; the texts of all
  * events concatenate to exactly the text pushed. A failed write is kept and thrown by {@link finish}.
  */
@@ -24,6 +24,7 @@ export class DeltaBatcher {
   private chunks = 0;
   private writing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private error: unknown;
   private readonly flushMs: number;
   private readonly maxChars: number;
@@ -36,7 +37,12 @@ export class DeltaBatcher {
   push(text: string): void {
     if (!text) return;
     this.buffer += text;
-    if (this.chunks === 0 || this.buffer.length >= this.maxChars) this.flush();
+    if (this.buffer.length >= this.maxChars) this.flush();
+    // The first piece goes out on the next turn of the event loop: a model that streams is still generating then, so
+    // the write takes nothing from the time to first token; an answer that arrived whole (its end parsed from the
+    // same read as its start) is handed to the caller by takeRest and written with the turn's completion instead of
+    // in a transaction of its own that the completion would have to wait for.
+    else if (this.chunks === 0) this.immediate ??= setImmediate(() => this.flush());
     else this.timer ??= setTimeout(() => this.flush(), this.flushMs);
   }
 
@@ -52,8 +58,7 @@ export class DeltaBatcher {
    * is reported (and after the retry's `message.reset`). A retry writes its own events.
    */
   async abandon(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.stopTimers();
     this.buffer = '';
     await this.writing;
   }
@@ -64,8 +69,7 @@ export class DeltaBatcher {
    * delta with `turn.completed`, one transaction fewer per turn). Throws the first write error.
    */
   async takeRest(): Promise<NewTurnEvent[]> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.stopTimers();
     await this.writing;
     if (this.error !== undefined) throw this.error;
     const event = this.nextEvent();
@@ -80,9 +84,15 @@ export class DeltaBatcher {
     return event;
   }
 
-  private flush(): void {
+  private stopTimers(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearImmediate(this.immediate);
+    this.immediate = undefined;
+  }
+
+  private flush(): void {
+    this.stopTimers();
     const event = this.nextEvent();
     if (!event) return;
     this.writing = this.writing.then(async () => {

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { DeltaBatcher } from '../../src/conversations/delta-batcher';
 import type { NewTurnEvent } from '../../src/conversations/turn-events';
@@ -39,6 +40,7 @@ describe('DeltaBatcher', () => {
       },
     });
     b.push('first ');
+    await nextTurn(); // the first piece goes out on the event loop's next turn
     b.push('and the rest');
     const rest = b.takeRest();
     await expect.poll(() => release).toBeTypeOf('function');
@@ -49,16 +51,30 @@ describe('DeltaBatcher', () => {
     expect(await new DeltaBatcher({ keyPrefix: 'k', write: async () => {} }).takeRest()).toEqual([]);
   });
 
+  it('hands an answer that arrived whole to the caller without writing it: the turn\'s completion writes it', async () => {
+    const { b, written } = batcher({ flushMs: 60_000 });
+    // The model's whole stream parsed from one read: first piece and end within one turn of the event loop.
+    b.push('the whole ');
+    b.push('answer');
+    const rest = await b.takeRest();
+    expect(texts(rest)).toEqual(['the whole answer']);
+    expect(rest.map((e) => e.key)).toEqual(['model:r:2:1:delta:1']);
+    await nextTurn();
+    expect(written).toEqual([]);
+  });
+
   it('writes a batch at once when it reaches the size limit, in order', async () => {
     const { b, written } = batcher({ flushMs: 60_000, maxChars: 4 });
+    // Pushed within one turn of the event loop: the first piece has not gone out yet and joins the first batch.
     for (const piece of ['a', 'bb', 'cc', 'd', 'eeee', 'f']) b.push(piece);
     await b.finish();
-    expect(texts(written)).toEqual(['a', 'bbcc', 'deeee', 'f']);
+    expect(texts(written)).toEqual(['abbcc', 'deeee', 'f']);
   });
 
   it('writes on its timer', async () => {
     const { b, written } = batcher({ flushMs: 1 });
     b.push('one ');
+    await nextTurn();
     b.push('two');
     await expect.poll(() => texts(written)).toEqual(['one ', 'two']);
     await b.finish();
@@ -68,6 +84,7 @@ describe('DeltaBatcher', () => {
   it('drops unwritten text when abandoned, and reports a failed write from finish', async () => {
     const { b, written } = batcher({ flushMs: 60_000 });
     b.push('kept');
+    await nextTurn();
     b.push(' dropped');
     await b.abandon();
     expect(texts(written)).toEqual(['kept']);
