@@ -192,7 +192,8 @@ function report(
       ? `${os.cpus().length} CPUs, Node ${process.version}; gateway and worker in processes of their own (src/server.ts, src/worker.ts), load generator, baseline and DBOS peer in the bench process (BENCH_PROCESSES=split)`
       : `${os.cpus().length} CPUs, Node ${process.version}; load generator, gateway, worker, baseline and DBOS peer share one process (BENCH_PROCESSES=single)`,
   );
-  out('durable  = POST /v1/conversations/:id/messages: gateway (API-key auth, request logger) -> workflow -> 3 activities');
+  out('durable  = POST /v1/conversations/:id/messages: gateway (API-key auth, request logger) -> workflow -> one activity (answerTurn:');
+  out("           start, request, model call, record; the gateway answers on the turn's end NOTIFY)");
   out('baseline = POST /baseline/conversations/:id/messages: same store functions and LLM client in one request;');
   out('           no Temporal, no auth, no request logger');
   out('durableTool = durable, with one api tool call per turn (tool activity + a second model call)');
