@@ -68,8 +68,9 @@ describe('bench launcher (scripts/bench.mjs)', () => {
       const { needs, bench } = parseBenchArgs(rest);
       expect(existsSync(path.join(repo, bench)), `${name}: ${bench}`).toBe(true);
       const source = readFileSync(path.join(repo, bench), 'utf8');
-      const startsStack = /startBenchStack|escalations-shared/.test(source);
-      expect(needs.temporal, `${name} starts the bench stack: --temporal`).toBe(startsStack);
+      // The bench stack, or a dev server of its own (bench:temporal-floor).
+      const startsStack = /startBenchStack|escalations-shared|TestWorkflowEnvironment\.createLocal/.test(source);
+      expect(needs.temporal, `${name} starts the bench stack or a dev server: --temporal`).toBe(startsStack);
       expect(needs.pgvector, `${name} searches vectors: --pgvector`).toBe(/hasVectorStore/.test(source));
     }
   });
