@@ -7,10 +7,11 @@
  * times). The machine's load average sits next to every phase: the box is shared.
  * `node scripts/node.mjs --import tsx bench/profile-turn.ts`; settings: BENCH_TURNS (40), BENCH_DELAYS (0,300).
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { ScriptedLlm, type Step } from '../test/support/scripted-llm';
 import { startPgCounter } from './pg-counter';
+import { metricsUrl, temporalRpcs } from './temporal-metrics';
 
 const TURNS = Number(process.env.BENCH_TURNS ?? 40);
 const DELAYS = (process.env.BENCH_DELAYS ?? '0,300').split(',').map(Number);
@@ -37,45 +38,6 @@ function threadCpu(): Record<string, number> {
     if (!t) continue;
     const key = Number(tid) === process.pid ? 'main' : t.comm;
     out[key] = (out[key] ?? 0) + t.cpuMs;
-  }
-  return out;
-}
-
-/** The dev server's Prometheus endpoint: the listening sockets of its process, the one that serves /metrics. */
-async function metricsUrl(pid: number | null): Promise<string | null> {
-  if (!pid) return null;
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch { /* closed meanwhile */ }
-  }
-  const ports = new Set<number>();
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f[3] === '0A' && inodes.has(f[9] ?? '')) ports.add(parseInt(f[1]!.split(':')[1]!, 16));
-    }
-  }
-  for (const port of ports) {
-    const url = `http://127.0.0.1:${port}/metrics`;
-    const text = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => (r.ok ? r.text() : ''), () => '');
-    if (text.includes('service_requests')) return url;
-  }
-  return null;
-}
-
-/** Temporal RPCs the server has answered, per service and operation (`service_requests` counter). */
-async function temporalRpcs(url: string | null): Promise<Record<string, number>> {
-  if (!url) return {};
-  const out: Record<string, number> = {};
-  for (const line of (await fetch(url).then((r) => r.text())).split('\n')) {
-    const m = /^service_requests\{(.*)\} ([\d.e+]+)$/.exec(line);
-    const op = m && /operation="(\w+)"/.exec(m[1]!)?.[1];
-    const service = m && /service_name="(\w+)"/.exec(m[1]!)?.[1];
-    // frontend = what clients and workers call; history and matching count the server's own hops
-    if (op) out[`${service ?? '?'}:${op}`] = (out[`${service ?? '?'}:${op}`] ?? 0) + Number(m[2]);
   }
   return out;
 }

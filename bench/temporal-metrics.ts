@@ -1,7 +1,7 @@
 /**
  * What the Temporal dev server says about a benchmark: the RPCs it answered (its Prometheus
- * `service_requests` counter) and the shape of a workflow's history. Used by bench/escalations-profile.ts;
- * bench/profile-turn.ts has its own copy from before this module.
+ * `service_requests` counter) and the shape of a workflow's history. Used by bench/escalations-profile.ts and
+ * bench/profile-turn.ts.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { temporal } from '@temporalio/proto';
