@@ -5,7 +5,7 @@ import { buildModelRequest } from '../src/conversations/model-request.js';
 import type { TurnTool } from '../src/tools/turn-tools.js';
 import * as store from '../src/conversations/turn-store.js';
 import { DeltaBatcher } from '../src/conversations/delta-batcher.js';
-import { findAssistantMessage, findTurn } from '../src/conversations/message-store.js';
+import { findTurnWithAnswer } from '../src/conversations/message-store.js';
 import { appendTurnEvents, workflowTurnRef, type NewTurnEvent, type TurnRef } from '../src/conversations/turn-events.js';
 import type { ChunkHit } from '../src/knowledge/search.js';
 import { timeModelCall, type TurnMetrics } from '../src/prometheus/worker-metrics.js';
@@ -132,10 +132,9 @@ export function createTurnActivities(deps: TurnActivityDeps) {
 
   /** The result an earlier attempt recorded, when the turn is already completed. */
   async function recordedResult(p: { conversationId: string; turnIndex: number }): Promise<TurnResult | undefined> {
-    const row = await findTurn(deps.db, p.conversationId, p.turnIndex);
-    const assistant = row?.status === 'completed' ? await findAssistantMessage(deps.db, p.conversationId, p.turnIndex) : undefined;
-    if (!assistant) return undefined;
-    return { turnIndex: p.turnIndex, status: 'completed', assistantMessageId: assistant.id, responseTimeMs: row!.responseTimeMs ?? 0 };
+    const found = await findTurnWithAnswer(deps.db, p.conversationId, p.turnIndex);
+    if (found?.row.status !== 'completed' || !found.answer) return undefined;
+    return { turnIndex: p.turnIndex, status: 'completed', assistantMessageId: found.answer.id, responseTimeMs: found.row.responseTimeMs ?? 0 };
   }
 
   return {

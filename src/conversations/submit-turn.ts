@@ -8,7 +8,7 @@ import { agentExecutionHistory, conversation, smartAgent, subscription } from '.
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { enforcePlanLimit } from '../tenancy/plan-limits.js';
 import { searchAttributes, turnWorkflowId, type TurnCancelReason, type TurnInput, type TurnOverrides, type Workflows } from '../../workflows/contracts/index.js';
-import { findTurnRequest, recordTurnRequest } from './message-store.js';
+import { findTurnRequest, recordTurnRequest, type TurnRequestRow } from './message-store.js';
 import { setLastTurnIndex, type ConversationRow } from './store.js';
 import { requestTurnCancel } from './turn-control.js';
 
@@ -108,7 +108,7 @@ async function lastTurnStatusOf(tx: DbOrTx, conversationId: string): Promise<str
 }
 
 /** The turn an earlier request with this Idempotency-Key started; a 422 when that request sent other text. */
-function earlierSubmission(seen: { requestHash: string; turnIndex: number; workflowId: string }, requestHash: string): SubmittedTurn {
+function earlierSubmission(seen: TurnRequestRow, requestHash: string): SubmittedTurn {
   if (seen.requestHash !== requestHash) {
     throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was already used for a different message');
   }
