@@ -11,14 +11,17 @@
  *   npm run bench:temporal-floor                   # BENCH_TURNS=60 sequential workflows per variant
  *   BENCH_PAUSE_MS=0 npm run bench:temporal-floor  # back to back (default 100 ms between workflows)
  *
- * The pause matters: a workflow started the moment the previous one closed waited ~30 ms for each of its workflow
- * tasks to be dispatched on this box (scheduled -> started), against ~5 ms after a pause, with the SDK's default
- * pollers, more pollers, or one task-queue partition alike. People pause between messages; a load test does not.
+ * The pause used to matter: a workflow started the moment the previous one closed waited ~37 ms for each of its
+ * workflow tasks to be dispatched (scheduled -> started), against ~3 ms after a pause. The dev server's one history
+ * shard read its queue of ready tasks at most 20 times a second (`history.transferProcessorMaxPollRPS`); the
+ * project's dev servers now raise that (scripts/lib/dev-server.mjs), and the dispatch columns show the effect.
  *
  * Rows: `plain` (one task, one activity) and `patched` (plus the patch marker and the TemporalChangeVersion
  * upsert Temporal's SDK adds to a workflow's first task that calls patched(), as the turn workflow does).
  * Columns (p50 / p95 ms): start RPC; start call to activity start (what a turn pays before its own work can
- * begin); start call to result (a client woken by the result long-poll, as it would be without our NOTIFY).
+ * begin); start call to result (a client woken by the result long-poll, as it would be without our NOTIFY); each
+ * workflow task's dispatch, scheduled -> started in the history (the first from the task queue, the second, after
+ * the activity, from the worker's sticky queue).
  * Prints a table, then one JSON line with every number, last.
  */
 import { performance } from 'node:perf_hooks';
@@ -55,17 +58,20 @@ runBench(async (controller) => {
     await waitUntil('the floor worker polling', worker, () => workerPolling(client, taskQueue));
 
     const variants = [['plain', false], ['patched', true]] as const;
-    const samples = Object.fromEntries(variants.map(([name]) => [name, { startRpc: [] as number[], toActivity: [] as number[], toResult: [] as number[] }]));
+    const samples = Object.fromEntries(
+      variants.map(([name]) => [name, { startRpc: [] as number[], toActivity: [] as number[], toResult: [] as number[], firstDispatch: [] as number[], secondDispatch: [] as number[] }]),
+    );
+    const measured: Array<[variant: string, workflowId: string]> = [];
     for (let i = 0; i < TURNS + WARMUP; i++) {
       // Alternating, so both variants see the same moments of a shared machine.
       for (const [name, withPatch] of variants) {
         controller.signal.throwIfAborted();
-        // A pause between turns, as between a person's messages: a workflow started the moment the previous one
-        // closed finds no poll waiting (the worker has not re-polled yet) and waits for the task queue's backlog.
+        // A pause between turns, as between a person's messages (BENCH_PAUSE_MS=0: back to back, as a load test).
         await sleep(PAUSE_MS);
         const label = `${name}-${i}`;
         const t0 = performance.now();
-        const handle = await client.workflow.start('floorTurn', { taskQueue, workflowId: `floor-${process.pid}-${label}`, args: [label, withPatch] });
+        const workflowId = `floor-${process.pid}-${label}`;
+        const handle = await client.workflow.start('floorTurn', { taskQueue, workflowId, args: [label, withPatch] });
         const t1 = performance.now();
         const activityStartedAt = (await handle.result()) as number;
         const t2 = performance.now();
@@ -73,21 +79,38 @@ runBench(async (controller) => {
         samples[name]!.startRpc.push(t1 - t0);
         samples[name]!.toActivity.push(activityStartedAt - performance.timeOrigin - t0);
         samples[name]!.toResult.push(t2 - t0);
+        measured.push([name, workflowId]);
       }
     }
-    // One history's events with their times from the start (the workflow task's dispatch is scheduled -> started).
+    // Each workflow task's dispatch (scheduled -> started) from the histories, after the runs so reading them
+    // does not share the moments measured: the first task goes to the task queue, the second (after the activity)
+    // to the worker's sticky queue.
+    for (const [name, workflowId] of measured) {
+      const [first, second] = taskDispatches((await client.workflow.getHandle(workflowId).fetchHistory()).events ?? []);
+      if (first !== undefined) samples[name]!.firstDispatch.push(first);
+      if (second !== undefined) samples[name]!.secondDispatch.push(second);
+    }
+    // One history's events with their times from the start.
     const events = (await client.workflow.getHandle(`floor-${process.pid}-plain-${TURNS + WARMUP - 1}`).fetchHistory()).events ?? [];
-    const at = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + e.eventTime!.nanos! / 1e6;
-    const timeline = events.map((e) => `${EventType[e.eventType!]?.replace('EVENT_TYPE_', '')} ${(at(e) - at(events[0]!)).toFixed(1)}`);
+    const timeline = events.map((e) => `${EventType[e.eventType!]?.replace('EVENT_TYPE_', '')} ${(eventMs(e) - eventMs(events[0]!)).toFixed(1)}`);
     const results = Object.fromEntries(
-      Object.entries(samples).map(([name, s]) => [name, { startRpc: percentiles(s.startRpc), toActivity: percentiles(s.toActivity), toResult: percentiles(s.toResult) }]),
+      Object.entries(samples).map(([name, s]) => [
+        name,
+        {
+          startRpc: percentiles(s.startRpc),
+          toActivity: percentiles(s.toActivity),
+          toResult: percentiles(s.toResult),
+          firstTaskDispatch: percentiles(s.firstDispatch),
+          secondTaskDispatch: percentiles(s.secondDispatch),
+        },
+      ]),
     );
     const cell = (p: { p50: number; p95: number }) => `${p.p50} / ${p.p95}`;
     console.log(`Temporal's floor for one turn: ${TURNS} sequential workflows per variant, dev server with the product's flags, load ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     console.log(
       formatTable(
-        ['variant', 'start RPC p50 / p95 ms', 'start -> activity started', 'start -> result (long-poll)'],
-        Object.entries(results).map(([name, r]) => [name, cell(r.startRpc), cell(r.toActivity), cell(r.toResult)]),
+        ['variant', 'start RPC p50 / p95 ms', 'start -> activity started', 'start -> result (long-poll)', '1st task dispatch', '2nd task dispatch'],
+        Object.entries(results).map(([name, r]) => [name, cell(r.startRpc), cell(r.toActivity), cell(r.toResult), cell(r.firstTaskDispatch), cell(r.secondTaskDispatch)]),
       ),
     );
     console.log(`last plain workflow's history (ms from its start): ${timeline.join(', ')}`);
@@ -97,3 +120,16 @@ runBench(async (controller) => {
     await runCleanup(cleanup);
   }
 });
+
+type HistoryEvent = NonNullable<temporal.api.history.v1.IHistory['events']>[number];
+
+function eventMs(e: HistoryEvent): number {
+  return Number(e.eventTime!.seconds) * 1000 + e.eventTime!.nanos! / 1e6;
+}
+
+/** Milliseconds from each workflow task's scheduled event to its started event, in history order. */
+function taskDispatches(events: HistoryEvent[]): number[] {
+  const scheduled = events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+  const started = events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  return started.map((e, i) => eventMs(e) - eventMs(scheduled[i]!));
+}

@@ -8,6 +8,13 @@ export const devServerDynamicConfig = [
   // new matcher in Server 1.29 (later servers and Temporal Cloud have it on): a critical page is dispatched
   // before a backlog of low ones (src/escalations/SCALING.md).
   'matching.useNewMatcher=true',
+  // The history service reads each shard's queue of tasks to dispatch (workflow tasks to matching, fired timers)
+  // at most 20 times a second by default. A dev server has one shard, so every workflow shares those 20 reads: a
+  // workflow task that becomes ready within 50 ms of the previous read waits for the next one (~37 ms per task when
+  // turns come back to back, `npm run bench:temporal-floor`). A cluster spreads workflows over hundreds of shards
+  // and never meets the limit; one shard needs it raised.
+  'history.transferProcessorMaxPollRPS=1000',
+  'history.timerProcessorMaxPollRPS=1000',
 ];
 
 /** `--dynamic-config-value k=v` pairs for `temporal server start-dev`. */
