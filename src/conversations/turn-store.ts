@@ -3,6 +3,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { recordMetrics } from '../metrics/store.js';
+import { countTurn } from '../tenancy/turn-usage.js';
 import { agentExecutionHistory, artifact, conversation, message, metric, type KnowledgeSource, type ToolUse } from '../db/schema/index.js';
 import { ASSISTANT_POSITION, findAssistantMessage, USER_POSITION } from './message-store.js';
 import { appendTurnEvents, type NewTurnEvent } from './turn-events.js';
@@ -29,6 +30,21 @@ export interface BeginTurnParams {
  */
 export async function beginTurn(db: DbOrTx, p: BeginTurnParams): Promise<void> {
   await db.transaction(async (tx) => {
+    const turnRow = tx
+      .insert(agentExecutionHistory)
+      .values({
+        projectId: p.projectId,
+        agentId: p.agentId,
+        conversationId: p.conversationId,
+        messageIndex: p.turnIndex,
+        workflowId: p.workflowId,
+        runId: p.runId,
+        traceId: p.traceId ?? null,
+        userInput: p.content,
+        status: 'running',
+      })
+      .onConflictDoNothing()
+      .returning({ projectId: agentExecutionHistory.projectId });
     const userMessage = tx
       .insert(message)
       .values({ conversationId: p.conversationId, turnIndex: p.turnIndex, position: USER_POSITION, role: 'user', content: p.content })
@@ -49,21 +65,8 @@ export async function beginTurn(db: DbOrTx, p: BeginTurnParams): Promise<void> {
       // Not waiting for the WAL flush (see `appendTurnEvents`): the turn's end commits synchronously and so makes
       // this durable first; a crash before that fails the running activity, whose retry writes it again.
       tx.execute(sql`select set_config('synchronous_commit', 'off', true)`).then(() => undefined),
-      tx
-        .insert(agentExecutionHistory)
-        .values({
-          projectId: p.projectId,
-          agentId: p.agentId,
-          conversationId: p.conversationId,
-          messageIndex: p.turnIndex,
-          workflowId: p.workflowId,
-          runId: p.runId,
-          traceId: p.traceId ?? null,
-          userInput: p.content,
-          status: 'running',
-        })
-        .onConflictDoNothing()
-        .then(() => undefined),
+      // The project's turns this month move with the turn row, in one statement: counted once, whatever the retries.
+      tx.execute(sql`with turn as ${turnRow} ${countTurn(sql`turn`)}`).then(() => undefined),
       // The counter moves with the message row, in one statement.
       tx.execute(sql`with inserted as ${userMessage} ${counted.getSQL()}`).then(() => undefined),
     ];

@@ -1,7 +1,8 @@
 // Tenant isolation for plans lives here: each project has one plan row, and every query names the project.
-import { and, count, eq, gte, isNull, ne, sql } from 'drizzle-orm';
+import { and, count, eq, isNull, ne } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
-import { agentExecutionHistory, smartAgent, subscription, tool } from '../db/schema/index.js';
+import { smartAgent, subscription, tool } from '../db/schema/index.js';
+import { turnsThisMonth } from './turn-usage.js';
 
 export type Limited = 'agents' | 'tools' | 'monthly_turns';
 export type PlanRow = typeof subscription.$inferSelect;
@@ -26,10 +27,7 @@ export async function checkPlanLimit(db: DbOrTx, projectId: string, what: Limite
       ? await db.select({ n: count() }).from(smartAgent).where(and(eq(smartAgent.projectId, projectId), ne(smartAgent.status, 'archived')))
       : what === 'tools'
         ? await db.select({ n: count() }).from(tool).where(and(eq(tool.projectId, projectId), isNull(tool.archivedAt)))
-        : await db
-            .select({ n: count() })
-            .from(agentExecutionHistory)
-            .where(and(eq(agentExecutionHistory.projectId, projectId), gte(agentExecutionHistory.startedAt, sql`date_trunc('month', now())`)));
+        : [{ n: await turnsThisMonth(db, projectId) }];
   const used = row?.n ?? 0;
   return { ok: used < limit, limit, used };
 }

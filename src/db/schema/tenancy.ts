@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, date, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, tstz, updatedAt } from './columns.js';
 
 /** A tenant. Every other row belongs to exactly one project, and every query is scoped by it. */
@@ -76,3 +76,20 @@ export const subscription = pgTable('subscription', {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
+
+/**
+ * Turns a project started per calendar month (UTC), for the plan's monthly turn limit: one row read per submit
+ * instead of counting the month's turn rows. `beginTurn` adds one in the transaction that inserts the turn row (and
+ * only when it did), so the count cannot drift from the rows; deleting a conversation does not give turns back.
+ */
+export const projectTurnUsage = pgTable(
+  'project_turn_usage',
+  {
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => project.id, { onDelete: 'cascade' }),
+    month: date('month').notNull(),
+    turns: integer('turns').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.month] })],
+);
