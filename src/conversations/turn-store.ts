@@ -66,6 +66,9 @@ export async function beginTurn(db: DbOrTx, p: BeginTurnParams): Promise<void> {
       // this durable first; a crash before that fails the running activity, whose retry writes it again.
       tx.execute(sql`select set_config('synchronous_commit', 'off', true)`).then(() => undefined),
       // The project's turns this month move with the turn row, in one statement: counted once, whatever the retries.
+      // Its usage row stays locked until this commits, so a project's turn starts queue there for the statements
+      // below (one pipelined round trip, and the commit; longer only while a submit of this conversation holds its
+      // row across the workflow start).
       tx.execute(sql`with turn as ${turnRow} ${countTurn(sql`turn`)}`).then(() => undefined),
       // The counter moves with the message row, in one statement.
       tx.execute(sql`with inserted as ${userMessage} ${counted.getSQL()}`).then(() => undefined),
