@@ -22,14 +22,18 @@ export async function checkPlanLimit(db: DbOrTx, projectId: string, what: Limite
   const [plan] = await db.select().from(subscription).where(eq(subscription.projectId, projectId));
   const limit = plan ? { agents: plan.agentLimit, tools: plan.toolLimit, monthly_turns: plan.monthlyTurnLimit }[what] : null;
   if (limit === null || limit === undefined) return { ok: true, limit: null, used: 0 };
+  const used = await usedOf(db, projectId, what);
+  return { ok: used < limit, limit, used };
+}
+
+/** How many agents or tools the project has, or turns it started this month. */
+async function usedOf(db: DbOrTx, projectId: string, what: Limited): Promise<number> {
+  if (what === 'monthly_turns') return turnsThisMonth(db, projectId);
   const [row] =
     what === 'agents'
       ? await db.select({ n: count() }).from(smartAgent).where(and(eq(smartAgent.projectId, projectId), ne(smartAgent.status, 'archived')))
-      : what === 'tools'
-        ? await db.select({ n: count() }).from(tool).where(and(eq(tool.projectId, projectId), isNull(tool.archivedAt)))
-        : [{ n: await turnsThisMonth(db, projectId) }];
-  const used = row?.n ?? 0;
-  return { ok: used < limit, limit, used };
+      : await db.select({ n: count() }).from(tool).where(and(eq(tool.projectId, projectId), isNull(tool.archivedAt)));
+  return row?.n ?? 0;
 }
 
 /** The project's plan, created with the defaults (unlimited) when the project has none yet. */
